@@ -1,0 +1,77 @@
+/**
+ * A status check as the approvers see it: one merge request, one GitLab external status
+ * check, one commit. Nothing here knows about Slack, GitLab's wire format, HTTP or SQL.
+ */
+
+/** Where a check stands. Only `pending` accepts a decision. */
+export type CheckState =
+  | 'pending' // waiting for a person
+  | 'approved'
+  | 'rejected'
+  | 'superseded' // a newer commit was pushed before anyone decided
+  | 'closed' // the merge request was closed before anyone decided
+  | 'merged' // the merge request was merged before anyone decided
+  | 'stale'; // decided, but GitLab refused the report because HEAD had moved on
+
+/** Whether the decision has reached GitLab. */
+export type ReportState = 'none' | 'sending' | 'reported' | 'failed';
+
+export type Outcome = 'approve' | 'reject';
+export type Via = 'slack' | 'web';
+
+/** What GitLab tells us about a merge request when it calls the check. */
+export interface MergeRequestEvent {
+  projectId: number;
+  projectPath: string;
+  projectUrl: string;
+  mergeRequestIid: number;
+  title: string;
+  url: string;
+  sourceBranch: string;
+  targetBranch: string;
+  sha: string;
+  statusCheckId: number;
+  statusCheckName: string;
+  /** Who wrote the newest commit, as GitLab reports it. */
+  commitAuthor: string | null;
+  /** Who triggered this call (pushed, edited, reopened ...). */
+  triggeredBy: string | null;
+  mergeRequestState: 'opened' | 'closed' | 'merged' | 'locked';
+  draft: boolean;
+}
+
+export interface Check extends MergeRequestEvent {
+  id: number;
+  state: CheckState;
+  receivedAt: Date;
+  /** The commit of the check this one superseded, for a compare link. */
+  previousSha: string | null;
+  decidedBy: string | null;
+  decidedByName: string | null;
+  decidedVia: Via | null;
+  decidedAt: Date | null;
+  reason: string | null;
+  report: ReportState;
+  reportError: string | null;
+  reportedAt: Date | null;
+  slackChannel: string | null;
+  slackTs: string | null;
+  cardError: string | null;
+}
+
+/** A person deciding, in the words of the surface they decided on. */
+export interface Actor {
+  via: Via;
+  /** Slack user ID for Slack, the signed-in user name for the web list. */
+  id: string;
+  /** What to show: a display name or user name. */
+  name: string;
+}
+
+export const shortSha = (sha: string): string => sha.slice(0, 8);
+
+export const isOpen = (state: CheckState): boolean => state === 'pending';
+
+/** The status GitLab is told for an outcome. */
+export const gitlabStatus = (outcome: Outcome): 'passed' | 'failed' =>
+  outcome === 'approve' ? 'passed' : 'failed';

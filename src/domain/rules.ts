@@ -1,0 +1,80 @@
+import type { Actor, Check, CheckState, MergeRequestEvent, Outcome } from './check.js';
+
+/**
+ * What receiving a status-check call changes, given the checks already stored for the same
+ * merge request and GitLab check. Pure: the caller applies the plan in one transaction.
+ */
+export interface ReceiptPlan {
+  /** Create a row for this commit (false when it exists already). */
+  create: boolean;
+  /** State of the row for this commit after receipt. */
+  state: CheckState;
+  /** Reopen the existing row for this commit: a fresh pending card. */
+  reopen: boolean;
+  /** Older open checks and what they become. */
+  retire: Array<{ id: number; to: Extract<CheckState, 'superseded' | 'closed' | 'merged'> }>;
+  /** The commit of the newest older check, for a compare link on the new card. */
+  previousSha: string | null;
+}
+
+export function planReceipt(event: MergeRequestEvent, known: readonly Check[]): ReceiptPlan {
+  const same = known.find((c) => c.sha === event.sha);
+  const others = known.filter((c) => c.sha !== event.sha);
+  const ended = event.mergeRequestState === 'closed' || event.mergeRequestState === 'merged';
+
+  if (ended) {
+    const to: 'merged' | 'closed' = event.mergeRequestState === 'merged' ? 'merged' : 'closed';
+    const retire = known.filter((c) => c.state === 'pending').map((c) => ({ id: c.id, to }));
+    return { create: !same, state: same && same.state !== 'pending' ? same.state : to, reopen: false, retire, previousSha: null };
+  }
+
+  // Opened (or locked, which GitLab uses briefly while merging): the newest commit waits.
+  const retire = others.filter((c) => c.state === 'pending').map((c) => ({ id: c.id, to: 'superseded' as const }));
+  const newestOther = [...others].sort((a, b) => b.id - a.id)[0];
+  const previousSha = same ? same.previousSha : (newestOther?.sha ?? null);
+  if (!same) return { create: true, state: 'pending', reopen: false, retire, previousSha };
+  // The merge request was closed and is open again: this commit waits for a person again.
+  const reopen = same.state === 'closed';
+  return { create: false, state: reopen ? 'pending' : same.state, reopen, retire, previousSha };
+}
+
+export type Refusal =
+  | { code: 'not_pending'; message: string }
+  | { code: 'not_allowed'; message: string };
+
+/** Whether this check can take a decision now; the reason in the users' words when not. */
+export function refuseDecision(check: Check): Refusal | null {
+  const what = `${check.projectPath}!${check.mergeRequestIid}`;
+  switch (check.state) {
+    case 'pending':
+      return null;
+    case 'approved':
+    case 'rejected':
+    case 'stale': {
+      const verb = check.state === 'rejected' ? 'rejected' : 'approved';
+      const by = check.decidedByName ?? check.decidedBy ?? 'someone';
+      return { code: 'not_pending', message: `${what} was already ${verb} by ${by}.` };
+    }
+    case 'superseded':
+      return { code: 'not_pending', message: `${what}: this commit was superseded by a newer push. Decide on the newest card.` };
+    case 'closed':
+      return { code: 'not_pending', message: `${what} was closed; there is nothing to decide.` };
+    case 'merged':
+      return { code: 'not_pending', message: `${what} was merged already; there is nothing to decide.` };
+  }
+}
+
+export interface DecisionInput {
+  outcome: Outcome;
+  actor: Actor;
+  reason: string | null;
+  at: Date;
+}
+
+/** The most characters of a reason we keep and show: a GitLab note, not an essay. */
+export const MAX_REASON_LENGTH = 2000;
+
+export function normaliseReason(reason: string | null | undefined): string | null {
+  const trimmed = (reason ?? '').trim();
+  return trimmed === '' ? null : trimmed.slice(0, MAX_REASON_LENGTH);
+}

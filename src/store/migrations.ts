@@ -1,0 +1,77 @@
+/**
+ * Schema migrations, applied in order at start-up. `PRAGMA user_version` records how many
+ * have run. Append new ones; never edit one that has shipped.
+ */
+export const migrations: readonly string[] = [
+  // 1: checks, the decisions on them, and the outbox of effects still to deliver.
+  `
+  CREATE TABLE status_check (
+    id                         INTEGER PRIMARY KEY,
+    project_id                 INTEGER NOT NULL,
+    project_path               TEXT    NOT NULL,
+    project_url                TEXT    NOT NULL,
+    merge_request_iid          INTEGER NOT NULL,
+    merge_request_title        TEXT    NOT NULL,
+    merge_request_url          TEXT    NOT NULL,
+    source_branch              TEXT    NOT NULL,
+    target_branch              TEXT    NOT NULL,
+    sha                        TEXT    NOT NULL,
+    external_status_check_id   INTEGER NOT NULL,
+    external_status_check_name TEXT    NOT NULL,
+    commit_author              TEXT,
+    triggered_by               TEXT,
+    merge_request_state        TEXT    NOT NULL,
+    draft                      INTEGER NOT NULL DEFAULT 0,
+    state                      TEXT    NOT NULL CHECK (state IN
+                                 ('pending','approved','rejected','superseded','closed','merged','stale')),
+    previous_sha               TEXT,
+    decided_by                 TEXT,
+    decided_by_name            TEXT,
+    decided_via                TEXT CHECK (decided_via IN ('slack','web')),
+    decided_at                 TEXT,
+    reason                     TEXT,
+    report_state               TEXT    NOT NULL DEFAULT 'none' CHECK (report_state IN
+                                 ('none','sending','reported','failed')),
+    report_error               TEXT,
+    reported_at                TEXT,
+    slack_channel              TEXT,
+    slack_ts                   TEXT,
+    card_error                 TEXT,
+    received_at                TEXT    NOT NULL,
+    updated_at                 TEXT    NOT NULL,
+    UNIQUE (project_id, merge_request_iid, external_status_check_id, sha)
+  );
+  CREATE INDEX status_check_by_state ON status_check (state, id);
+
+  CREATE TABLE decision (
+    id          INTEGER PRIMARY KEY,
+    check_id    INTEGER NOT NULL REFERENCES status_check (id),
+    outcome     TEXT    NOT NULL CHECK (outcome IN ('approve','reject')),
+    actor_id    TEXT    NOT NULL,
+    actor_name  TEXT    NOT NULL,
+    via         TEXT    NOT NULL CHECK (via IN ('slack','web')),
+    reason      TEXT,
+    sha         TEXT    NOT NULL,
+    decided_at  TEXT    NOT NULL
+  );
+  CREATE INDEX decision_by_check ON decision (check_id);
+
+  CREATE TABLE delivery (
+    id              INTEGER PRIMARY KEY,
+    check_id        INTEGER NOT NULL REFERENCES status_check (id),
+    lane            TEXT    NOT NULL CHECK (lane IN ('slack','gitlab')),
+    kind            TEXT    NOT NULL,
+    payload         TEXT    NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','failed')),
+    created_at      TEXT    NOT NULL
+  );
+  CREATE INDEX delivery_due ON delivery (lane, state, next_attempt_at);
+  CREATE INDEX delivery_by_check ON delivery (check_id, lane, state);
+
+  -- Written by the readiness probe: proves the database still takes writes.
+  CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);
+  `,
+];

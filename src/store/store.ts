@@ -1,0 +1,416 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Actor, Check, CheckState, MergeRequestEvent, Outcome, ReportState, Via } from '../domain/check.js';
+import { migrations } from './migrations.js';
+
+export type Lane = 'slack' | 'gitlab';
+
+/** An effect to deliver outside the process, written in the same transaction as its cause. */
+export interface Delivery {
+  id: number;
+  checkId: number;
+  lane: Lane;
+  kind: string;
+  payload: unknown;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  state: 'pending' | 'failed';
+}
+
+export interface DeliveryStats {
+  pending: number;
+  failed: number;
+  /** Age in ms of the oldest pending delivery, 0 when none waits. */
+  oldestPendingMs: number;
+}
+
+interface CheckRow {
+  id: number;
+  project_id: number;
+  project_path: string;
+  project_url: string;
+  merge_request_iid: number;
+  merge_request_title: string;
+  merge_request_url: string;
+  source_branch: string;
+  target_branch: string;
+  sha: string;
+  external_status_check_id: number;
+  external_status_check_name: string;
+  commit_author: string | null;
+  triggered_by: string | null;
+  merge_request_state: MergeRequestEvent['mergeRequestState'];
+  draft: number;
+  state: CheckState;
+  previous_sha: string | null;
+  decided_by: string | null;
+  decided_by_name: string | null;
+  decided_via: Via | null;
+  decided_at: string | null;
+  reason: string | null;
+  report_state: ReportState;
+  report_error: string | null;
+  reported_at: string | null;
+  slack_channel: string | null;
+  slack_ts: string | null;
+  card_error: string | null;
+  received_at: string;
+}
+
+interface DeliveryRow {
+  id: number;
+  check_id: number;
+  lane: Lane;
+  kind: string;
+  payload: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  state: 'pending' | 'failed';
+}
+
+const date = (value: string | null): Date | null => (value === null ? null : new Date(value));
+
+function toCheck(row: CheckRow): Check {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    projectPath: row.project_path,
+    projectUrl: row.project_url,
+    mergeRequestIid: row.merge_request_iid,
+    title: row.merge_request_title,
+    url: row.merge_request_url,
+    sourceBranch: row.source_branch,
+    targetBranch: row.target_branch,
+    sha: row.sha,
+    statusCheckId: row.external_status_check_id,
+    statusCheckName: row.external_status_check_name,
+    commitAuthor: row.commit_author,
+    triggeredBy: row.triggered_by,
+    mergeRequestState: row.merge_request_state,
+    draft: row.draft === 1,
+    state: row.state,
+    receivedAt: new Date(row.received_at),
+    previousSha: row.previous_sha,
+    decidedBy: row.decided_by,
+    decidedByName: row.decided_by_name,
+    decidedVia: row.decided_via,
+    decidedAt: date(row.decided_at),
+    reason: row.reason,
+    report: row.report_state,
+    reportError: row.report_error,
+    reportedAt: date(row.reported_at),
+    slackChannel: row.slack_channel,
+    slackTs: row.slack_ts,
+    cardError: row.card_error,
+  };
+}
+
+function toDelivery(row: DeliveryRow): Delivery {
+  return {
+    id: row.id,
+    checkId: row.check_id,
+    lane: row.lane,
+    kind: row.kind,
+    payload: JSON.parse(row.payload) as unknown,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    state: row.state,
+  };
+}
+
+/** Every SQL statement of the bot lives here. */
+export class Store {
+  readonly #db: Database.Database;
+
+  constructor(file: string) {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = WAL');
+    // FULL: a decision acknowledged to a person survives a power cut, not only a crash.
+    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    const applied = this.#db.pragma('user_version', { simple: true }) as number;
+    if (applied > migrations.length) {
+      throw new Error(
+        `The database was written by a newer version (schema ${applied}, this build knows ${migrations.length}): run that version or restore a backup.`,
+      );
+    }
+    for (let version = applied; version < migrations.length; version += 1) {
+      this.#db.transaction(() => {
+        this.#db.exec(migrations[version] as string);
+        this.#db.pragma(`user_version = ${version + 1}`);
+      })();
+    }
+  }
+
+  /** Runs `work` as one write transaction: all of it lands, or none. */
+  transaction<T>(work: () => T): T {
+    return this.#db.transaction(work).immediate();
+  }
+
+  close(): void {
+    if (!this.#db.open) return;
+    this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    this.#db.close();
+  }
+
+  /** Proves the database takes writes (readiness). Throws when it does not. */
+  heartbeat(at: Date): void {
+    this.#db.prepare('INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)').run(at.toISOString());
+  }
+
+  // --- checks -------------------------------------------------------------------------
+
+  getCheck(id: number): Check | null {
+    const row = this.#db.prepare('SELECT * FROM status_check WHERE id = ?').get(id) as CheckRow | undefined;
+    return row ? toCheck(row) : null;
+  }
+
+  /** Every stored check of one merge request and GitLab check, oldest first. */
+  checksOf(projectId: number, mergeRequestIid: number, statusCheckId: number): Check[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM status_check
+         WHERE project_id = ? AND merge_request_iid = ? AND external_status_check_id = ?
+         ORDER BY id`,
+      )
+      .all(projectId, mergeRequestIid, statusCheckId) as CheckRow[];
+    return rows.map(toCheck);
+  }
+
+  insertCheck(event: MergeRequestEvent, state: CheckState, previousSha: string | null, at: Date): number {
+    const now = at.toISOString();
+    const result = this.#db
+      .prepare(
+        `INSERT INTO status_check (
+           project_id, project_path, project_url, merge_request_iid, merge_request_title,
+           merge_request_url, source_branch, target_branch, sha, external_status_check_id,
+           external_status_check_name, commit_author, triggered_by, merge_request_state, draft,
+           state, previous_sha, received_at, updated_at)
+         VALUES (@projectId, @projectPath, @projectUrl, @mergeRequestIid, @title, @url, @sourceBranch,
+           @targetBranch, @sha, @statusCheckId, @statusCheckName, @commitAuthor, @triggeredBy,
+           @mergeRequestState, @draft, @state, @previousSha, @now, @now)`,
+      )
+      .run({ ...event, draft: event.draft ? 1 : 0, state, previousSha, now });
+    return Number(result.lastInsertRowid);
+  }
+
+  /** Keeps what people read on the card current: title, branches, draft, merge request state. */
+  refreshCheck(id: number, event: MergeRequestEvent, at: Date): void {
+    this.#db
+      .prepare(
+        `UPDATE status_check SET merge_request_title = @title, merge_request_url = @url,
+           source_branch = @sourceBranch, target_branch = @targetBranch,
+           merge_request_state = @mergeRequestState, draft = @draft, updated_at = @now
+         WHERE id = @id`,
+      )
+      .run({ ...event, draft: event.draft ? 1 : 0, id, now: at.toISOString() });
+  }
+
+  /** Moves a check that nobody decided to another state; false when it was no longer pending. */
+  retire(id: number, to: CheckState, at: Date): boolean {
+    return (
+      this.#db
+        .prepare(`UPDATE status_check SET state = ?, updated_at = ? WHERE id = ? AND state = 'pending'`)
+        .run(to, at.toISOString(), id).changes === 1
+    );
+  }
+
+  /** A closed merge request opened again: its check waits for a person, on a new card. */
+  reopen(id: number, at: Date): void {
+    this.#db
+      .prepare(
+        `UPDATE status_check SET state = 'pending', slack_channel = NULL, slack_ts = NULL,
+           card_error = NULL, updated_at = ? WHERE id = ? AND state = 'closed'`,
+      )
+      .run(at.toISOString(), id);
+  }
+
+  /**
+   * Records a decision if, and only if, the check is still pending. The conditional UPDATE is
+   * what makes two simultaneous clicks safe: exactly one of them changes a row.
+   */
+  decide(id: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date): boolean {
+    const now = at.toISOString();
+    const changed = this.#db
+      .prepare(
+        `UPDATE status_check SET state = @state, decided_by = @actorId, decided_by_name = @actorName,
+           decided_via = @via, decided_at = @now, reason = @reason, report_state = 'sending',
+           report_error = NULL, updated_at = @now
+         WHERE id = @id AND state = 'pending'`,
+      )
+      .run({
+        id,
+        state: outcome === 'approve' ? 'approved' : 'rejected',
+        actorId: actor.id,
+        actorName: actor.name,
+        via: actor.via,
+        reason,
+        now,
+      }).changes;
+    if (changed !== 1) return false;
+    this.#db
+      .prepare(
+        `INSERT INTO decision (check_id, outcome, actor_id, actor_name, via, reason, sha, decided_at)
+         SELECT id, ?, ?, ?, ?, ?, sha, ? FROM status_check WHERE id = ?`,
+      )
+      .run(outcome, actor.id, actor.name, actor.via, reason, now, id);
+    return true;
+  }
+
+  setReport(id: number, report: ReportState, error: string | null, at: Date): void {
+    this.#db
+      .prepare(
+        `UPDATE status_check SET report_state = ?, report_error = ?,
+           reported_at = CASE WHEN ? = 'reported' THEN ? ELSE reported_at END, updated_at = ?
+         WHERE id = ?`,
+      )
+      .run(report, error, report, at.toISOString(), at.toISOString(), id);
+  }
+
+  /** GitLab refused the report because the merge request's HEAD had moved on. */
+  markStale(id: number, error: string, at: Date): void {
+    this.#db
+      .prepare(
+        `UPDATE status_check SET state = 'stale', report_state = 'failed', report_error = ?, updated_at = ?
+         WHERE id = ?`,
+      )
+      .run(error, at.toISOString(), id);
+  }
+
+  setCard(id: number, channel: string, ts: string, at: Date): void {
+    this.#db
+      .prepare('UPDATE status_check SET slack_channel = ?, slack_ts = ?, card_error = NULL, updated_at = ? WHERE id = ?')
+      .run(channel, ts, at.toISOString(), id);
+  }
+
+  setCardError(id: number, error: string | null, at: Date): void {
+    this.#db
+      .prepare('UPDATE status_check SET card_error = ?, updated_at = ? WHERE id = ?')
+      .run(error, at.toISOString(), id);
+  }
+
+  /** Checks waiting for a decision, newest first. */
+  pendingChecks(limit: number): Check[] {
+    const rows = this.#db
+      .prepare(`SELECT * FROM status_check WHERE state = 'pending' ORDER BY id DESC LIMIT ?`)
+      .all(limit) as CheckRow[];
+    return rows.map(toCheck);
+  }
+
+  countPending(): number {
+    return (this.#db.prepare(`SELECT count(*) AS n FROM status_check WHERE state = 'pending'`).get() as { n: number }).n;
+  }
+
+  /** Checks no longer pending, most recently changed first. */
+  recentChecks(limit: number): Check[] {
+    const rows = this.#db
+      .prepare(`SELECT * FROM status_check WHERE state <> 'pending' ORDER BY updated_at DESC, id DESC LIMIT ?`)
+      .all(limit) as CheckRow[];
+    return rows.map(toCheck);
+  }
+
+  decisionsOf(checkId: number): Array<{ outcome: Outcome; actorId: string; actorName: string; via: Via; reason: string | null; sha: string; decidedAt: Date }> {
+    const rows = this.#db
+      .prepare('SELECT * FROM decision WHERE check_id = ? ORDER BY id')
+      .all(checkId) as Array<{ outcome: Outcome; actor_id: string; actor_name: string; via: Via; reason: string | null; sha: string; decided_at: string }>;
+    return rows.map((r) => ({
+      outcome: r.outcome,
+      actorId: r.actor_id,
+      actorName: r.actor_name,
+      via: r.via,
+      reason: r.reason,
+      sha: r.sha,
+      decidedAt: new Date(r.decided_at),
+    }));
+  }
+
+  // --- deliveries (the outbox) ---------------------------------------------------------
+
+  enqueue(checkId: number, lane: Lane, kind: string, payload: unknown, at: Date): void {
+    this.#db
+      .prepare(
+        `INSERT INTO delivery (check_id, lane, kind, payload, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .run(checkId, lane, kind, JSON.stringify(payload ?? null), at.getTime(), at.toISOString());
+  }
+
+  /** Whether a delivery of this kind still waits for the check. */
+  hasPendingDelivery(checkId: number, kind: string): boolean {
+    return (
+      this.#db
+        .prepare(`SELECT 1 FROM delivery WHERE check_id = ? AND kind = ? AND state = 'pending' LIMIT 1`)
+        .get(checkId, kind) !== undefined
+    );
+  }
+
+  /**
+   * The next delivery due on a lane. A delivery waits while an older one for the same check
+   * and lane is still pending, so a card is never updated before it was posted.
+   */
+  nextDue(lane: Lane, nowMs: number): Delivery | null {
+    const row = this.#db
+      .prepare(
+        `SELECT d.* FROM delivery d
+         WHERE d.lane = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
+           AND NOT EXISTS (SELECT 1 FROM delivery e
+                           WHERE e.check_id = d.check_id AND e.lane = d.lane
+                             AND e.state = 'pending' AND e.id < d.id)
+         ORDER BY d.next_attempt_at, d.id LIMIT 1`,
+      )
+      .get(lane, nowMs) as DeliveryRow | undefined;
+    return row ? toDelivery(row) : null;
+  }
+
+  /** When the earliest pending delivery of a lane is due (ms since epoch), or null. */
+  earliestDue(lane: Lane): number | null {
+    const row = this.#db
+      .prepare(`SELECT min(next_attempt_at) AS at FROM delivery WHERE lane = ? AND state = 'pending'`)
+      .get(lane) as { at: number | null };
+    return row.at;
+  }
+
+  /** A delivered effect leaves the outbox. */
+  delivered(id: number): void {
+    this.#db.prepare('DELETE FROM delivery WHERE id = ?').run(id);
+  }
+
+  /** A failure worth another try later. */
+  reschedule(id: number, nextAttemptAt: number, error: string): void {
+    this.#db
+      .prepare('UPDATE delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?')
+      .run(nextAttemptAt, error, id);
+  }
+
+  /** A failure no retry will fix: kept, visible, no longer tried. */
+  giveUp(id: number, error: string): void {
+    this.#db
+      .prepare(`UPDATE delivery SET attempts = attempts + 1, state = 'failed', last_error = ? WHERE id = ?`)
+      .run(error, id);
+  }
+
+  deliveryStats(nowMs: number): DeliveryStats {
+    const row = this.#db
+      .prepare(
+        `SELECT sum(state = 'pending') AS pending, sum(state = 'failed') AS failed,
+           min(CASE WHEN state = 'pending' THEN created_at END) AS oldest
+         FROM delivery`,
+      )
+      .get() as { pending: number | null; failed: number | null; oldest: string | null };
+    return {
+      pending: row.pending ?? 0,
+      failed: row.failed ?? 0,
+      oldestPendingMs: row.oldest ? Math.max(0, nowMs - Date.parse(row.oldest)) : 0,
+    };
+  }
+}
