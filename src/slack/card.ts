@@ -1,0 +1,132 @@
+import type { types } from '@slack/bolt';
+
+type KnownBlock = types.KnownBlock;
+import { shortSha, type Check } from '../domain/check.js';
+import { escape, link, truncate, when } from './mrkdwn.js';
+
+export const APPROVE_ACTION = 'approve_check';
+export const REJECT_ACTION = 'reject_check';
+
+export interface Card {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+const commitUrl = (check: Check, sha: string): string => `${check.projectUrl}/-/commit/${sha}`;
+
+/** Who decided, as a mention for Slack users and a plain name for the web list. */
+export function actorLabel(check: Pick<Check, 'decidedBy' | 'decidedByName' | 'decidedVia'>): string {
+  if (check.decidedVia === 'slack' && check.decidedBy && /^[UW][A-Z0-9]+$/.test(check.decidedBy)) return `<@${check.decidedBy}>`;
+  return `${escape(check.decidedByName ?? check.decidedBy ?? 'someone')} (web)`;
+}
+
+/** One line naming the merge request, for lists and fallbacks. */
+export function headline(check: Check): string {
+  return `${link(check.url, `${check.projectPath}!${check.mergeRequestIid}`)} ${escape(truncate(check.title, 200))}`;
+}
+
+function plainText(check: Check): string {
+  const what = `${check.projectPath}!${check.mergeRequestIid} ${truncate(check.title, 200)} (${shortSha(check.sha)})`;
+  return escape(`${stateWord(check)}: ${what}`);
+}
+
+function stateWord(check: Check): string {
+  const words: Record<Check['state'], string> = {
+    pending: 'Approval needed',
+    approved: 'Approved',
+    rejected: 'Rejected',
+    superseded: 'Superseded',
+    closed: 'Closed',
+    merged: 'Merged',
+    stale: 'Not reported (newer commit)',
+  };
+  return words[check.state];
+}
+
+/** What happened to the decision on its way to GitLab. */
+function reportLine(check: Check): string {
+  const status = check.state === 'approved' ? 'passed' : 'failed';
+  switch (check.report) {
+    case 'reported':
+      return `:white_check_mark: Reported to GitLab: the check is *${status}* for \`${shortSha(check.sha)}\`.`;
+    case 'failed':
+      return `:warning: *GitLab refused the report*: ${escape(check.reportError ?? 'no reason given')}. The check in GitLab did not change.`;
+    case 'sending':
+      return check.reportError
+        ? `:hourglass_flowing_sand: Not in GitLab yet, retrying: ${escape(check.reportError)}.`
+        : ':hourglass_flowing_sand: Reporting to GitLab…';
+    case 'none':
+      return '';
+  }
+}
+
+function outcomeBlocks(check: Check): KnownBlock[] {
+  const at = check.decidedAt ? ` at ${when(check.decidedAt)}` : '';
+  const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+  switch (check.state) {
+    case 'pending':
+      return [
+        {
+          type: 'actions',
+          block_id: `decide_${check.id}`,
+          elements: [
+            { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: String(check.id) },
+            { type: 'button', action_id: REJECT_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value: String(check.id) },
+          ],
+        },
+      ];
+    case 'approved':
+    case 'rejected': {
+      const verb = check.state === 'approved' ? ':large_green_circle: *Approved*' : ':red_circle: *Rejected*';
+      const reason = check.reason ? `\n>${escape(truncate(check.reason, 500)).replace(/\n/g, '\n>')}` : '';
+      return [section(`${verb} by ${actorLabel(check)}${at}${reason}`), section(reportLine(check))];
+    }
+    case 'stale':
+      return [
+        section(
+          `:warning: ${check.decidedByName ? `Decided by ${actorLabel(check)}${at}, but n` : 'N'}othing was reported: ` +
+            'the merge request has a newer commit, so GitLab refused this decision. Decide on the newest card.',
+        ),
+      ];
+    case 'superseded':
+      return [section(':fast_forward: *Superseded* by a newer push before anyone decided. Decide on the newest card.')];
+    case 'closed':
+      return [section(':no_entry_sign: The merge request was *closed* before anyone decided.')];
+    case 'merged':
+      return [section(':twisted_rightwards_arrows: The merge request was *merged* before anyone decided.')];
+  }
+}
+
+/** The Slack card of a check, true to its current state. */
+export function renderCard(check: Check): Card {
+  const sha = shortSha(check.sha);
+  const commit = check.previousSha
+    ? `${link(commitUrl(check, check.sha), sha)} (${link(`${check.projectUrl}/-/compare/${check.previousSha}...${check.sha}`, `changes since ${shortSha(check.previousSha)}`)})`
+    : link(commitUrl(check, check.sha), sha);
+  const fields = [
+    `*Project*\n${escape(check.projectPath)}`,
+    `*Branches*\n\`${escape(truncate(check.sourceBranch, 80))}\` → \`${escape(truncate(check.targetBranch, 80))}\``,
+    `*Commit*\n${commit}`,
+    `*Author*\n${escape(check.commitAuthor ?? check.triggeredBy ?? 'unknown')}`,
+    `*Status check*\n${escape(truncate(check.statusCheckName, 100))}`,
+    `*Received*\n${when(check.receivedAt)}`,
+  ];
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: `*${stateWord(check)}*${check.draft ? ' (draft)' : ''}: ${headline(check)}` } },
+    { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn' as const, text })) },
+  ];
+  if (check.state === 'pending') {
+    blocks.push({
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: 'While it waits, GitLab shows this check as *failed* (after 2 minutes). An approval still turns it green.',
+        },
+      ],
+    });
+  }
+  blocks.push(...outcomeBlocks(check));
+  if (check.cardError) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `:warning: ${escape(check.cardError)}` }] });
+  return { text: plainText(check), blocks };
+}

@@ -1,0 +1,51 @@
+import type { webApi } from '@slack/bolt';
+import type { DeliveryHandler } from '../delivery/worker.js';
+import type { Store } from '../store/store.js';
+import { renderCard } from './card.js';
+import { explainSlackError } from './errors.js';
+
+export interface CardDeliveryOptions {
+  client: webApi.WebClient;
+  store: Store;
+  clock: () => Date;
+  /** The channel a check's card goes to. */
+  channelFor: (checkId: number) => string;
+}
+
+/** Posting and updating cards: the Slack lane of the outbox. */
+export function cardDeliveries({ client, store, clock, channelFor }: CardDeliveryOptions): Record<string, DeliveryHandler> {
+  const postCard: DeliveryHandler = {
+    async deliver({ checkId }) {
+      const check = store.getCheck(checkId);
+      if (!check || check.slackTs !== null) return;
+      const card = renderCard(check);
+      let result;
+      try {
+        result = await client.chat.postMessage({ channel: channelFor(checkId), ...card, unfurl_links: false, unfurl_media: false });
+      } catch (error) {
+        throw explainSlackError(error);
+      }
+      const { channel, ts } = result;
+      if (!channel || !ts) return;
+      return () => store.setCard(checkId, channel, ts, clock());
+    },
+    failed({ checkId }, failure, final) {
+      if (final) store.setCardError(checkId, `The card could not be posted: ${failure.message}`, clock());
+    },
+  };
+
+  const updateCard: DeliveryHandler = {
+    async deliver({ checkId }) {
+      const check = store.getCheck(checkId);
+      // No card (never posted, or a card that could not be posted): nothing to update.
+      if (!check?.slackChannel || !check.slackTs) return;
+      try {
+        await client.chat.update({ channel: check.slackChannel, ts: check.slackTs, ...renderCard(check) });
+      } catch (error) {
+        throw explainSlackError(error);
+      }
+    },
+  };
+
+  return { post_card: postCard, update_card: updateCard };
+}

@@ -1,0 +1,38 @@
+import { DeliveryFailure } from '../delivery/worker.js';
+
+/** Slack platform errors that a later try may not see. Any other is the request's fault. */
+const TRANSIENT = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'ratelimited', 'team_added_to_org']);
+
+interface SlackError {
+  code?: string;
+  retryAfter?: number;
+  statusCode?: number;
+  data?: { error?: string };
+  message?: string;
+}
+
+/** Turns a WebClient error into what the delivery worker needs: retry, when, or stop. */
+export function explainSlackError(error: unknown): DeliveryFailure {
+  const e = (error ?? {}) as SlackError;
+  switch (e.code) {
+    case 'slack_webapi_rate_limited_error':
+      return new DeliveryFailure(`Slack rate limit: retry after ${e.retryAfter ?? 1}s`, false, Math.max(1, e.retryAfter ?? 1) * 1000);
+    case 'slack_webapi_platform_error': {
+      const code = e.data?.error ?? 'unknown_error';
+      return new DeliveryFailure(`Slack refused: ${code}${hints[code] ?? ''}`, !TRANSIENT.has(code));
+    }
+    case 'slack_webapi_http_error': {
+      const status = e.statusCode ?? 0;
+      return new DeliveryFailure(`Slack answered HTTP ${status}`, !(status === 408 || status === 429 || status >= 500));
+    }
+    default:
+      return new DeliveryFailure(`Slack could not be reached: ${e.message ?? String(error)}`, false);
+  }
+}
+
+const hints: Record<string, string> = {
+  channel_not_found: ' (check SLACK_CHANNEL; a private channel must invite the bot)',
+  not_in_channel: ' (invite the bot to the channel: /invite @GitLab Approvals)',
+  invalid_auth: ' (SLACK_BOT_TOKEN is not valid)',
+  missing_scope: ' (reinstall the app from manifest.yml to grant its scopes)',
+};

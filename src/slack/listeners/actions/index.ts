@@ -1,0 +1,10 @@
+import type { App, BlockButtonAction } from '@slack/bolt';
+import { APPROVE_ACTION, REJECT_ACTION } from '../../card.js';
+import type { ListenerDeps } from '../types.js';
+import { approveCheck } from './approve-check.js';
+import { rejectCheck } from './reject-check.js';
+
+export function registerActions(app: App, deps: ListenerDeps): void {
+  app.action<BlockButtonAction>(APPROVE_ACTION, approveCheck(deps));
+  app.action<BlockButtonAction>(REJECT_ACTION, rejectCheck(deps));
+}

@@ -1,0 +1,14 @@
+import type { Gate } from '../../gate.js';
+
+/** What every Slack listener may use. */
+export interface ListenerDeps {
+  gate: Gate;
+  clock: () => Date;
+  /** Absolute URL of the web list, for links; null when unknown. */
+  webListUrl: string | null;
+}
+
+/** The person clicking, from a Slack payload's `user`. */
+export function slackActor(user: { id: string; username?: string; name?: string }) {
+  return { via: 'slack' as const, id: user.id, name: user.username ?? user.name ?? user.id };
+}
