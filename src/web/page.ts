@@ -1,0 +1,105 @@
+import { shortSha, type Check } from '../domain/check.js';
+import { html, safeHref, type Safe } from './html.js';
+
+export interface PageContext {
+  basePath: string;
+  user: string;
+  csrf: string;
+  notice: string | null;
+  error: string | null;
+}
+
+const time = (d: Date | null): Safe =>
+  d ? html`<time datetime="${d.toISOString()}">${d.toISOString().replace('T', ' ').slice(0, 16)} UTC</time>` : html``;
+
+function stateText(check: Check): string {
+  const report: Record<Check['report'], string> = {
+    none: '',
+    sending: check.reportError ? ` — not in GitLab yet, retrying (${check.reportError})` : ' — reporting to GitLab',
+    reported: ' — reported to GitLab',
+    failed: ` — GitLab refused the report: ${check.reportError ?? 'no reason given'}`,
+  };
+  const card = check.cardError ? ` — ${check.cardError}` : '';
+  return `${check.state}${report[check.report]}${card}`;
+}
+
+function row(check: Check, ctx: PageContext): Safe {
+  const decide =
+    check.state === 'pending'
+      ? html`<form method="post" action="${ctx.basePath}/checks/${check.id}/approve">
+            <input type="hidden" name="csrf" value="${ctx.csrf}"><button class="approve">Approve</button>
+          </form>
+          <form method="post" action="${ctx.basePath}/checks/${check.id}/reject">
+            <input type="hidden" name="csrf" value="${ctx.csrf}">
+            <input name="reason" maxlength="2000" placeholder="Reason (optional)" aria-label="Reason for rejecting">
+            <button class="reject">Reject</button>
+          </form>`
+      : html``;
+  return html`<tr class="${check.state}" id="check-${check.id}">
+      <td><a href="${safeHref(check.projectUrl)}">${check.projectPath}</a></td>
+      <td><a href="${safeHref(check.url)}">!${check.mergeRequestIid}</a></td>
+      <td>${check.title}${check.draft ? ' (draft)' : ''}</td>
+      <td><code>${check.sourceBranch}</code> → <code>${check.targetBranch}</code></td>
+      <td><a href="${safeHref(`${check.projectUrl}/-/commit/${check.sha}`)}"><code>${shortSha(check.sha)}</code></a></td>
+      <td>${check.statusCheckName}</td>
+      <td class="state">${stateText(check)}</td>
+      <td>${check.decidedByName ?? ''}${check.decidedVia ? ` (${check.decidedVia})` : ''}${check.reason ? html`<br><q>${check.reason}</q>` : ''}</td>
+      <td>${time(check.decidedAt ?? check.receivedAt)}</td>
+      <td>${decide}</td>
+    </tr>`;
+}
+
+function table(checks: readonly Check[], ctx: PageContext, empty: string): Safe {
+  if (checks.length === 0) return html`<p class="empty">${empty}</p>`;
+  return html`<table>
+      <thead><tr><th>Project</th><th>Merge request</th><th>Title</th><th>Branches</th><th>Commit</th><th>Check</th><th>State</th><th>Decided by</th><th>When</th><th></th></tr></thead>
+      <tbody>${checks.map((c) => row(c, ctx))}</tbody>
+    </table>`;
+}
+
+function layout(title: string, basePath: string, body: Safe): string {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>${title}</title>
+  <link rel="stylesheet" href="${basePath}/assets/style.css">
+</head>
+<body>
+${body}
+</body>
+</html>`.value;
+}
+
+/** The web list: pending checks first, then recent decisions. */
+export function listPage(view: { pending: Check[]; recent: Check[] }, ctx: PageContext): string {
+  return layout(
+    `${view.pending.length} pending — GitLab approvals`,
+    ctx.basePath,
+    html`<header><h1>GitLab approvals</h1><p>Signed in as <strong>${ctx.user}</strong></p></header>
+${ctx.notice ? html`<p class="notice" role="status">${ctx.notice}</p>` : ''}
+${ctx.error ? html`<p class="error" role="alert">${ctx.error}</p>` : ''}
+<p class="hint">While a check waits, GitLab shows it as <strong>failed</strong> (after 2 minutes). An approval still turns it green.</p>
+<h2>Waiting for a decision (${view.pending.length})</h2>
+${table(view.pending, ctx, 'Nothing waits for a decision.')}
+<h2>Recent</h2>
+${table(view.recent, ctx, 'No decisions yet.')}`,
+  );
+}
+
+export function messagePage(title: string, basePath: string, message: string): string {
+  return layout(title, basePath, html`<h1>${title}</h1><p>${message}</p><p><a href="${basePath}/">Back to the list</a></p>`);
+}
+
+export const STYLE = `
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1f1f1f}
+header{display:flex;justify-content:space-between;align-items:baseline}
+table{border-collapse:collapse;width:100%;margin-bottom:2rem}
+th,td{border-bottom:1px solid #ddd;padding:.4rem .5rem;text-align:left;vertical-align:top}
+tr.pending{background:#fffbe6} tr.approved .state{color:#1a7f37} tr.rejected .state,tr.stale .state{color:#cf222e}
+form{display:inline-block;margin:0 .25rem .25rem 0}
+button.approve{background:#1a7f37;color:#fff;border:0;padding:.3rem .7rem;border-radius:4px}
+button.reject{background:#cf222e;color:#fff;border:0;padding:.3rem .7rem;border-radius:4px}
+.notice{background:#dafbe1;padding:.5rem} .error{background:#ffebe9;padding:.5rem} .hint{color:#555}
+`;
