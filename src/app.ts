@@ -1,0 +1,221 @@
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, ExpressReceiver, webApi } from '@slack/bolt';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './config.js';
+import { DeliveryWorker } from './delivery/worker.js';
+import { Gate } from './gate.js';
+import { gitlabDeliveries } from './gitlab/deliveries.js';
+import { createReporter } from './gitlab/reporter.js';
+import { statusCheckRouter } from './gitlab/webhook.js';
+import { boltLogger } from './logging.js';
+import { SlackApprovers } from './slack/approvers.js';
+import { cardDeliveries } from './slack/deliveries.js';
+import { registerListeners } from './slack/listeners/index.js';
+import { Store } from './store/store.js';
+import { webRouter } from './web/router.js';
+
+export interface RunningBot {
+  /** Base URL the bot answers on, BASE_PATH included. */
+  url: string;
+  port: number;
+  store: Store;
+  gate: Gate;
+  /** Stops accepting, finishes what is in flight (bounded by SHUTDOWN_GRACE_MS), closes the database. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log: Logger;
+  clock?: () => Date;
+  /** Interface to listen on; all interfaces by default. */
+  host?: string;
+}
+
+/** The composition root: opens the database, wires the parts, starts serving. */
+export async function startBot(config: Config, { log, clock = () => new Date(), host }: StartOptions): Promise<RunningBot> {
+  if (!config.gitlab.webhookSecret) {
+    log.warn('ALLOW_UNSIGNED_WEBHOOKS=true: status check calls are accepted without a signature. Set GITLAB_WEBHOOK_SECRET once GitLab is 17.3 or later.');
+  }
+  if (config.approvers.length === 0) {
+    log.warn('APPROVERS is empty: anyone who can see a card can approve it. List Slack user or user-group IDs to restrict who decides.');
+  }
+
+  const store = new Store(config.databasePath);
+  const clientOptions = {
+    slackApiUrl: config.slack.apiUrl ?? undefined,
+    // The delivery worker owns retries; the client fails fast so state stays visible.
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: config.gitlab.requestTimeoutMs,
+    logger: boltLogger(log),
+  };
+  const slack = new webApi.WebClient(config.slack.botToken, clientOptions);
+
+  const approvers = new SlackApprovers({ approvers: config.approvers, client: slack, log });
+  let worker: DeliveryWorker | null = null;
+  const gate = new Gate({
+    store,
+    clock,
+    log,
+    draftCards: config.draftCards,
+    authorize: (actor) => (actor.via === 'slack' ? approvers.check(actor.id) : Promise.resolve(null)),
+    onWork: () => worker?.kick(),
+  });
+  worker = new DeliveryWorker({
+    store,
+    log: log.child({ component: 'delivery' }),
+    baseDelayMs: config.delivery.baseDelayMs,
+    maxDelayMs: config.delivery.maxDelayMs,
+    handlers: {
+      ...cardDeliveries({ client: slack, store, clock, channelFor: () => config.slack.channel }),
+      ...gitlabDeliveries({
+        store,
+        clock,
+        report: createReporter({ url: config.gitlab.url, token: config.gitlab.token, timeoutMs: config.gitlab.requestTimeoutMs }),
+      }),
+    },
+  });
+
+  // --- HTTP ------------------------------------------------------------------------------
+  const web = express();
+  web.disable('x-powered-by');
+  web.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : crypto.randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // No headers in request logs: they carry signatures and credentials.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => /\/(healthz|readyz|metrics)$/.test(req.url ?? '') },
+    }),
+  );
+  web.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'none'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'none'"],
+        },
+      },
+    }),
+  );
+
+  const routes = express.Router();
+  let stopping = false;
+  routes.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  routes.get('/readyz', (_req, res) => {
+    if (stopping) {
+      res.status(503).json({ status: 'stopping' });
+      return;
+    }
+    try {
+      store.heartbeat(clock());
+      res.json({ status: 'ready' });
+    } catch (error) {
+      res.status(503).json({ status: 'unavailable', error: `The database cannot be written: ${(error as Error).message}` });
+    }
+  });
+  routes.use(statusCheckRouter({ gate, secret: config.gitlab.webhookSecret, bodyLimit: config.webhookBodyLimit }));
+
+  // --- Slack -----------------------------------------------------------------------------
+  let identity: Promise<{ botId?: string; botUserId?: string }> | null = null;
+  const authorize = async () => {
+    // Remembered once known; asked again after a failure rather than failing every request.
+    identity ??= slack.auth.test().then(
+      (r) => ({ botId: r.bot_id, botUserId: r.user_id }),
+      (error: unknown) => {
+        identity = null;
+        throw error;
+      },
+    );
+    return { botToken: config.slack.botToken, ...(await identity) };
+  };
+  const boltLog = boltLogger(log);
+  let bolt: App;
+  if (config.slack.appToken) {
+    bolt = new App({ authorize, appToken: config.slack.appToken, socketMode: true, logger: boltLog, clientOptions });
+  } else {
+    const slackRoutes = express.Router();
+    const receiver = new ExpressReceiver({
+      signingSecret: config.slack.signingSecret as string,
+      endpoints: '/slack/events',
+      router: slackRoutes,
+      app: express(), // unused: the routes are mounted on ours, under BASE_PATH
+      logger: boltLog,
+    });
+    bolt = new App({ authorize, receiver, logger: boltLog, clientOptions });
+    routes.use(slackRoutes);
+  }
+  const webListUrl = config.publicUrl ? `${config.publicUrl}${config.basePath}/` : null;
+  registerListeners(bolt, { gate, clock, webListUrl });
+
+  routes.use(webRouter({ gate, basePath: config.basePath, users: config.webUsers, clock }));
+  web.use(config.basePath || '/', routes);
+  web.use((req, res) => {
+    res.status(404).json({ error: `No route for ${req.method} ${req.path}` });
+  });
+  web.use((error: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+    const status = error.status ?? 500;
+    if (error.type === 'entity.too.large') {
+      res.status(413).json({ error: `Body is larger than the limit (${config.webhookBodyLimit}).` });
+    } else if (status < 500) {
+      res.status(status).json({ error: error.message });
+    } else {
+      req.log.error({ error: error.message }, 'request failed');
+      res.status(500).json({ error: 'Internal error; see the bot’s logs.' });
+    }
+  });
+
+  const server = http.createServer(web);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  if (config.slack.appToken) await bolt.start();
+  worker.start();
+  log.info({ port, basePath: config.basePath, socketMode: Boolean(config.slack.appToken) }, 'gitlab-approval-bot is serving');
+
+  let stopped: Promise<void> | null = null;
+  const stop = () => {
+    stopped ??= (async () => {
+      const deadline = Date.now() + config.shutdownGraceMs;
+      stopping = true;
+      log.info('shutting down: finishing requests and deliveries in flight');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const bounded = <T>(work: Promise<T>) =>
+        Promise.race([work, new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
+      await bounded(closed);
+      server.closeAllConnections();
+      if (config.slack.appToken) await bounded(bolt.stop());
+      await bounded(gate.settled());
+      const drained = await worker.stop(Math.max(0, deadline - Date.now()));
+      if (!drained) log.warn('deliveries still in flight at shutdown: they will be sent after the next start');
+      store.close();
+      log.info('stopped');
+    })();
+    return stopped;
+  };
+
+  return { url: `http://127.0.0.1:${port}${config.basePath}`, port, store, gate, stop };
+}

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+
+const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const flag = (name: string) =>
+  z
+    .enum(['true', 'false', '1', '0', ''], { error: `${name} must be true or false` })
+    .optional()
+    .transform((v) => v === 'true' || v === '1');
+
+const required = (name: string, how: string) =>
+  z.string({ error: `${name} is not set: ${how}` }).trim().min(1, `${name} is empty: ${how}`);
+
+const ms = (name: string, fallback: number) =>
+  z.coerce.number({ error: `${name} must be a number of milliseconds` }).int().min(0).default(fallback);
+
+const schema = z
+  .object({
+    PORT: z.coerce.number({ error: 'PORT must be a number' }).int().min(0).max(65535).default(3000),
+    BASE_PATH: z
+      .string()
+      .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'BASE_PATH must be empty or a path like /approval-apps (leading slash, no trailing slash)')
+      .default(''),
+    DATABASE_PATH: z.string().trim().min(1).default('./data/approvals.db'),
+    GITLAB_URL: z
+      .url({ protocol: /^https?$/, error: 'GITLAB_URL must be an http(s) URL such as https://gitlab.example.com' })
+      .default('https://gitlab.com')
+      .transform((u) => u.replace(/\/+$/, '')),
+    GITLAB_TOKEN: required('GITLAB_TOKEN', 'create a token with api scope for a user who may approve merge requests (Developer role or higher)'),
+    GITLAB_WEBHOOK_SECRET: z.string().optional().transform((v) => (v ? v : null)),
+    ALLOW_UNSIGNED_WEBHOOKS: flag('ALLOW_UNSIGNED_WEBHOOKS'),
+    SLACK_BOT_TOKEN: required('SLACK_BOT_TOKEN', 'copy the Bot User OAuth Token (xoxb-…) from the Slack app’s OAuth & Permissions page').regex(
+      /^xoxb-/,
+      'SLACK_BOT_TOKEN must be a bot token starting with xoxb-',
+    ),
+    SLACK_SIGNING_SECRET: z.string().optional().transform((v) => (v ? v : null)),
+    SLACK_APP_TOKEN: z
+      .string()
+      .regex(/^xapp-/, 'SLACK_APP_TOKEN must be an app-level token starting with xapp- (with connections:write)')
+      .optional()
+      .or(z.literal('').transform(() => undefined))
+      .transform((v) => v ?? null),
+    SLACK_CHANNEL: required('SLACK_CHANNEL', 'set the ID (C…) of the channel that gets the cards: channel details > About > Channel ID').regex(
+      /^[CG][A-Z0-9]{2,}$/,
+      'SLACK_CHANNEL must be a channel ID such as C0123456789, not a #name',
+    ),
+    SLACK_API_URL: z
+      .url({ protocol: /^https?$/, error: 'SLACK_API_URL must be an http(s) URL' })
+      .optional()
+      .transform((u) => (u ? (u.endsWith('/') ? u : `${u}/`) : null)),
+    APPROVERS: z
+      .string()
+      .optional()
+      .transform(list)
+      .pipe(z.array(z.string().regex(/^[UWS][A-Z0-9]{2,}$/, 'APPROVERS must list Slack user IDs (U…, W…) or user-group IDs (S…)'))),
+    WEB_USERS: z
+      .string()
+      .optional()
+      .transform(list)
+      .pipe(z.array(z.string().regex(/^[^:\s]+:.{8,}$/, 'WEB_USERS entries must be name:password with a password of 8 or more characters'))),
+    PUBLIC_URL: z
+      .url({ protocol: /^https?$/, error: 'PUBLIC_URL must be the http(s) address people use to reach the bot' })
+      .optional()
+      .transform((u) => (u ? u.replace(/\/+$/, '') : null)),
+    DRAFT_CARDS: z.enum(['wait', 'post'], { error: 'DRAFT_CARDS must be wait or post' }).default('wait'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'LOG_LEVEL must be a pino level such as info' }).default('info'),
+    WEBHOOK_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'WEBHOOK_BODY_LIMIT must be a size such as 25mb').default('25mb'),
+    DELIVERY_RETRY_BASE_MS: ms('DELIVERY_RETRY_BASE_MS', 1000),
+    DELIVERY_RETRY_MAX_MS: ms('DELIVERY_RETRY_MAX_MS', 5 * 60_000),
+    REQUEST_TIMEOUT_MS: ms('REQUEST_TIMEOUT_MS', 10_000),
+    SHUTDOWN_GRACE_MS: ms('SHUTDOWN_GRACE_MS', 10_000),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.GITLAB_WEBHOOK_SECRET && !env.ALLOW_UNSIGNED_WEBHOOKS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GITLAB_WEBHOOK_SECRET'],
+        message:
+          'GITLAB_WEBHOOK_SECRET is not set: give the status check a shared secret in GitLab and set the same value here (GitLab older than 17.3 cannot sign: then set ALLOW_UNSIGNED_WEBHOOKS=true)',
+      });
+    }
+    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLACK_SIGNING_SECRET'],
+        message: 'SLACK_SIGNING_SECRET is not set: copy it from the Slack app’s Basic Information page (or set SLACK_APP_TOKEN for Socket Mode)',
+      });
+    }
+  });
+
+export interface Config {
+  port: number;
+  basePath: string;
+  databasePath: string;
+  gitlab: { url: string; token: string; webhookSecret: string | null; requestTimeoutMs: number };
+  slack: { botToken: string; signingSecret: string | null; appToken: string | null; channel: string; apiUrl: string | null };
+  approvers: string[];
+  webUsers: Array<{ name: string; password: string }>;
+  publicUrl: string | null;
+  draftCards: 'wait' | 'post';
+  logLevel: string;
+  webhookBodyLimit: string;
+  delivery: { baseDelayMs: number; maxDelayMs: number };
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`The configuration is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and checks the environment; throws a ConfigError that names every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message));
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    basePath: e.BASE_PATH,
+    databasePath: e.DATABASE_PATH,
+    gitlab: { url: e.GITLAB_URL, token: e.GITLAB_TOKEN, webhookSecret: e.GITLAB_WEBHOOK_SECRET, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      channel: e.SLACK_CHANNEL,
+      apiUrl: e.SLACK_API_URL,
+    },
+    approvers: e.APPROVERS,
+    webUsers: e.WEB_USERS.map((entry) => {
+      const at = entry.indexOf(':');
+      return { name: entry.slice(0, at), password: entry.slice(at + 1) };
+    }),
+    publicUrl: e.PUBLIC_URL,
+    draftCards: e.DRAFT_CARDS,
+    logLevel: e.LOG_LEVEL,
+    webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
+    delivery: { baseDelayMs: e.DELIVERY_RETRY_BASE_MS, maxDelayMs: e.DELIVERY_RETRY_MAX_MS },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  };
+}

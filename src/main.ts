@@ -1,0 +1,48 @@
+import fs from 'node:fs';
+import { parseEnv } from 'node:util';
+import { startBot } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logging.js';
+
+/** Reads `.env` when present; the real environment wins over it. */
+function environment(): NodeJS.ProcessEnv {
+  const file = process.env.ENV_FILE ?? '.env';
+  if (!fs.existsSync(file)) return process.env;
+  return { ...parseEnv(fs.readFileSync(file, 'utf8')), ...process.env };
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(environment());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\nSee the README's "Configuration" section.\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  const log = createLogger(config.logLevel);
+  const bot = await startBot(config, { log });
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    log.info({ signal }, 'signal received');
+    bot.stop().then(
+      () => process.exit(0),
+      (error: Error) => {
+        log.error({ error: error.message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`gitlab-approval-bot could not start: ${error.message}\n`);
+  process.exit(1);
+});
