@@ -1,0 +1,197 @@
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import { listen, readBody, send, type Canned } from './http.js';
+import { Recorder } from './recorder.js';
+
+export interface SlackCall {
+  method: string;
+  token: string | undefined;
+  body: Record<string, unknown>;
+}
+
+/** Decodes a Web API form body; fields that hold JSON (blocks, view) are parsed back. */
+function decodeForm(text: string, type: string | undefined): Record<string, unknown> {
+  if (type?.includes('application/json')) return JSON.parse(text) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    try {
+      out[key] = /^[[{]/.test(value) ? JSON.parse(value) : value;
+    } catch {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/**
+ * A stand-in for the Slack Web API methods the bot calls (`POST /api/<method>`, form-encoded,
+ * `Authorization: Bearer`), answering in Slack's shapes: `{ ok: true, ... }` or
+ * `{ ok: false, error }`, HTTP 429 with `Retry-After` when asked to. Also the `response_url`
+ * endpoint, recorded as method `response_url`.
+ */
+export class FakeSlack {
+  readonly requests = new Recorder<SlackCall>();
+  readonly #queued = new Map<string, Canned[]>();
+  readonly #groups = new Map<string, string[]>();
+  #ts = 1_700_000_000;
+  url = '';
+  close: () => Promise<void> = async () => undefined;
+
+  constructor(
+    readonly token: string,
+    readonly channels: readonly string[],
+  ) {}
+
+  static async start(token: string, channels: readonly string[]): Promise<FakeSlack> {
+    const fake = new FakeSlack(token, channels);
+    const { url, close } = await listen((req, res) => {
+      void fake.#handle(req, res);
+    });
+    fake.url = url;
+    fake.close = close;
+    return fake;
+  }
+
+  /** Base URL for SLACK_API_URL. */
+  get apiUrl(): string {
+    return `${this.url}/api/`;
+  }
+
+  responseUrl(name = 'r1'): string {
+    return `${this.url}/response/${name}`;
+  }
+
+  setGroup(id: string, users: string[]): void {
+    this.#groups.set(id, users);
+  }
+
+  /** Answer the next calls of `method` with these responses. */
+  queue(method: string, ...responses: Canned[]): void {
+    this.#queued.set(method, [...(this.#queued.get(method) ?? []), ...responses]);
+  }
+
+  calls(method: string): SlackCall[] {
+    return this.requests.calls.filter((c) => c.method === method);
+  }
+
+  waitFor(method: string, count = 1, match: (c: SlackCall) => boolean = () => true, timeoutMs?: number): Promise<SlackCall[]> {
+    return this.requests.waitFor((c) => c.method === method && match(c), count, timeoutMs);
+  }
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const text = await readBody(req);
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const method = path.startsWith('/response/') ? 'response_url' : path.replace(/^\/api\//, '');
+    const auth = req.headers.authorization;
+    const call: SlackCall = { method, token: auth?.replace(/^Bearer /, ''), body: decodeForm(text, req.headers['content-type']) };
+    const queued = this.#queued.get(method)?.shift();
+    const answer = queued ?? this.#answer(call);
+    // Recorded only when accepted, so "how many cards" counts cards Slack really has.
+    if (answer.status === 200 && (answer.body as { ok?: boolean }).ok !== false) this.requests.push(call);
+    send(res, answer);
+  }
+
+  #answer(call: SlackCall): Canned {
+    const ok = (body: Record<string, unknown> = {}): Canned => ({ status: 200, body: { ok: true, ...body } });
+    const error = (code: string): Canned => ({ status: 200, body: { ok: false, error: code } });
+    if (call.method === 'response_url') return ok();
+    if (call.token !== this.token) return error('invalid_auth');
+    const channel = String(call.body.channel ?? '');
+    switch (call.method) {
+      case 'auth.test':
+        return ok({ url: 'https://example.slack.com/', team: 'Example', user: 'approvals', team_id: 'T0001', user_id: 'U0BOT', bot_id: 'B0BOT' });
+      case 'chat.postMessage': {
+        if (!this.channels.includes(channel)) return error('channel_not_found');
+        const ts = `${this.#ts++}.000100`;
+        return ok({ channel, ts, message: { text: call.body.text, ts } });
+      }
+      case 'chat.update':
+        return this.channels.includes(channel) ? ok({ channel, ts: call.body.ts, text: call.body.text }) : error('channel_not_found');
+      case 'chat.postEphemeral':
+        return ok({ message_ts: `${this.#ts++}.000200` });
+      case 'views.open':
+        return ok({ view: { id: 'V0001' } });
+      case 'usergroups.users.list': {
+        const users = this.#groups.get(String(call.body.usergroup));
+        return users ? ok({ users }) : error('no_such_subteam');
+      }
+      default:
+        return error('unknown_method');
+    }
+  }
+}
+
+/** Signs a request the way Slack does: `v0=` + hex HMAC-SHA256 of `v0:<ts>:<body>`. */
+export function slackHeaders(body: string, signingSecret: string, at = Math.floor(Date.now() / 1000)): Record<string, string> {
+  const signature = crypto.createHmac('sha256', signingSecret).update(`v0:${at}:${body}`).digest('hex');
+  return {
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-slack-request-timestamp': String(at),
+    'x-slack-signature': `v0=${signature}`,
+  };
+}
+
+/** Posts an interaction payload (`payload=<json>`) to the bot, signed. */
+export async function sendInteraction(url: string, payload: unknown, signingSecret: string): Promise<Response> {
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  return fetch(url, { method: 'POST', headers: slackHeaders(body, signingSecret), body });
+}
+
+/** Posts a slash command (form fields) to the bot, signed. */
+export async function sendCommand(url: string, fields: Record<string, string>, signingSecret: string): Promise<Response> {
+  const body = new URLSearchParams(fields).toString();
+  return fetch(url, { method: 'POST', headers: slackHeaders(body, signingSecret), body });
+}
+
+/** A `block_actions` payload for a button click, as Slack sends it. */
+export function buttonClick(options: {
+  userId: string;
+  userName?: string;
+  actionId: string;
+  value: string;
+  channel: string;
+  messageTs?: string;
+  responseUrl: string;
+  ephemeral?: boolean;
+}): Record<string, unknown> {
+  return {
+    type: 'block_actions',
+    team: { id: 'T0001', domain: 'example' },
+    user: { id: options.userId, username: options.userName ?? options.userId.toLowerCase(), name: options.userName ?? options.userId.toLowerCase(), team_id: 'T0001' },
+    api_app_id: 'A0001',
+    token: 'legacy-verification-token',
+    container: options.ephemeral
+      ? { type: 'message', message_ts: options.messageTs ?? '1.1', channel_id: options.channel, is_ephemeral: true }
+      : { type: 'message', message_ts: options.messageTs ?? '1.1', channel_id: options.channel, is_ephemeral: false },
+    trigger_id: '1111.2222.abcd',
+    channel: { id: options.channel, name: 'approvals' },
+    message: options.ephemeral ? undefined : { type: 'message', ts: options.messageTs ?? '1.1', text: 'card' },
+    response_url: options.responseUrl,
+    actions: [
+      { type: 'button', action_id: options.actionId, block_id: `decide_${options.value}`, value: options.value, text: { type: 'plain_text', text: 'x' }, action_ts: '1.2' },
+    ],
+  };
+}
+
+/** A `view_submission` payload for the reject modal. */
+export function rejectSubmission(options: { userId: string; userName?: string; checkId: number; reason: string | null }): Record<string, unknown> {
+  return {
+    type: 'view_submission',
+    team: { id: 'T0001', domain: 'example' },
+    user: { id: options.userId, username: options.userName ?? options.userId.toLowerCase(), name: options.userName ?? options.userId.toLowerCase(), team_id: 'T0001' },
+    api_app_id: 'A0001',
+    token: 'legacy-verification-token',
+    trigger_id: '1111.2222.efgh',
+    view: {
+      id: 'V0001',
+      team_id: 'T0001',
+      type: 'modal',
+      callback_id: 'reject_reason',
+      private_metadata: JSON.stringify({ checkId: options.checkId }),
+      state: { values: { reason: { reason_input: { type: 'plain_text_input', value: options.reason } } } },
+      hash: '1.abc',
+      app_id: 'A0001',
+      bot_id: 'B0BOT',
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startBot, type RunningBot } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { FakeGitLab, sendStatusCheck } from '../../src/fakes/gitlab.js';
+import { buttonClick, FakeSlack, rejectSubmission, sendCommand, sendInteraction } from '../../src/fakes/slack.js';
+import { createLogger } from '../../src/logging.js';
+
+export const SECRETS = {
+  gitlabToken: 'glpat-test-token-0123456789',
+  webhookSecret: 'webhook-shared-secret-for-tests',
+  slackToken: 'xoxb-test-bot-token',
+  signingSecret: 'slack-signing-secret-for-tests',
+};
+export const CHANNEL = 'C0APPROVALS';
+export const APPROVER = 'U0APPROVER';
+export const SECOND_APPROVER = 'U0SECOND';
+export const OUTSIDER = 'U0OUTSIDER';
+export const WEB_USER = { name: 'alice', password: 'correct-horse-battery' };
+
+const fixture = JSON.parse(fs.readFileSync(new URL('../fixtures/status-check.json', import.meta.url), 'utf8')) as StatusCheckFixture;
+
+export interface StatusCheckFixture {
+  object_attributes: Record<string, unknown> & { iid: number; title: string; state: string; last_commit: { id: string } };
+  project: { id: number };
+  external_approval_rule: { id: number; name: string };
+  [key: string]: unknown;
+}
+
+/** The sample status check call, with changes: a new title, SHA, state… */
+export function statusCheck(changes: { title?: string; sha?: string; state?: string; iid?: number; draft?: boolean } = {}): StatusCheckFixture {
+  const p = structuredClone(fixture);
+  const mr = p.object_attributes;
+  if (changes.title !== undefined) mr.title = changes.title;
+  if (changes.sha !== undefined) mr.last_commit.id = changes.sha;
+  if (changes.state !== undefined) mr.state = changes.state;
+  if (changes.iid !== undefined) mr.iid = changes.iid;
+  if (changes.draft !== undefined) mr.draft = changes.draft;
+  return p;
+}
+
+export function sha(n: number): string {
+  return n.toString(16).padStart(40, 'a');
+}
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'approval-bot-'));
+}
+
+/** The environment a test bot runs with: fakes on 127.0.0.1, a temp database, quick retries. */
+export function testEnv(slack: FakeSlack, gitlab: FakeGitLab, dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PORT: '0',
+    DATABASE_PATH: path.join(dir, 'approvals.db'),
+    GITLAB_URL: gitlab.url,
+    GITLAB_TOKEN: SECRETS.gitlabToken,
+    GITLAB_WEBHOOK_SECRET: SECRETS.webhookSecret,
+    SLACK_BOT_TOKEN: SECRETS.slackToken,
+    SLACK_SIGNING_SECRET: SECRETS.signingSecret,
+    SLACK_CHANNEL: CHANNEL,
+    SLACK_API_URL: slack.apiUrl,
+    APPROVERS: `${APPROVER},${SECOND_APPROVER}`,
+    WEB_USERS: `${WEB_USER.name}:${WEB_USER.password}`,
+    PUBLIC_URL: 'https://approvals.example.com',
+    LOG_LEVEL: 'silent',
+    DELIVERY_RETRY_BASE_MS: '20',
+    DELIVERY_RETRY_MAX_MS: '200',
+    REQUEST_TIMEOUT_MS: '2000',
+    SHUTDOWN_GRACE_MS: '3000',
+    ...extra,
+  };
+}
+
+export interface Harness {
+  bot: RunningBot;
+  slack: FakeSlack;
+  gitlab: FakeGitLab;
+  dir: string;
+  env: Record<string, string>;
+  /** Sends a signed status check call. */
+  receive(payload?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** A button click on the card of `checkId` by `userId`. */
+  click(userId: string, action: 'approve_check' | 'reject_check', checkId: number, options?: { ephemeral?: boolean; responseUrl?: string }): Promise<Response>;
+  submitReject(userId: string, checkId: number, reason: string | null): Promise<Response>;
+  slashCommand(command: string, userId?: string): Promise<Response>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(extra: Record<string, string> = {}, options: { logFile?: string } = {}): Promise<Harness> {
+  const slack = await FakeSlack.start(SECRETS.slackToken, [CHANNEL]);
+  const gitlab = await FakeGitLab.start(SECRETS.gitlabToken);
+  const dir = tempDir();
+  const env = testEnv(slack, gitlab, dir, extra);
+  const launch = () => {
+    const config = loadConfig(env);
+    const log = options.logFile ? createLogger('debug', fs.createWriteStream(options.logFile, { flags: 'a' })) : createLogger('silent');
+    return startBot(config, { log, host: '127.0.0.1' });
+  };
+  const h: Harness = {
+    bot: await launch(),
+    slack,
+    gitlab,
+    dir,
+    env,
+    receive: (payload = statusCheck()) => sendStatusCheck(`${h.bot.url}/status_check`, payload, SECRETS.webhookSecret),
+    click: (userId, action, checkId, o = {}) =>
+      sendInteraction(
+        `${h.bot.url}/slack/events`,
+        buttonClick({ userId, actionId: action, value: String(checkId), channel: CHANNEL, responseUrl: o.responseUrl ?? slack.responseUrl(userId), ephemeral: o.ephemeral }),
+        SECRETS.signingSecret,
+      ),
+    submitReject: (userId, checkId, reason) =>
+      sendInteraction(`${h.bot.url}/slack/events`, rejectSubmission({ userId, checkId, reason }), SECRETS.signingSecret),
+    slashCommand: (command, userId = APPROVER) =>
+      sendCommand(
+        `${h.bot.url}/slack/events`,
+        { command, text: '', user_id: userId, user_name: userId.toLowerCase(), channel_id: CHANNEL, team_id: 'T0001', trigger_id: '1.2.3', response_url: slack.responseUrl('cmd'), token: 'x', api_app_id: 'A0001' },
+        SECRETS.signingSecret,
+      ),
+    restart: async () => {
+      await h.bot.stop();
+      h.bot = await launch();
+    },
+    stop: async () => {
+      await h.bot.stop();
+      await Promise.all([slack.close(), gitlab.close()]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return h;
+}
+
+/** Basic credentials for the web list. */
+export function basic(user = WEB_USER.name, password = WEB_USER.password): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
