@@ -13,6 +13,7 @@ import { gitlabDeliveries } from './gitlab/deliveries.js';
 import { createReporter } from './gitlab/reporter.js';
 import { statusCheckRouter } from './gitlab/webhook.js';
 import { boltLogger } from './logging.js';
+import { Metrics } from './metrics.js';
 import { SlackApprovers } from './slack/approvers.js';
 import { cardDeliveries } from './slack/deliveries.js';
 import { registerListeners } from './slack/listeners/index.js';
@@ -46,6 +47,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   }
 
   const store = new Store(config.databasePath);
+  const metrics = new Metrics(store);
   const clientOptions = {
     slackApiUrl: config.slack.apiUrl ?? undefined,
     // The delivery worker owns retries; the client fails fast so state stays visible.
@@ -65,12 +67,14 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     draftCards: config.draftCards,
     authorize: (actor) => (actor.via === 'slack' ? approvers.check(actor.id) : Promise.resolve(null)),
     onWork: () => worker?.kick(),
+    onDecision: (outcome, actor) => metrics.decided(outcome, actor.via),
   });
   worker = new DeliveryWorker({
     store,
     log: log.child({ component: 'delivery' }),
     baseDelayMs: config.delivery.baseDelayMs,
     maxDelayMs: config.delivery.maxDelayMs,
+    onOutcome: (lane, kind, outcome, ms) => metrics.delivery(lane, kind, outcome, ms),
     handlers: {
       ...cardDeliveries({ client: slack, store, clock, channelFor: () => config.slack.channel }),
       ...gitlabDeliveries({
@@ -133,6 +137,14 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     } catch (error) {
       res.status(503).json({ status: 'unavailable', error: `The database cannot be written: ${(error as Error).message}` });
     }
+  });
+  routes.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.render());
+  });
+  routes.use('/status_check', (_req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => metrics.webhookAnswered(res.statusCode, Number(process.hrtime.bigint() - started) / 1e9));
+    next();
   });
   routes.use(statusCheckRouter({ gate, secret: config.gitlab.webhookSecret, bodyLimit: config.webhookBodyLimit }));
 

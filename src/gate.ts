@@ -22,6 +22,8 @@ export interface GateOptions {
   authorize: Authorize;
   /** Called after new work was written to the outbox. */
   onWork: () => void;
+  /** Told of every decision made or refused (metrics). */
+  onDecision?: (outcome: Outcome | 'refused', actor: Actor) => void;
   /** `wait`: a draft merge request gets its card once it is marked ready. */
   draftCards: 'wait' | 'post';
 }
@@ -102,6 +104,7 @@ export class Gate {
     const refusal = refuseDecision(check) ?? (await this.#o.authorize(actor, check));
     if (refusal) {
       log.info({ checkId, actor: actor.id, via: actor.via, outcome, refused: refusal.code }, 'decision refused');
+      this.#o.onDecision?.('refused', actor);
       return { ok: false, ...refusal, check };
     }
     const at = clock();
@@ -124,9 +127,11 @@ export class Gate {
       // Someone else was faster: say who.
       const late = refuseDecision(now) ?? { code: 'not_pending' as const, message: 'This check was decided already.' };
       log.info({ checkId, actor: actor.id, via: actor.via, outcome, refused: late.code }, 'decision refused');
+      this.#o.onDecision?.('refused', actor);
       return { ok: false, ...late, check: now };
     }
     this.#o.onWork();
+    this.#o.onDecision?.(outcome, actor);
     log.info({ checkId, actor: actor.id, via: actor.via, outcome, sha: now.sha }, 'decision recorded');
     return { ok: true, check: now };
   }

@@ -1,0 +1,107 @@
+import client from 'prom-client';
+import type { Lane, Store } from './store/store.js';
+
+/** Webhook answers by what they mean to an operator. */
+const WEBHOOK_OUTCOMES: Record<number, string> = {
+  202: 'accepted',
+  400: 'invalid',
+  401: 'bad_signature',
+  413: 'too_large',
+  415: 'wrong_content_type',
+  503: 'unavailable',
+};
+
+/**
+ * The bot's Prometheus metrics, in a registry of its own (so tests can run several bots in
+ * one process). Delivery gauges are read from the database at scrape time: they stay true
+ * across restarts.
+ */
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly #checks;
+  readonly #decisions;
+  readonly #webhookSeconds;
+  readonly #gitlabSeconds;
+  readonly #slackSeconds;
+
+  constructor(store: Store, clock: () => number = Date.now) {
+    client.collectDefaultMetrics({ register: this.registry });
+    this.#checks = new client.Counter({
+      name: 'approval_checks_received_total',
+      help: 'Status check calls from GitLab, by outcome (accepted, invalid, bad_signature, too_large, wrong_content_type, unavailable).',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
+    this.#decisions = new client.Counter({
+      name: 'approval_decisions_total',
+      help: 'Decisions by outcome (approve, reject, refused) and channel (slack, web).',
+      labelNames: ['outcome', 'via'],
+      registers: [this.registry],
+    });
+    new client.Gauge({
+      name: 'approval_deliveries',
+      help: 'Effects in the outbox: pending (will be retried) and failed (gave up; see logs).',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const stats = store.deliveryStats(clock());
+        this.set({ state: 'pending' }, stats.pending);
+        this.set({ state: 'failed' }, stats.failed);
+      },
+    });
+    new client.Gauge({
+      name: 'approval_delivery_oldest_pending_seconds',
+      help: 'Age of the oldest effect still waiting to be delivered; 0 when none waits.',
+      registers: [this.registry],
+      collect() {
+        this.set(store.deliveryStats(clock()).oldestPendingMs / 1000);
+      },
+    });
+    new client.Gauge({
+      name: 'approval_checks_pending',
+      help: 'Checks waiting for a decision.',
+      registers: [this.registry],
+      collect() {
+        this.set(store.countPending());
+      },
+    });
+    const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    this.#webhookSeconds = new client.Histogram({
+      name: 'approval_webhook_duration_seconds',
+      help: 'Time to answer GitLab’s status check call.',
+      buckets,
+      registers: [this.registry],
+    });
+    this.#gitlabSeconds = new client.Histogram({
+      name: 'approval_gitlab_request_duration_seconds',
+      help: 'GitLab API calls by kind and outcome (delivered, retry, failed).',
+      labelNames: ['kind', 'outcome'],
+      buckets,
+      registers: [this.registry],
+    });
+    this.#slackSeconds = new client.Histogram({
+      name: 'approval_slack_request_duration_seconds',
+      help: 'Slack API calls by kind and outcome (delivered, retry, failed).',
+      labelNames: ['kind', 'outcome'],
+      buckets,
+      registers: [this.registry],
+    });
+  }
+
+  webhookAnswered(status: number, seconds: number): void {
+    this.#checks.inc({ outcome: WEBHOOK_OUTCOMES[status] ?? `http_${status}` });
+    this.#webhookSeconds.observe(seconds);
+  }
+
+  decided(outcome: 'approve' | 'reject' | 'refused', via: 'slack' | 'web'): void {
+    this.#decisions.inc({ outcome, via });
+  }
+
+  delivery(lane: Lane, kind: string, outcome: 'delivered' | 'retry' | 'failed', ms: number): void {
+    (lane === 'gitlab' ? this.#gitlabSeconds : this.#slackSeconds).observe({ kind, outcome }, ms / 1000);
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
