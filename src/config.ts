@@ -13,7 +13,11 @@ const flag = (name: string) =>
     .transform((v) => v === 'true' || v === '1');
 
 const required = (name: string, how: string) =>
-  z.string({ error: `${name} is not set: ${how}` }).trim().min(1, `${name} is empty: ${how}`);
+  z
+    .string({ error: `${name} is not set: ${how}` })
+    .trim()
+    // abort: an empty value is one problem, not also "must start with xoxb-".
+    .min(1, { error: `${name} is empty: ${how}`, abort: true });
 
 const ms = (name: string, fallback: number) =>
   z.coerce.number({ error: `${name} must be a number of milliseconds` }).int().min(0).default(fallback);
@@ -74,6 +78,7 @@ const schema = z
     REQUEST_TIMEOUT_MS: ms('REQUEST_TIMEOUT_MS', 10_000),
     SHUTDOWN_GRACE_MS: ms('SHUTDOWN_GRACE_MS', 10_000),
   })
+  // `when`: run even when other variables are wrong, so one start-up names every problem at once.
   .superRefine((env, ctx) => {
     if (!env.GITLAB_WEBHOOK_SECRET && !env.ALLOW_UNSIGNED_WEBHOOKS) {
       ctx.addIssue({
@@ -90,7 +95,7 @@ const schema = z
         message: 'SLACK_SIGNING_SECRET is not set: copy it from the Slack app’s Basic Information page (or set SLACK_APP_TOKEN for Socket Mode)',
       });
     }
-  });
+  }, { when: () => true });
 
 export interface Config {
   port: number;

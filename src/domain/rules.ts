@@ -51,7 +51,8 @@ export function refuseDecision(check: Check): Refusal | null {
     case 'approved':
     case 'rejected':
     case 'stale': {
-      const verb = check.state === 'rejected' ? 'rejected' : 'approved';
+      // A stale check no longer says which way it went (a rejection can be refused too).
+      const verb = check.state === 'stale' ? 'decided' : check.state;
       const by = check.decidedByName ?? check.decidedBy ?? 'someone';
       return { code: 'not_pending', message: `${what} was already ${verb} by ${by}.` };
     }

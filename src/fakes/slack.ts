@@ -31,6 +31,8 @@ function decodeForm(text: string, type: string | undefined): Record<string, unkn
  */
 export class FakeSlack {
   readonly requests = new Recorder<SlackCall>();
+  /** Calls answered with an error (queued or Slack's own), kept apart from the accepted ones. */
+  readonly refused = new Recorder<SlackCall>();
   readonly #queued = new Map<string, Canned[]>();
   readonly #groups = new Map<string, string[]>();
   #ts = 1_700_000_000;
@@ -88,6 +90,7 @@ export class FakeSlack {
     const answer = queued ?? this.#answer(call);
     // Recorded only when accepted, so "how many cards" counts cards Slack really has.
     if (answer.status === 200 && (answer.body as { ok?: boolean }).ok !== false) this.requests.push(call);
+    else this.refused.push(call);
     send(res, answer);
   }
 
