@@ -185,10 +185,10 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   web.use((req, res) => {
     res.status(404).json({ error: `No route for ${req.method} ${req.path}` });
   });
-  web.use((error: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+  web.use((error: Error & { status?: number; type?: string; limit?: number }, req: Request, res: Response, _next: NextFunction) => {
     const status = error.status ?? 500;
     if (error.type === 'entity.too.large') {
-      res.status(413).json({ error: `Body is larger than the limit (${config.webhookBodyLimit}).` });
+      res.status(413).json({ error: `Body is larger than this route accepts (${error.limit ?? 'its limit'} bytes).` });
     } else if (status < 500) {
       res.status(status).json({ error: error.message });
     } else {

@@ -66,6 +66,10 @@ export interface Actor {
   id: string;
   /** What to show: a display name or user name. */
   name: string;
+  /** Known e-mail (GitLab sign-in); Slack e-mails are looked up when a rule needs them. */
+  email?: string | null;
+  /** GitLab username, when signed in with GitLab (or a WEB_USERS name). */
+  gitlabUsername?: string | null;
 }
 
 export const shortSha = (sha: string): string => sha.slice(0, 8);

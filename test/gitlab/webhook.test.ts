@@ -133,7 +133,7 @@ describe('limits and modes of the status check endpoint', () => {
     expect(body.length).toBeGreaterThan(2048);
     const answer = await post(h, { body });
     expect(answer.status).toBe(413);
-    expect(answer.json).toEqual({ error: expect.stringMatching(/larger than the limit \(1kb\)/) });
+    expect(answer.json).toEqual({ error: expect.stringMatching(/larger than this route accepts \(1024 bytes\)/) });
     expect(rowsOnDisk(h)).toBe(0);
 
     // The bot still serves: a call with only the fields the bot reads fits in 1 KB.
