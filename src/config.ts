@@ -70,6 +70,13 @@ const schema = z
       .url({ protocol: /^https?$/, error: 'PUBLIC_URL must be the http(s) address people use to reach the bot' })
       .optional()
       .transform((u) => (u ? u.replace(/\/+$/, '') : null)),
+    GITLAB_OAUTH_CLIENT_ID: z.string().trim().optional().transform((v) => (v ? v : null)),
+    GITLAB_OAUTH_CLIENT_SECRET: z.string().trim().optional().transform((v) => (v ? v : null)),
+    SESSION_SECRET: z
+      .string()
+      .optional()
+      .transform((v) => (v ? v : null))
+      .refine((v) => v === null || v.length >= 32, 'SESSION_SECRET is too short: use 32 or more random characters, such as the output of openssl rand -base64 48'),
     DRAFT_CARDS: z.enum(['wait', 'post'], { error: 'DRAFT_CARDS must be wait or post' }).default('wait'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'LOG_LEVEL must be a pino level such as info' }).default('info'),
     WEBHOOK_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'WEBHOOK_BODY_LIMIT must be a size such as 25mb').default('25mb'),
@@ -95,6 +102,36 @@ const schema = z
         message: 'SLACK_SIGNING_SECRET is not set: copy it from the Slack app’s Basic Information page (or set SLACK_APP_TOKEN for Socket Mode)',
       });
     }
+    // Sign in with GitLab: one of the pair set means it is wanted, so name everything it lacks.
+    const oauthWanted = Boolean(env.GITLAB_OAUTH_CLIENT_ID || env.GITLAB_OAUTH_CLIENT_SECRET);
+    if (oauthWanted && !env.GITLAB_OAUTH_CLIENT_ID) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GITLAB_OAUTH_CLIENT_ID'],
+        message: 'GITLAB_OAUTH_CLIENT_ID is not set: copy the Application ID of the GitLab application (set both GITLAB_OAUTH_CLIENT_ID and GITLAB_OAUTH_CLIENT_SECRET, or neither)',
+      });
+    }
+    if (oauthWanted && !env.GITLAB_OAUTH_CLIENT_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GITLAB_OAUTH_CLIENT_SECRET'],
+        message: 'GITLAB_OAUTH_CLIENT_SECRET is not set: copy the Secret of the GitLab application (set both GITLAB_OAUTH_CLIENT_ID and GITLAB_OAUTH_CLIENT_SECRET, or neither)',
+      });
+    }
+    if (oauthWanted && !env.PUBLIC_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PUBLIC_URL'],
+        message: 'PUBLIC_URL is not set: Sign in with GitLab sends people back to PUBLIC_URL + BASE_PATH + /auth/callback, the redirect URI of the GitLab application',
+      });
+    }
+    if (oauthWanted && !env.SESSION_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SESSION_SECRET'],
+        message: 'SESSION_SECRET is not set: Sign in with GitLab seals its session cookie with it; use 32 or more random characters, such as the output of openssl rand -base64 48',
+      });
+    }
   }, { when: () => true });
 
 export interface Config {
@@ -106,6 +143,8 @@ export interface Config {
   approvers: string[];
   webUsers: Array<{ name: string; password: string }>;
   publicUrl: string | null;
+  /** Sign in with GitLab for the web list; null when off. */
+  oauth: { clientId: string; clientSecret: string; sessionSecret: string; redirectUri: string } | null;
   draftCards: 'wait' | 'post';
   logLevel: string;
   webhookBodyLimit: string;
@@ -143,6 +182,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       return { name: entry.slice(0, at), password: entry.slice(at + 1) };
     }),
     publicUrl: e.PUBLIC_URL,
+    oauth:
+      e.GITLAB_OAUTH_CLIENT_ID && e.GITLAB_OAUTH_CLIENT_SECRET && e.SESSION_SECRET && e.PUBLIC_URL
+        ? {
+            clientId: e.GITLAB_OAUTH_CLIENT_ID,
+            clientSecret: e.GITLAB_OAUTH_CLIENT_SECRET,
+            sessionSecret: e.SESSION_SECRET,
+            redirectUri: `${e.PUBLIC_URL}${e.BASE_PATH}/auth/callback`,
+          }
+        : null,
     draftCards: e.DRAFT_CARDS,
     logLevel: e.LOG_LEVEL,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,

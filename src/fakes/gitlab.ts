@@ -5,31 +5,79 @@ import { Recorder } from './recorder.js';
 export interface GitLabCall {
   method: string;
   path: string;
+  /** PRIVATE-TOKEN, or the token of `Authorization: Bearer`. */
   token: string | undefined;
+  /** The JSON or form body. */
   body: Record<string, unknown>;
+  /** The query string, for GET requests such as /oauth/authorize. */
+  query?: Record<string, string>;
 }
+
+/** A GitLab application (Settings > Applications) the fake signs people in for. */
+export interface FakeOAuthApp {
+  clientId: string;
+  clientSecret: string;
+  /** The registered redirect URI; GitLab refuses any other. */
+  redirectUri: string;
+  /** The scopes the application was given; `read_user` unless told otherwise. */
+  scopes?: string[];
+}
+
+/** The person signed in to the fake GitLab's browser session, who authorizes the application. */
+export interface FakeGitLabUser {
+  id?: number;
+  username: string;
+  name: string;
+  email: string;
+  publicEmail?: string;
+}
+
+interface Grant {
+  user: FakeGitLabUser;
+  redirectUri: string;
+  challenge: string;
+  scope: string;
+}
+
+const INVALID_GRANT = {
+  status: 400,
+  body: {
+    error: 'invalid_grant',
+    error_description:
+      'The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.',
+  },
+};
 
 /**
  * A stand-in for the parts of GitLab's REST API the bot calls, speaking its wire format:
  * `POST /api/v4/projects/:id/merge_requests/:iid/status_check_responses` answers 201 with
  * the response row, 401 for a wrong token, 400 without a status, 409 when the SHA is not
  * the merge request's HEAD (when a HEAD was set with `setHead`).
+ *
+ * With an OAuth application it also signs people in as GitLab does: `GET /oauth/authorize`
+ * (PKCE with S256 required) redirects back with a code for `oauthUser`, `POST /oauth/token`
+ * trades the code and verifier for an access token, `GET /api/v4/user` says whose it is.
  */
 export class FakeGitLab {
   readonly requests = new Recorder<GitLabCall>();
   readonly #queued: Canned[] = [];
   readonly #heads = new Map<string, string>();
+  readonly #codes = new Map<string, Grant>();
+  readonly #accessTokens = new Map<string, FakeGitLabUser>();
   #nextId = 1;
   url = '';
   close: () => Promise<void> = async () => undefined;
+  /** Who is signed in to GitLab and authorizes the application; null: nobody, /oauth/authorize answers 400. */
+  oauthUser: FakeGitLabUser | null = null;
 
   constructor(
     readonly token: string,
     readonly onCall?: (call: GitLabCall, status: number) => void,
+    readonly oauth: FakeOAuthApp | null = null,
   ) {}
 
-  static async start(token: string, onCall?: (call: GitLabCall, status: number) => void): Promise<FakeGitLab> {
-    const fake = new FakeGitLab(token, onCall);
+  static async start(token: string, onCall?: (call: GitLabCall, status: number) => void, oauth: FakeOAuthApp | null = null): Promise<FakeGitLab> {
+    const fake = new FakeGitLab(token, onCall, oauth);
     const { url, close } = await listen((req, res) => {
       void fake.#handle(req, res);
     });
@@ -61,12 +109,20 @@ export class FakeGitLab {
     const text = await readBody(req);
     let body: Record<string, unknown> = {};
     try {
-      body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      if (/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) body = Object.fromEntries(new URLSearchParams(text));
+      else body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
       body = { unparsed: text };
     }
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const call: GitLabCall = { method: req.method ?? 'GET', path, token: req.headers['private-token'] as string | undefined, body };
+    const url = new URL(req.url ?? '/', 'http://x');
+    const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const call: GitLabCall = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      token: (req.headers['private-token'] as string | undefined) ?? bearer,
+      body,
+      ...(url.search ? { query: Object.fromEntries(url.searchParams) } : {}),
+    };
     const answer = this.#answer(call);
     this.requests.push(call);
     this.onCall?.(call, answer.status);
@@ -76,6 +132,15 @@ export class FakeGitLab {
   #answer(call: GitLabCall): Canned {
     const queued = this.#queued.shift();
     if (queued) return queued;
+    if (call.method === 'GET' && call.path === '/oauth/authorize') return this.#authorize(call.query ?? {});
+    if (call.method === 'POST' && call.path === '/oauth/token') return this.#exchange(call.body);
+    if (call.method === 'GET' && call.path === '/api/v4/user' && call.token && this.#accessTokens.has(call.token)) {
+      const user = this.#accessTokens.get(call.token) as FakeGitLabUser;
+      return {
+        status: 200,
+        body: { id: user.id ?? 4242, username: user.username, name: user.name, email: user.email, public_email: user.publicEmail ?? '', state: 'active' },
+      };
+    }
     if (call.token !== this.token) return { status: 401, body: { message: '401 Unauthorized' } };
     const match = /^\/api\/v4\/projects\/(\d+)\/merge_requests\/(\d+)\/status_check_responses$/.exec(call.path);
     if (call.method !== 'POST' || !match) return { status: 404, body: { message: '404 Not Found' } };
@@ -89,6 +154,63 @@ export class FakeGitLab {
         id: this.#nextId++,
         merge_request: { id: 5512, iid: Number(match[2]), project_id: Number(match[1]) },
         external_status_check: { id: checkId, name: 'Change approval', external_url: 'https://approvals.example.com/status_check' },
+      },
+    };
+  }
+
+  #authorize(q: Record<string, string>): Canned {
+    const app = this.oauth;
+    const refuse = (error: string, description: string): Canned => ({ status: 400, body: { error, error_description: description } });
+    if (!app || q.client_id !== app.clientId) return refuse('invalid_client', 'Client authentication failed due to unknown client.');
+    if (q.redirect_uri !== app.redirectUri) return refuse('invalid_redirect_uri', 'The redirect uri included is not valid.');
+    if (q.response_type !== 'code') return refuse('unsupported_response_type', 'The authorization server does not support this response type.');
+    const scopes = (q.scope ?? '').split(/[ +]/).filter(Boolean);
+    if (scopes.length === 0 || scopes.some((s) => !(app.scopes ?? ['read_user']).includes(s))) {
+      return refuse('invalid_scope', 'The requested scope is invalid, unknown, or malformed.');
+    }
+    if (q.code_challenge_method !== 'S256' || !/^[A-Za-z0-9_-]{43,128}$/.test(q.code_challenge ?? '')) {
+      return refuse('invalid_request', 'Code challenge is required, with code_challenge_method S256.');
+    }
+    if (!this.oauthUser) return refuse('access_denied', 'Nobody is signed in to the fake GitLab: set oauthUser.');
+    const code = crypto.randomBytes(32).toString('hex');
+    this.#codes.set(code, { user: this.oauthUser, redirectUri: app.redirectUri, challenge: q.code_challenge as string, scope: scopes.join(' ') });
+    const back = new URL(app.redirectUri);
+    back.searchParams.set('code', code);
+    if (q.state !== undefined) back.searchParams.set('state', q.state);
+    return { status: 302, headers: { location: back.toString() }, body: '' };
+  }
+
+  #exchange(form: Record<string, unknown>): Canned {
+    const app = this.oauth;
+    if (!app || form.client_id !== app.clientId || form.client_secret !== app.clientSecret) {
+      return {
+        status: 401,
+        body: {
+          error: 'invalid_client',
+          error_description: 'Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.',
+        },
+      };
+    }
+    if (form.grant_type !== 'authorization_code') {
+      return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'The authorization grant type is not supported by the authorization server.' } };
+    }
+    const grant = this.#codes.get(String(form.code));
+    // A code serves one exchange, whatever its outcome.
+    this.#codes.delete(String(form.code));
+    if (!grant || form.redirect_uri !== grant.redirectUri) return INVALID_GRANT;
+    const verifier = typeof form.code_verifier === 'string' ? form.code_verifier : '';
+    if (crypto.createHash('sha256').update(verifier).digest('base64url') !== grant.challenge) return INVALID_GRANT;
+    const accessToken = crypto.randomBytes(32).toString('hex');
+    this.#accessTokens.set(accessToken, grant.user);
+    return {
+      status: 200,
+      body: {
+        access_token: accessToken,
+        token_type: 'Bearer',
+        expires_in: 7200,
+        refresh_token: crypto.randomBytes(32).toString('hex'),
+        scope: grant.scope,
+        created_at: Math.floor(Date.now() / 1000),
       },
     };
   }

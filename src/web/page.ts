@@ -1,9 +1,16 @@
 import { shortSha, type Check } from '../domain/check.js';
 import { html, safeHref, type Safe } from './html.js';
 
+/** Who is signed in: a GitLab session (with a Sign out button) or a WEB_USERS name. */
+export interface SignedInUser {
+  name: string;
+  /** Set for a GitLab session. */
+  gitlabUsername: string | null;
+}
+
 export interface PageContext {
   basePath: string;
-  user: string;
+  user: SignedInUser;
   csrf: string;
   notice: string | null;
   error: string | null;
@@ -77,7 +84,7 @@ export function listPage(view: { pending: Check[]; recent: Check[] }, ctx: PageC
   return layout(
     `${view.pending.length} pending — GitLab approvals`,
     ctx.basePath,
-    html`<header><h1>GitLab approvals</h1><p>Signed in as <strong>${ctx.user}</strong></p></header>
+    html`<header><h1>GitLab approvals</h1>${signedInAs(ctx)}</header>
 ${ctx.notice ? html`<p class="notice" role="status">${ctx.notice}</p>` : ''}
 ${ctx.error ? html`<p class="error" role="alert">${ctx.error}</p>` : ''}
 <p class="hint">While a check waits, GitLab shows it as <strong>failed</strong> (after 2 minutes). An approval still turns it green.</p>
@@ -88,8 +95,28 @@ ${table(view.recent, ctx, 'No decisions yet.')}`,
   );
 }
 
-export function messagePage(title: string, basePath: string, message: string): string {
-  return layout(title, basePath, html`<h1>${title}</h1><p>${message}</p><p><a href="${basePath}/">Back to the list</a></p>`);
+function signedInAs(ctx: PageContext): Safe {
+  const { name, gitlabUsername } = ctx.user;
+  if (!gitlabUsername) return html`<p>Signed in as <strong>${name}</strong></p>`;
+  return html`<div class="who">Signed in as <strong>${name}</strong> (@${gitlabUsername})
+      <form method="post" action="${ctx.basePath}/auth/logout"><input type="hidden" name="csrf" value="${ctx.csrf}"><button class="sign-out">Sign out</button></form></div>`;
+}
+
+/** A page with one message and one way on (back to the list unless told otherwise). */
+export function messagePage(title: string, basePath: string, message: string, next: { href: string; text: string } | null = null): string {
+  const link = next ?? { href: `${basePath}/`, text: 'Back to the list' };
+  return layout(title, basePath, html`<h1>${title}</h1><p>${message}</p><p><a href="${link.href}">${link.text}</a></p>`);
+}
+
+/** What someone who is not signed in sees: the ways in that are turned on. */
+export function signInPage(basePath: string, ways: { gitlab: boolean; basic: boolean }): string {
+  return layout(
+    'Sign in required',
+    basePath,
+    html`<h1>Sign in required</h1>
+${ways.gitlab ? html`<p><a class="sign-in" href="${basePath}/auth/login">Sign in with GitLab</a></p>` : ''}
+${ways.basic ? html`<p>${ways.gitlab ? 'Or sign in' : 'Sign in'} with a name and password from WEB_USERS${ways.gitlab ? ': reload this page and your browser asks for them' : ''}.</p>` : ''}`,
+  );
 }
 
 export const STYLE = `
@@ -101,5 +128,6 @@ tr.pending{background:#fffbe6} tr.approved .state{color:#1a7f37} tr.rejected .st
 form{display:inline-block;margin:0 .25rem .25rem 0}
 button.approve{background:#1a7f37;color:#fff;border:0;padding:.3rem .7rem;border-radius:4px}
 button.reject{background:#cf222e;color:#fff;border:0;padding:.3rem .7rem;border-radius:4px}
+header form{margin-left:.5rem} a.sign-in{display:inline-block;background:#6b4fbb;color:#fff;padding:.4rem .8rem;border-radius:4px;text-decoration:none}
 .notice{background:#dafbe1;padding:.5rem} .error{background:#ffebe9;padding:.5rem} .hint{color:#555}
 `;

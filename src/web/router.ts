@@ -1,8 +1,10 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { Outcome } from '../domain/check.js';
+import type { Actor, Outcome } from '../domain/check.js';
 import type { Gate } from '../gate.js';
 import { basicAuthUser, CsrfTokens, type WebUser } from './auth.js';
-import { listPage, messagePage, STYLE } from './page.js';
+import { oauthRouter, sessionCsrfSubject, type GitLabSignIn } from './oauth.js';
+import { listPage, messagePage, signInPage, STYLE, type SignedInUser } from './page.js';
+import { CookieSeal, Sessions } from './session.js';
 
 export interface WebOptions {
   gate: Gate;
@@ -10,6 +12,15 @@ export interface WebOptions {
   users: readonly WebUser[];
   clock: () => Date;
   csrf?: CsrfTokens;
+  /** Sign in with GitLab; null or absent when off. */
+  gitlabSignIn?: (GitLabSignIn & { sessionSecret: string }) | null;
+}
+
+/** The person behind a request, in the forms the page, the CSRF check and the gate need. */
+interface Visitor {
+  user: SignedInUser;
+  csrfSubject: string;
+  actor: Actor;
 }
 
 const NOTICES: Record<string, string> = {
@@ -18,56 +29,84 @@ const NOTICES: Record<string, string> = {
 };
 
 /** The built-in web list: a mirror of the table, and a way to decide when Slack is away. */
-export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens() }: WebOptions): Router {
+export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(), gitlabSignIn = null }: WebOptions): Router {
   const router = express.Router();
+  let sessions: Sessions | null = null;
+  if (gitlabSignIn) {
+    const seal = new CookieSeal(gitlabSignIn.sessionSecret);
+    // A browser drops Secure cookies on plain http, which a local PUBLIC_URL may be.
+    const secure = !gitlabSignIn.redirectUri.startsWith('http:');
+    sessions = new Sessions({ seal, path: basePath || '/', secure, clock });
+    router.use(oauthRouter({ signIn: gitlabSignIn, seal, sessions, csrf, basePath, secure, clock }));
+  }
 
   router.get('/assets/style.css', (_req, res) => {
     res.type('text/css').set('Cache-Control', 'public, max-age=3600').send(STYLE);
   });
 
-  const signedIn = (req: Request, res: Response): string | null => {
-    if (users.length === 0) {
+  /** A GitLab session wins; then HTTP Basic against WEB_USERS. Answers the request itself when neither. */
+  const signedIn = (req: Request, res: Response): Visitor | null => {
+    const session = sessions?.read(req);
+    if (session) {
+      const { username, name, email } = session;
+      return {
+        user: { name, gitlabUsername: username },
+        csrfSubject: sessionCsrfSubject(session),
+        actor: { via: 'web', id: username, name, email, gitlabUsername: username },
+      };
+    }
+    if (users.length === 0 && !sessions) {
       res
         .status(404)
         .type('html')
-        .send(messagePage('The web list is off', basePath, 'Set WEB_USERS=name:password (comma-separated for several people) and restart the bot to turn it on.'));
+        .send(
+          messagePage(
+            'The web list is off',
+            basePath,
+            'Set WEB_USERS=name:password (comma-separated for several people), or set up Sign in with GitLab (GITLAB_OAUTH_CLIENT_ID, GITLAB_OAUTH_CLIENT_SECRET, SESSION_SECRET), and restart the bot to turn it on.',
+          ),
+        );
       return null;
     }
-    const user = basicAuthUser(req.get('authorization'), users);
-    if (!user) {
-      res
-        .status(401)
-        .set('WWW-Authenticate', 'Basic realm="GitLab approvals", charset="UTF-8"')
-        .type('html')
-        .send(messagePage('Sign in required', basePath, 'Sign in with a name and password from WEB_USERS.'));
+    const name = basicAuthUser(req.get('authorization'), users);
+    if (name) return { user: { name, gitlabUsername: null }, csrfSubject: name, actor: { via: 'web', id: name, name, email: null, gitlabUsername: name } };
+    if (sessions && users.length === 0 && req.method === 'GET') {
+      res.set('Cache-Control', 'no-store').redirect(302, `${basePath}/auth/login`);
+      return null;
     }
-    return user;
+    // Without the header a browser never offers its name and password prompt.
+    if (users.length > 0) res.set('WWW-Authenticate', 'Basic realm="GitLab approvals", charset="UTF-8"');
+    res
+      .status(401)
+      .type('html')
+      .send(signInPage(basePath, { gitlab: sessions !== null, basic: users.length > 0 }));
+    return null;
   };
 
   router.get('/', (req, res) => {
-    const user = signedIn(req, res);
-    if (!user) return;
+    const visitor = signedIn(req, res);
+    if (!visitor) return;
     const notice = typeof req.query.notice === 'string' ? (NOTICES[req.query.notice] ?? null) : null;
     res
       .set('Cache-Control', 'no-store')
       .type('html')
-      .send(listPage(gate.overview(100), { basePath, user, csrf: csrf.issue(user, clock().getTime()), notice, error: null }));
+      .send(listPage(gate.overview(100), { basePath, user: visitor.user, csrf: csrf.issue(visitor.csrfSubject, clock().getTime()), notice, error: null }));
   });
 
   router.post('/checks/:id/:outcome', express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 }), async (req, res) => {
-    const user = signedIn(req, res);
-    if (!user) return;
+    const visitor = signedIn(req, res);
+    if (!visitor) return;
     const outcome = ({ approve: 'approve', reject: 'reject' } as Record<string, Outcome>)[req.params.outcome as string];
     const id = Number(req.params.id);
     const form = (req.body ?? {}) as Record<string, unknown>;
     const send = (status: number, title: string, message: string) =>
       res.status(status).type('html').send(messagePage(title, basePath, message));
     if (!outcome || !Number.isInteger(id)) return send(404, 'Not found', 'There is no such page.');
-    if (req.get('sec-fetch-site') === 'cross-site' || !csrf.verify(user, form.csrf, clock().getTime())) {
+    if (req.get('sec-fetch-site') === 'cross-site' || !csrf.verify(visitor.csrfSubject, form.csrf, clock().getTime())) {
       return send(403, 'Form expired', 'This form is too old or did not come from this page. Reload the list and try again.');
     }
     const reason = typeof form.reason === 'string' ? form.reason : null;
-    const result = await gate.decide(id, outcome, { via: 'web', id: user, name: user }, outcome === 'reject' ? reason : null);
+    const result = await gate.decide(id, outcome, visitor.actor, outcome === 'reject' ? reason : null);
     if (!result.ok) {
       return send(result.code === 'not_found' ? 404 : result.code === 'not_allowed' ? 403 : 409, 'Not recorded', result.message);
     }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startBot, type RunningBot } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { FakeGitLab, sendStatusCheck } from '../../src/fakes/gitlab.js';
+import { FakeGitLab, sendStatusCheck, type FakeOAuthApp } from '../../src/fakes/gitlab.js';
 import { buttonClick, FakeSlack, rejectSubmission, sendCommand, sendInteraction } from '../../src/fakes/slack.js';
 import { createLogger } from '../../src/logging.js';
 
@@ -88,9 +88,15 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(extra: Record<string, string> = {}, options: { logFile?: string } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  logFile?: string;
+  /** The GitLab application the fake GitLab signs people in for (Sign in with GitLab). */
+  gitlabOAuth?: FakeOAuthApp;
+}
+
+export async function startHarness(extra: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
   const slack = await FakeSlack.start(SECRETS.slackToken, [CHANNEL]);
-  const gitlab = await FakeGitLab.start(SECRETS.gitlabToken);
+  const gitlab = await FakeGitLab.start(SECRETS.gitlabToken, undefined, options.gitlabOAuth ?? null);
   const dir = tempDir();
   const env = testEnv(slack, gitlab, dir, extra);
   const launch = () => {
