@@ -180,7 +180,8 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   const webListUrl = config.publicUrl ? `${config.publicUrl}${config.basePath}/` : null;
   registerListeners(bolt, { gate, clock, webListUrl });
 
-  routes.use(webRouter({ gate, basePath: config.basePath, users: config.webUsers, clock }));
+  const gitlabSignIn = config.oauth && { ...config.oauth, gitlabUrl: config.gitlab.url, timeoutMs: config.gitlab.requestTimeoutMs };
+  routes.use(webRouter({ gate, basePath: config.basePath, users: config.webUsers, clock, gitlabSignIn }));
   web.use(config.basePath || '/', routes);
   web.use((req, res) => {
     res.status(404).json({ error: `No route for ${req.method} ${req.path}` });
@@ -215,9 +216,14 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
       log.info('shutting down: finishing requests and deliveries in flight');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // close() drops only the connections idle right now; a keep-alive one busy at the signal
+      // (a proxy's, a load balancer's) would hold the stop until the deadline and leave no time
+      // for deliveries. Let each go as soon as its answer is out.
+      const letGo = setInterval(() => server.closeIdleConnections(), 20);
       const bounded = <T>(work: Promise<T>) =>
         Promise.race([work, new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
       await bounded(closed);
+      clearInterval(letGo);
       server.closeAllConnections();
       if (config.slack.appToken) await bounded(bolt.stop());
       await bounded(gate.settled());

@@ -66,7 +66,7 @@ export class Gate {
       if (plan.reopen) {
         store.reopen(same.id, at);
         if (cardDue) store.enqueue(same.id, 'slack', 'post_card', null, at);
-      } else if (same.state === 'pending' && same.slackTs === null && cardDue && !store.hasPendingDelivery(same.id, 'post_card')) {
+      } else if (plan.state === 'pending' && same.slackTs === null && cardDue && !store.hasPendingDelivery(same.id, 'post_card')) {
         // A draft became ready, or the first card could not be posted: post it now.
         store.enqueue(same.id, 'slack', 'post_card', null, at);
       } else if (same.title !== event.title || same.targetBranch !== event.targetBranch || same.draft !== event.draft) {

@@ -9,7 +9,7 @@ export interface ReceiptPlan {
   create: boolean;
   /** State of the row for this commit after receipt. */
   state: CheckState;
-  /** Reopen the existing row for this commit: a fresh pending card. */
+  /** Put the existing row for this commit back to pending (closed or superseded before): a fresh card. */
   reopen: boolean;
   /** Older open checks and what they become. */
   retire: Array<{ id: number; to: Extract<CheckState, 'superseded' | 'closed' | 'merged'> }>;
@@ -33,9 +33,16 @@ export function planReceipt(event: MergeRequestEvent, known: readonly Check[]): 
   const newestOther = [...others].sort((a, b) => b.id - a.id)[0];
   const previousSha = same ? same.previousSha : (newestOther?.sha ?? null);
   if (!same) return { create: true, state: 'pending', reopen: false, retire, previousSha };
-  // The merge request was closed and is open again: this commit waits for a person again.
-  const reopen = same.state === 'closed';
+  // The commit GitLab names is the HEAD, so a check of it that ended undecided waits again:
+  // the merge request was reopened, or the branch was reset to this commit. (A late call about
+  // an older commit revives it too, and the next call about the HEAD sets that right.)
+  const reopen = same.state === 'closed' || same.state === 'superseded';
   return { create: false, state: reopen ? 'pending' : same.state, reopen, retire, previousSha };
+}
+
+/** Whether a check still needs its card: not once it ended before anyone decided. */
+export function needsCard(check: Pick<Check, 'state'>): boolean {
+  return check.state !== 'superseded' && check.state !== 'closed' && check.state !== 'merged';
 }
 
 export type Refusal =

@@ -1,5 +1,6 @@
 import type { webApi } from '@slack/bolt';
 import type { DeliveryHandler } from '../delivery/worker.js';
+import { needsCard } from '../domain/rules.js';
 import type { Store } from '../store/store.js';
 import { renderCard } from './card.js';
 import { explainSlackError } from './errors.js';
@@ -17,7 +18,8 @@ export function cardDeliveries({ client, store, clock, channelFor }: CardDeliver
   const postCard: DeliveryHandler = {
     async deliver({ checkId }) {
       const check = store.getCheck(checkId);
-      if (!check || check.slackTs !== null) return;
+      // Already posted, or ended before its turn came (a newer push, closed, merged): nobody needs it.
+      if (!check || check.slackTs !== null || !needsCard(check)) return;
       const card = renderCard(check);
       let result;
       try {

@@ -225,12 +225,12 @@ export class Store {
     );
   }
 
-  /** A closed merge request opened again: its check waits for a person, on a new card. */
+  /** A check that ended undecided (closed, superseded) waits for a person again, on a new card. */
   reopen(id: number, at: Date): void {
     this.#db
       .prepare(
         `UPDATE status_check SET state = 'pending', slack_channel = NULL, slack_ts = NULL,
-           card_error = NULL, updated_at = ? WHERE id = ? AND state = 'closed'`,
+           card_error = NULL, updated_at = ? WHERE id = ? AND state IN ('closed', 'superseded')`,
       )
       .run(at.toISOString(), id);
   }
@@ -372,10 +372,20 @@ export class Store {
     return row ? toDelivery(row) : null;
   }
 
-  /** When the earliest pending delivery of a lane is due (ms since epoch), or null. */
+  /**
+   * When the earliest pending delivery of a lane that `nextDue` may pick is due (ms since
+   * epoch), or null. One waiting behind an older delivery of its check does not count: it is
+   * due when that one is done, and counting it would wake the lane over and over meanwhile.
+   */
   earliestDue(lane: Lane): number | null {
     const row = this.#db
-      .prepare(`SELECT min(next_attempt_at) AS at FROM delivery WHERE lane = ? AND state = 'pending'`)
+      .prepare(
+        `SELECT min(d.next_attempt_at) AS at FROM delivery d
+         WHERE d.lane = ? AND d.state = 'pending'
+           AND NOT EXISTS (SELECT 1 FROM delivery e
+                           WHERE e.check_id = d.check_id AND e.lane = d.lane
+                             AND e.state = 'pending' AND e.id < d.id)`,
+      )
       .get(lane) as { at: number | null };
     return row.at;
   }

@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { MergeRequestEvent } from '../../src/domain/check.js';
+import { DeliveryFailure, DeliveryWorker } from '../../src/delivery/worker.js';
+import { Recorder } from '../../src/fakes/recorder.js';
+import { createLogger } from '../../src/logging.js';
+import { Store } from '../../src/store/store.js';
+import { tempDir } from '../support/harness.js';
+
+const event: MergeRequestEvent = {
+  projectId: 42,
+  projectPath: 'acme/payments-api',
+  projectUrl: 'https://gitlab.example.com/acme/payments-api',
+  mergeRequestIid: 128,
+  title: 'Retry card capture on gateway timeout',
+  url: 'https://gitlab.example.com/acme/payments-api/-/merge_requests/128',
+  sourceBranch: 'feature/capture-retry',
+  targetBranch: 'main',
+  sha: '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4',
+  statusCheckId: 7,
+  statusCheckName: 'Change approval',
+  commitAuthor: 'Dana Reyes',
+  triggeredBy: 'dreyes',
+  mergeRequestState: 'opened',
+  draft: false,
+};
+
+describe('the delivery worker', () => {
+  let dir: string;
+  let store: Store;
+  let worker: DeliveryWorker | null = null;
+  beforeEach(() => {
+    dir = tempDir();
+    store = new Store(path.join(dir, 'approvals.db'));
+  });
+  afterEach(async () => {
+    await worker?.stop(1000);
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('while a card waits for its retry, an update queued behind it waits quietly instead of spinning the lane', async () => {
+    const id = store.insertCheck(event, 'pending', null, new Date());
+    store.enqueue(id, 'slack', 'post_card', null, new Date());
+    store.enqueue(id, 'slack', 'update_card', null, new Date());
+
+    const attempts = new Recorder<{ kind: string; at: number }>();
+    let posts = 0;
+    // How often the lane asks the outbox for work: a handful of times while it waits, not thousands.
+    let looks = 0;
+    const nextDue = store.nextDue.bind(store);
+    store.nextDue = (lane, now) => {
+      looks += 1;
+      return nextDue(lane, now);
+    };
+
+    worker = new DeliveryWorker({
+      store,
+      log: createLogger('silent'),
+      baseDelayMs: 300,
+      maxDelayMs: 300,
+      random: () => 1, // no jitter: the retry comes 300 ms after the failure
+      handlers: {
+        post_card: {
+          deliver: async () => {
+            attempts.push({ kind: 'post_card', at: Date.now() });
+            posts += 1;
+            if (posts === 1) throw new DeliveryFailure('Slack answered HTTP 500', false);
+          },
+        },
+        update_card: {
+          deliver: async () => {
+            attempts.push({ kind: 'update_card', at: Date.now() });
+          },
+        },
+      },
+    });
+    worker.start();
+
+    await attempts.waitFor((a) => a.kind === 'post_card', 1);
+    const looksAfterFailure = looks;
+    await attempts.waitFor((a) => a.kind === 'update_card', 1);
+
+    expect(attempts.calls.map((a) => a.kind)).toEqual(['post_card', 'post_card', 'update_card']);
+    expect(attempts.calls[1]!.at - attempts.calls[0]!.at).toBeGreaterThanOrEqual(300);
+    expect(looks - looksAfterFailure).toBeLessThan(10);
+  });
+});
