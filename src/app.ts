@@ -10,11 +10,15 @@ import type { Config } from './config.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { Gate } from './gate.js';
 import { gitlabDeliveries } from './gitlab/deliveries.js';
+import { createAuthorLookup, createNotePoster } from './gitlab/merge-request.js';
 import { createReporter } from './gitlab/reporter.js';
+import { Authorizer } from './policy/authorize.js';
+import { loadPolicy } from './policy/load.js';
+import type { Rule } from './domain/policy.js';
 import { statusCheckRouter } from './gitlab/webhook.js';
 import { boltLogger } from './logging.js';
 import { Metrics } from './metrics.js';
-import { SlackApprovers } from './slack/approvers.js';
+import { SlackDirectory } from './slack/directory.js';
 import { cardDeliveries } from './slack/deliveries.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { Store } from './store/store.js';
@@ -42,8 +46,12 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   if (!config.gitlab.webhookSecret) {
     log.warn('ALLOW_UNSIGNED_WEBHOOKS=true: status check calls are accepted without a signature. Set GITLAB_WEBHOOK_SECRET once GitLab is 17.3 or later.');
   }
-  if (config.approvers.length === 0) {
-    log.warn('APPROVERS is empty: anyone who can see a card can approve it. List Slack user or user-group IDs to restrict who decides.');
+  const fallback = defaultRule(config);
+  // Read before anything else starts: an invalid policy stops the bot with its line numbers.
+  const policy = config.policyFile ? loadPolicy(config.policyFile, fallback) : { rules: [], fallback };
+  for (const rule of [...policy.rules, fallback]) {
+    const open = rule.approvers.slack.length + rule.approvers.emails.length + rule.approvers.gitlab.length === 0;
+    if (open) log.warn({ rule: rule.name }, 'a rule names no approvers: anyone who can see its cards can approve them. Set APPROVERS or the rule’s approvers.');
   }
 
   const store = new Store(config.databasePath);
@@ -58,14 +66,15 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   };
   const slack = new webApi.WebClient(config.slack.botToken, clientOptions);
 
-  const approvers = new SlackApprovers({ approvers: config.approvers, client: slack, log });
+  const gitlabOptions = { url: config.gitlab.url, token: config.gitlab.token, timeoutMs: config.gitlab.requestTimeoutMs };
+  const authorization = new Authorizer({ policy, slack: new SlackDirectory({ client: slack, log }), findAuthors: createAuthorLookup(gitlabOptions), log });
   let worker: DeliveryWorker | null = null;
   const gate = new Gate({
     store,
     clock,
     log,
     draftCards: config.draftCards,
-    authorize: (actor) => (actor.via === 'slack' ? approvers.check(actor.id) : Promise.resolve(null)),
+    authorization,
     onWork: () => worker?.kick(),
     onDecision: (outcome, actor) => metrics.decided(outcome, actor.via),
   });
@@ -76,12 +85,8 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     maxDelayMs: config.delivery.maxDelayMs,
     onOutcome: (lane, kind, outcome, ms) => metrics.delivery(lane, kind, outcome, ms),
     handlers: {
-      ...cardDeliveries({ client: slack, store, clock, channelFor: () => config.slack.channel }),
-      ...gitlabDeliveries({
-        store,
-        clock,
-        report: createReporter({ url: config.gitlab.url, token: config.gitlab.token, timeoutMs: config.gitlab.requestTimeoutMs }),
-      }),
+      ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel }),
+      ...gitlabDeliveries({ store, clock, report: createReporter(gitlabOptions), postNote: createNotePoster(gitlabOptions) }),
     },
   });
 
@@ -206,6 +211,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   const port = (server.address() as AddressInfo).port;
   if (config.slack.appToken) await bolt.start();
   worker.start();
+  await gate.resume();
   log.info({ port, basePath: config.basePath, socketMode: Boolean(config.slack.appToken) }, 'gitlab-approval-bot is serving');
 
   let stopped: Promise<void> | null = null;
@@ -236,4 +242,22 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   };
 
   return { url: `http://127.0.0.1:${port}${config.basePath}`, port, store, gate, stop };
+}
+
+/** The rule for checks no policy rule matches: APPROVERS, GITLAB_APPROVERS and WEB_USERS. */
+function defaultRule(config: Config): Rule {
+  const named = config.approvers.length > 0 || config.gitlabApprovers.length > 0;
+  return {
+    name: 'default',
+    projects: ['**'],
+    branches: ['**'],
+    channel: config.slack.channel,
+    // WEB_USERS may decide on the web list; with nobody named at all, anyone may decide.
+    approvers: named
+      ? { slack: config.approvers, emails: [], gitlab: [...config.gitlabApprovers, ...config.webUsers.map((u) => u.name)] }
+      : { slack: [], emails: [], gitlab: [] },
+    required: 1,
+    allowSelfApproval: config.allowSelfApproval,
+    approveWithComment: false,
+  };
 }

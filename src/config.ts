@@ -61,6 +61,13 @@ const schema = z
       .optional()
       .transform(list)
       .pipe(z.array(z.string().regex(/^[UWS][A-Z0-9]{2,}$/, 'APPROVERS must list Slack user IDs (U…, W…) or user-group IDs (S…)'))),
+    GITLAB_APPROVERS: z
+      .string()
+      .optional()
+      .transform(list)
+      .pipe(z.array(z.string().regex(/^[\w.-]+$/, 'GITLAB_APPROVERS must list GitLab usernames'))),
+    ALLOW_SELF_APPROVAL: flag('ALLOW_SELF_APPROVAL'),
+    POLICY_FILE: z.string().optional().transform((v) => (v ? v : null)),
     WEB_USERS: z
       .string()
       .optional()
@@ -140,7 +147,11 @@ export interface Config {
   databasePath: string;
   gitlab: { url: string; token: string; webhookSecret: string | null; requestTimeoutMs: number };
   slack: { botToken: string; signingSecret: string | null; appToken: string | null; channel: string; apiUrl: string | null };
+  /** The default rule, when no policy rule matches. */
   approvers: string[];
+  gitlabApprovers: string[];
+  allowSelfApproval: boolean;
+  policyFile: string | null;
   webUsers: Array<{ name: string; password: string }>;
   publicUrl: string | null;
   /** Sign in with GitLab for the web list; null when off. */
@@ -177,6 +188,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       apiUrl: e.SLACK_API_URL,
     },
     approvers: e.APPROVERS,
+    gitlabApprovers: e.GITLAB_APPROVERS,
+    allowSelfApproval: e.ALLOW_SELF_APPROVAL,
+    policyFile: e.POLICY_FILE,
     webUsers: e.WEB_USERS.map((entry) => {
       const at = entry.indexOf(':');
       return { name: entry.slice(0, at), password: entry.slice(at + 1) };

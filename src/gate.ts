@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import { gitlabStatus, type Actor, type Check, type MergeRequestEvent, type Outcome } from './domain/check.js';
+import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent, type Outcome } from './domain/check.js';
+import type { Authorization } from './domain/policy.js';
 import { normaliseReason, planReceipt, refuseDecision, type Refusal } from './domain/rules.js';
-import type { Store } from './store/store.js';
+import type { AuditInput, Store } from './store/store.js';
 
 /** What the GitLab lane delivers: exactly what was decided, fixed at decision time. */
 export interface ReportPayload {
@@ -12,14 +13,19 @@ export interface ReportPayload {
   status: 'passed' | 'failed';
 }
 
-export type Authorize = (actor: Actor, check: Check) => Promise<Refusal | null>;
+/** A comment for the merge request's author: a rejection's reason, an approval's comment. */
+export interface NotePayload {
+  projectId: number;
+  mergeRequestIid: number;
+  body: string;
+}
 
 export interface GateOptions {
   store: Store;
   clock: () => Date;
   log: Logger;
-  /** May this person decide on this check? */
-  authorize: Authorize;
+  /** The approval policy: which rule governs a check, and who may decide it. */
+  authorization: Authorization;
   /** Called after new work was written to the outbox. */
   onWork: () => void;
   /** Told of every decision made or refused (metrics). */
@@ -28,14 +34,15 @@ export interface GateOptions {
   draftCards: 'wait' | 'post';
 }
 
-export type DecideResult =
-  | { ok: true; check: Check }
-  | { ok: false; code: Refusal['code'] | 'not_found'; message: string; check: Check | null };
+export type Refused = { ok: false; code: Refusal['code'] | 'not_found' | 'already_counted'; message: string; check: Check | null };
+export type DecideResult = { ok: true; check: Check; counted: boolean } | Refused;
+
+const where = (check: Pick<Check, 'projectPath' | 'mergeRequestIid'>) => `${check.projectPath}!${check.mergeRequestIid}`;
 
 /**
  * The bot's use cases. Adapters (GitLab webhook, Slack, web list) call these; every state
- * change and the effects it causes are written in one transaction, then delivered by the
- * delivery worker.
+ * change, the effects it causes and its audit events are written in one transaction, then
+ * delivered by the delivery worker.
  */
 export class Gate {
   readonly #o: GateOptions;
@@ -50,22 +57,30 @@ export class Gate {
     const { store, clock } = this.#o;
     const at = clock();
     const cardDue = !(event.draft && this.#o.draftCards === 'wait');
+    const audit = (checkId: number, name: string, detail?: string) =>
+      store.audit({ checkId, event: name, actor: event.triggeredBy, via: null, sha: event.sha, detail }, at);
     const result = store.transaction(() => {
       const known = store.checksOf(event.projectId, event.mergeRequestIid, event.statusCheckId);
       const plan = planReceipt(event, known);
       for (const { id, to } of plan.retire) {
-        if (store.retire(id, to, at)) this.#updateCard(id, at);
+        if (store.retire(id, to, at)) {
+          this.#updateCard(id, at);
+          audit(id, to, to === 'superseded' ? `superseded by ${shortSha(event.sha)}` : `merge request ${to}`);
+        }
       }
       const same = known.find((c) => c.sha === event.sha);
       if (plan.create || !same) {
-        const id = store.insertCheck(event, plan.state, plan.previousSha, at);
+        const rule = this.#o.authorization.ruleFor(event);
+        const id = store.insertCheck(event, plan.state, plan.previousSha, rule, at);
         if (plan.state === 'pending' && cardDue) store.enqueue(id, 'slack', 'post_card', null, at);
+        audit(id, 'received', `state ${plan.state}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
         return { id, created: true };
       }
       store.refreshCheck(same.id, event, at);
       if (plan.reopen) {
         store.reopen(same.id, at);
         if (cardDue) store.enqueue(same.id, 'slack', 'post_card', null, at);
+        audit(same.id, 'reopened');
       } else if (plan.state === 'pending' && same.slackTs === null && cardDue && !store.hasPendingDelivery(same.id, 'post_card')) {
         // A draft became ready, or the first card could not be posted: post it now.
         store.enqueue(same.id, 'slack', 'post_card', null, at);
@@ -83,13 +98,40 @@ export class Gate {
     return { check, created: result.created };
   }
 
-  /** A person approves or rejects. Refused unless the check is pending and the person may decide. */
-  decide(checkId: number, outcome: Outcome, actor: Actor, reason?: string | null): Promise<DecideResult> {
+  /**
+   * A person approves or rejects. The request is written down first; `acknowledge` (Slack's
+   * ack) is called only then, so an acknowledged click survives a crash and is settled by
+   * `resume` after the restart. Refused unless the check is pending and the policy allows it.
+   */
+  decide(checkId: number, outcome: Outcome, actor: Actor, reason?: string | null, acknowledge?: () => Promise<void>): Promise<DecideResult> {
     // Tracked so shutdown waits for a decision that a person was already told about.
-    const work = this.#decide(checkId, outcome, actor, reason);
-    this.#deciding.add(work);
-    void work.finally(() => this.#deciding.delete(work)).catch(() => undefined);
+    const work = (async () => {
+      if (!Number.isSafeInteger(checkId) || !this.#o.store.getCheck(checkId)) {
+        await acknowledge?.();
+        return this.#refused('not_found', `There is no check ${String(checkId)}.`, null, checkId, outcome, actor);
+      }
+      const kept = normaliseReason(reason);
+      const requestId = this.#o.store.transaction(() => {
+        this.#o.store.audit({ checkId, event: 'clicked', actor: actor.name, via: actor.via, detail: outcome }, this.#o.clock());
+        return this.#o.store.takeRequest(checkId, outcome, actor, kept, this.#o.clock());
+      });
+      await acknowledge?.();
+      return this.#settle(requestId, checkId, outcome, actor, kept);
+    })();
+    this.#track(work);
     return work;
+  }
+
+  /** Settles clicks that were acknowledged but not decided before the last stop. */
+  async resume(): Promise<number> {
+    const open = this.#o.store.openRequests();
+    for (const r of open) {
+      const work = this.#settle(r.id, r.checkId, r.outcome, r.actor, r.reason);
+      this.#track(work);
+      await work;
+    }
+    if (open.length) this.#o.log.info({ count: open.length }, 'settled clicks taken in before the last stop');
+    return open.length;
   }
 
   /** Resolves when no decision is half-way (for shutdown). */
@@ -97,51 +139,90 @@ export class Gate {
     await Promise.allSettled([...this.#deciding]);
   }
 
-  async #decide(checkId: number, outcome: Outcome, actor: Actor, reason?: string | null): Promise<DecideResult> {
+  #track(work: Promise<unknown>): void {
+    this.#deciding.add(work);
+    void work.finally(() => this.#deciding.delete(work)).catch(() => undefined);
+  }
+
+  async #settle(requestId: number, checkId: number, outcome: Outcome, actor: Actor, reason: string | null): Promise<DecideResult> {
     const { store, clock, log } = this.#o;
+    const refuse = (code: Refused['code'], message: string, check: Check | null): DecideResult =>
+      this.#refused(code, message, check, checkId, outcome, actor, requestId);
+
     const check = store.getCheck(checkId);
-    if (!check) return { ok: false, code: 'not_found', message: `There is no check ${checkId}.`, check: null };
-    const refusal = refuseDecision(check) ?? (await this.#o.authorize(actor, check));
-    if (refusal) {
-      log.info({ checkId, actor: actor.id, via: actor.via, outcome, refused: refusal.code }, 'decision refused');
-      this.#o.onDecision?.('refused', actor);
-      return { ok: false, ...refusal, check };
-    }
+    if (!check) return refuse('not_found', `There is no check ${checkId}.`, null);
+    const early = refuseDecision(check);
+    if (early) return refuse(early.code, early.message, check);
+    const permit = await this.#o.authorization.permit(actor, check, outcome);
+    if (!permit.ok) return refuse(permit.refusal.code, permit.refusal.message, check);
+
     const at = clock();
-    const kept = normaliseReason(reason);
-    const won = store.transaction(() => {
-      if (!store.decide(checkId, outcome, actor, kept, at)) return false;
-      const report: ReportPayload = {
-        projectId: check.projectId,
-        mergeRequestIid: check.mergeRequestIid,
-        sha: check.sha,
-        statusCheckId: check.statusCheckId,
-        status: gitlabStatus(outcome),
-      };
-      store.enqueue(checkId, 'gitlab', 'report', report, at);
+    const vote = store.transaction(() => {
+      const result = store.vote(checkId, { outcome, actor, person: permit.person, reason, required: check.approvalsRequired }, at);
+      if (result === 'not_pending' || result === 'already_counted') return result;
+      store.settleRequest(requestId);
+      const event: AuditInput = { checkId, event: '', actor: actor.name, via: actor.via, sha: check.sha, detail: reason };
+      if (result === 'decided') {
+        const report: ReportPayload = {
+          projectId: check.projectId,
+          mergeRequestIid: check.mergeRequestIid,
+          sha: check.sha,
+          statusCheckId: check.statusCheckId,
+          status: gitlabStatus(outcome),
+        };
+        store.enqueue(checkId, 'gitlab', 'report', report, at);
+        store.audit({ ...event, event: outcome === 'approve' ? 'approved' : 'rejected' }, at);
+      } else {
+        store.audit({ ...event, event: 'approval_counted', detail: `${check.approvals.length + 1} of ${check.approvalsRequired}${reason ? `: ${reason}` : ''}` }, at);
+      }
+      if (reason && (outcome === 'reject' || permit.rule.approveWithComment)) {
+        const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: noteBody(check, outcome, actor, reason) };
+        store.enqueue(checkId, 'gitlab', 'note', note, at);
+      }
       this.#updateCard(checkId, at);
-      return true;
+      return result;
     });
     const now = store.getCheck(checkId) as Check;
-    if (!won) {
+    if (vote === 'already_counted') {
+      return refuse('already_counted', `You approved ${where(check)} already; it needs ${check.approvalsRequired} approvals from different people.`, now);
+    }
+    if (vote === 'not_pending') {
       // Someone else was faster: say who.
       const late = refuseDecision(now) ?? { code: 'not_pending' as const, message: 'This check was decided already.' };
-      log.info({ checkId, actor: actor.id, via: actor.via, outcome, refused: late.code }, 'decision refused');
-      this.#o.onDecision?.('refused', actor);
-      return { ok: false, ...late, check: now };
+      return refuse(late.code, late.message, now);
     }
     this.#o.onWork();
     this.#o.onDecision?.(outcome, actor);
-    log.info({ checkId, actor: actor.id, via: actor.via, outcome, sha: now.sha }, 'decision recorded');
-    return { ok: true, check: now };
+    log.info({ checkId, actor: actor.id, via: actor.via, outcome, sha: now.sha, counted: vote === 'counted' }, 'decision recorded');
+    return { ok: true, check: now, counted: vote === 'counted' };
+  }
+
+  /** Records a refusal (audit, log, metrics) and settles the request it answers. */
+  #refused(code: Refused['code'], message: string, check: Check | null, checkId: number, outcome: Outcome, actor: Actor, requestId?: number): Refused {
+    const { store, clock, log } = this.#o;
+    store.transaction(() => {
+      store.audit({ checkId: check ? check.id : null, event: 'refused', actor: actor.name, via: actor.via, sha: check?.sha, detail: message }, clock());
+      if (requestId !== undefined) store.settleRequest(requestId);
+    });
+    log.info({ checkId, actor: actor.id, via: actor.via, outcome, refused: code }, 'decision refused');
+    this.#o.onDecision?.('refused', actor);
+    return { ok: false, code, message, check };
   }
 
   /** Whether this person could decide on this check now (before asking them for a reason). */
-  async precheck(checkId: number, actor: Actor): Promise<DecideResult> {
+  async precheck(checkId: number, actor: Actor, outcome: Outcome): Promise<DecideResult & { approveWithComment?: boolean }> {
     const check = this.#o.store.getCheck(checkId);
     if (!check) return { ok: false, code: 'not_found', message: `There is no check ${checkId}.`, check: null };
-    const refusal = refuseDecision(check) ?? (await this.#o.authorize(actor, check));
-    return refusal ? { ok: false, ...refusal, check } : { ok: true, check };
+    const early = refuseDecision(check);
+    if (early) return { ok: false, ...early, check };
+    const permit = await this.#o.authorization.permit(actor, check, outcome);
+    return permit.ok ? { ok: true, check, counted: false, approveWithComment: permit.rule.approveWithComment } : { ok: false, ...permit.refusal, check };
+  }
+
+  /** Whether the rule governing this check asks approvers for a comment. */
+  wantsApprovalComment(checkId: number): boolean {
+    const check = this.#o.store.getCheck(checkId);
+    return check !== null && this.#o.authorization.ruleFor(check).approveWithComment;
   }
 
   /** What waits for a decision, newest first. */
@@ -158,6 +239,11 @@ export class Gate {
     return this.#o.store.getCheck(id);
   }
 
+  /** The audit trail of a time range, or of one check. */
+  history(range: { from: Date; to: Date; checkId?: number; limit?: number }) {
+    return this.#o.store.auditEvents({ limit: 100_000, ...range });
+  }
+
   /** Queue a card update when there is, or will be, a card to update. */
   #updateCard(checkId: number, at: Date): void {
     const { store } = this.#o;
@@ -167,4 +253,12 @@ export class Gate {
       store.enqueue(checkId, 'slack', 'update_card', null, at);
     }
   }
+}
+
+/** A note GitLab renders as Markdown; the reason is quoted, line by line. */
+function noteBody(check: Check, outcome: Outcome, actor: Actor, reason: string): string {
+  const verb = outcome === 'approve' ? 'Approved' : 'Rejected';
+  const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
+  const quoted = reason.split('\n').map((line) => `> ${line}`).join('\n');
+  return `**${verb}** by ${actor.name} ${via} (status check “${check.statusCheckName}”, commit ${shortSha(check.sha)}):\n\n${quoted}`;
 }

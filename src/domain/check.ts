@@ -57,6 +57,18 @@ export interface Check extends MergeRequestEvent {
   slackChannel: string | null;
   slackTs: string | null;
   cardError: string | null;
+  /** Distinct approvals that pass this check (from the rule that governs it). */
+  approvalsRequired: number;
+  ruleName: string | null;
+  /** Approvals of this commit so far, one per person, oldest first. */
+  approvals: Approval[];
+}
+
+export interface Approval {
+  by: string;
+  name: string;
+  via: Via;
+  at: Date;
 }
 
 /** A person deciding, in the words of the surface they decided on. */

@@ -2,6 +2,19 @@ import crypto from 'node:crypto';
 import { listen, readBody, send, type Canned } from './http.js';
 import { Recorder } from './recorder.js';
 
+/** Who wrote a merge request, as the fake GitLab reports it. */
+export interface MergeRequestAuthors {
+  id: number;
+  username: string;
+  /** The author's public e-mail. */
+  email: string;
+  /** E-mails of the commits' authors; the author's own by default. */
+  commitEmails?: string[];
+}
+
+/** The sample merge request's author (test/fixtures/status-check.json). */
+export const DEFAULT_AUTHOR: MergeRequestAuthors = { id: 17, username: 'dreyes', email: 'dana.reyes@example.com' };
+
 export interface GitLabCall {
   method: string;
   path: string;
@@ -62,6 +75,7 @@ export class FakeGitLab {
   readonly requests = new Recorder<GitLabCall>();
   readonly #queued: Canned[] = [];
   readonly #heads = new Map<string, string>();
+  readonly #authors = new Map<string, MergeRequestAuthors>();
   readonly #codes = new Map<string, Grant>();
   readonly #accessTokens = new Map<string, FakeGitLabUser>();
   #nextId = 1;
@@ -95,7 +109,7 @@ export class FakeGitLab {
     return this.requests.waitFor((c) => c.path.endsWith('/status_check_responses'), count, timeoutMs);
   }
 
-  /** Answer the next calls with these responses instead (for outages and refusals). */
+  /** Answer the next status check responses (reports) with these instead (outages and refusals). */
   queue(...responses: Canned[]): void {
     this.#queued.push(...responses);
   }
@@ -130,7 +144,8 @@ export class FakeGitLab {
   }
 
   #answer(call: GitLabCall): Canned {
-    const queued = this.#queued.shift();
+    // Canned answers stand in for the status check responses (the report), not for look-ups.
+    const queued = call.path.endsWith('/status_check_responses') ? this.#queued.shift() : undefined;
     if (queued) return queued;
     if (call.method === 'GET' && call.path === '/oauth/authorize') return this.#authorize(call.query ?? {});
     if (call.method === 'POST' && call.path === '/oauth/token') return this.#exchange(call.body);
@@ -142,6 +157,15 @@ export class FakeGitLab {
       };
     }
     if (call.token !== this.token) return { status: 401, body: { message: '401 Unauthorized' } };
+    const mr = /^\/api\/v4\/projects\/(\d+)\/merge_requests\/(\d+)(\/commits|\/notes)?$/.exec(call.path);
+    if (mr) return this.#mergeRequest(call, Number(mr[1]), Number(mr[2]), mr[3] ?? '');
+    const user = /^\/api\/v4\/users\/(\d+)$/.exec(call.path);
+    if (call.method === 'GET' && user) {
+      const author = [...this.#authors.values()].find((a) => a.id === Number(user[1])) ?? (Number(user[1]) === DEFAULT_AUTHOR.id ? DEFAULT_AUTHOR : null);
+      return author
+        ? { status: 200, body: { id: author.id, username: author.username, name: author.username, state: 'active', public_email: author.email } }
+        : { status: 404, body: { message: '404 User Not Found' } };
+    }
     const match = /^\/api\/v4\/projects\/(\d+)\/merge_requests\/(\d+)\/status_check_responses$/.exec(call.path);
     if (call.method !== 'POST' || !match) return { status: 404, body: { message: '404 Not Found' } };
     const { sha, external_status_check_id: checkId, status } = call.body;
@@ -156,6 +180,32 @@ export class FakeGitLab {
         external_status_check: { id: checkId, name: 'Change approval', external_url: 'https://approvals.example.com/status_check' },
       },
     };
+  }
+
+  /** The merge request's author and the e-mails on its commits (the four-eyes rule reads them). */
+  setAuthors(projectId: number, iid: number, authors: MergeRequestAuthors): void {
+    this.#authors.set(`${projectId}/${iid}`, authors);
+  }
+
+  /** Notes posted on merge requests, in order. */
+  get notes(): GitLabCall[] {
+    return this.requests.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/notes'));
+  }
+
+  #mergeRequest(call: GitLabCall, projectId: number, iid: number, sub: string): Canned {
+    const authors = this.#authors.get(`${projectId}/${iid}`) ?? DEFAULT_AUTHOR;
+    if (call.method === 'GET' && sub === '') {
+      return { status: 200, body: { id: 5512, iid, project_id: projectId, state: 'opened', author: { id: authors.id, username: authors.username, name: authors.username } } };
+    }
+    if (call.method === 'GET' && sub === '/commits') {
+      const emails = authors.commitEmails ?? [authors.email];
+      return { status: 200, body: emails.map((email, i) => ({ id: `${i}`.padStart(40, 'c'), author_email: email, committer_email: email, title: 'commit' })) };
+    }
+    if (call.method === 'POST' && sub === '/notes') {
+      if (typeof call.body.body !== 'string' || !call.body.body) return { status: 400, body: { message: { body: ["can't be blank"] } } };
+      return { status: 201, body: { id: this.#nextId++, body: call.body.body, noteable_iid: iid, system: false } };
+    }
+    return { status: 404, body: { message: '404 Not Found' } };
   }
 
   #authorize(q: Record<string, string>): Canned {

@@ -35,6 +35,7 @@ export class FakeSlack {
   readonly refused = new Recorder<SlackCall>();
   readonly #queued = new Map<string, Canned[]>();
   readonly #groups = new Map<string, string[]>();
+  readonly #emails = new Map<string, string | null>();
   #ts = 1_700_000_000;
   url = '';
   close: () => Promise<void> = async () => undefined;
@@ -61,6 +62,11 @@ export class FakeSlack {
 
   responseUrl(name = 'r1'): string {
     return `${this.url}/response/${name}`;
+  }
+
+  /** The e-mail on a user's profile (`user@example.com` from the ID by default; null: none shared). */
+  setEmail(userId: string, email: string | null): void {
+    this.#emails.set(userId, email);
   }
 
   setGroup(id: string, users: string[]): void {
@@ -112,6 +118,11 @@ export class FakeSlack {
         return this.channels.includes(channel) ? ok({ channel, ts: call.body.ts, text: call.body.text }) : error('channel_not_found');
       case 'chat.postEphemeral':
         return ok({ message_ts: `${this.#ts++}.000200` });
+      case 'users.info': {
+        const user = String(call.body.user ?? '');
+        const email = this.#emails.has(user) ? this.#emails.get(user) : `${user.toLowerCase()}@example.com`;
+        return ok({ user: { id: user, name: user.toLowerCase(), profile: email ? { email } : {} } });
+      }
       case 'views.open':
         return ok({ view: { id: 'V0001' } });
       case 'usergroups.users.list': {

@@ -1,10 +1,18 @@
-import type { ReportPayload } from '../gate.js';
+import type { NotePayload, ReportPayload } from '../gate.js';
 import type { DeliveryHandler } from '../delivery/worker.js';
 import type { Store } from '../store/store.js';
+import type { PostNote } from './merge-request.js';
 import type { ReportToGitLab } from './reporter.js';
 
-/** Reporting decisions: the GitLab lane of the outbox. Every outcome is shown on the card. */
-export function gitlabDeliveries({ store, report, clock }: { store: Store; report: ReportToGitLab; clock: () => Date }): Record<string, DeliveryHandler> {
+interface Options {
+  store: Store;
+  clock: () => Date;
+  report: ReportToGitLab;
+  postNote: PostNote;
+}
+
+/** Reporting decisions and posting notes: the GitLab lane of the outbox. Every outcome is shown on the card. */
+export function gitlabDeliveries({ store, report, postNote, clock }: Options): Record<string, DeliveryHandler> {
   const updateCard = (checkId: number) => {
     const check = store.getCheck(checkId);
     if (check?.slackTs || store.hasPendingDelivery(checkId, 'post_card')) store.enqueue(checkId, 'slack', 'update_card', null, clock());
@@ -12,13 +20,16 @@ export function gitlabDeliveries({ store, report, clock }: { store: Store; repor
   return {
     report: {
       async deliver({ checkId, payload }) {
-        await report(payload as ReportPayload);
+        const sent = payload as ReportPayload;
+        await report(sent);
         return () => {
           store.setReport(checkId, 'reported', null, clock());
+          store.audit({ checkId, event: 'reported', sha: sent.sha, detail: sent.status }, clock());
           updateCard(checkId);
         };
       },
-      failed({ checkId, attempts }, failure, final) {
+      failed({ checkId, attempts, payload }, failure, final) {
+        const { sha } = payload as ReportPayload;
         if (final && failure.status === 409) {
           store.markStale(checkId, failure.message, clock());
         } else if (final) {
@@ -28,7 +39,18 @@ export function gitlabDeliveries({ store, report, clock }: { store: Store; repor
           // Say so on the card once; later retries only change the web list and logs.
           if (attempts > 0) return;
         }
+        store.audit({ checkId, event: final ? 'report_failed' : 'report_retrying', sha, detail: failure.message }, clock());
         updateCard(checkId);
+      },
+    },
+    note: {
+      async deliver({ checkId, payload }) {
+        const note = payload as NotePayload;
+        await postNote(note.projectId, note.mergeRequestIid, note.body);
+        return () => store.audit({ checkId, event: 'note_posted' }, clock());
+      },
+      failed({ checkId }, failure, final) {
+        if (final) store.audit({ checkId, event: 'note_failed', detail: failure.message }, clock());
       },
     },
   };

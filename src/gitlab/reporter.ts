@@ -36,7 +36,7 @@ async function singleAttempt(endpoint: string, options?: RequestOptions) {
   };
 }
 
-const requesterFn = createRequesterFn((_service, options) => Promise.resolve(options), singleAttempt as never);
+export const requesterFn = createRequesterFn((_service, options) => Promise.resolve(options), singleAttempt as never);
 
 /** Why GitLab said no, in words a person can act on. */
 export function explainGitLabError(error: unknown): DeliveryFailure {

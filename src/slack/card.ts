@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 
 type KnownBlock = types.KnownBlock;
-import { shortSha, type Check } from '../domain/check.js';
+import { shortSha, type Approval, type Check } from '../domain/check.js';
 import { escape, link, truncate, when } from './mrkdwn.js';
 
 export const APPROVE_ACTION = 'approve_check';
@@ -18,6 +18,10 @@ const commitUrl = (check: Check, sha: string): string => `${check.projectUrl}/-/
 export function actorLabel(check: Pick<Check, 'decidedBy' | 'decidedByName' | 'decidedVia'>): string {
   if (check.decidedVia === 'slack' && check.decidedBy && /^[UW][A-Z0-9]+$/.test(check.decidedBy)) return `<@${check.decidedBy}>`;
   return `${escape(check.decidedByName ?? check.decidedBy ?? 'someone')} (web)`;
+}
+
+function approverLabel(a: Approval): string {
+  return actorLabel({ decidedBy: a.by, decidedByName: a.name, decidedVia: a.via });
 }
 
 /** One line naming the merge request, for lists and fallbacks. */
@@ -66,6 +70,9 @@ function outcomeBlocks(check: Check): KnownBlock[] {
   switch (check.state) {
     case 'pending':
       return [
+        ...(check.approvalsRequired > 1
+          ? [section(`:busts_in_silhouette: *${check.approvals.length} of ${check.approvalsRequired} approvals*${check.approvals.length ? `: approved by ${check.approvals.map(approverLabel).join(', ')}` : ''}`)]
+          : []),
         {
           type: 'actions',
           block_id: `decide_${check.id}`,

@@ -1,5 +1,6 @@
 import type { webApi } from '@slack/bolt';
 import type { DeliveryHandler } from '../delivery/worker.js';
+import type { Check } from '../domain/check.js';
 import { needsCard } from '../domain/rules.js';
 import type { Store } from '../store/store.js';
 import { renderCard } from './card.js';
@@ -9,8 +10,8 @@ export interface CardDeliveryOptions {
   client: webApi.WebClient;
   store: Store;
   clock: () => Date;
-  /** The channel a check's card goes to. */
-  channelFor: (checkId: number) => string;
+  /** The channel a check's card goes to (the rule's). */
+  channelFor: (check: Check) => string;
 }
 
 /** Posting and updating cards: the Slack lane of the outbox. */
@@ -23,16 +24,21 @@ export function cardDeliveries({ client, store, clock, channelFor }: CardDeliver
       const card = renderCard(check);
       let result;
       try {
-        result = await client.chat.postMessage({ channel: channelFor(checkId), ...card, unfurl_links: false, unfurl_media: false });
+        result = await client.chat.postMessage({ channel: channelFor(check), ...card, unfurl_links: false, unfurl_media: false });
       } catch (error) {
         throw explainSlackError(error);
       }
       const { channel, ts } = result;
       if (!channel || !ts) return;
-      return () => store.setCard(checkId, channel, ts, clock());
+      return () => {
+        store.setCard(checkId, channel, ts, clock());
+        store.audit({ checkId, event: 'card_posted', sha: check.sha, detail: `channel ${channel}` }, clock());
+      };
     },
     failed({ checkId }, failure, final) {
-      if (final) store.setCardError(checkId, `The card could not be posted: ${failure.message}`, clock());
+      if (!final) return;
+      store.setCardError(checkId, `The card could not be posted: ${failure.message}`, clock());
+      store.audit({ checkId, event: 'card_failed', detail: failure.message }, clock());
     },
   };
 

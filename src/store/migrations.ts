@@ -74,4 +74,40 @@ export const migrations: readonly string[] = [
   -- Written by the readiness probe: proves the database still takes writes.
   CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);
   `,
+  // 2: approval policy (quorum), the audit trail, and clicks taken in before they are decided.
+  `
+  ALTER TABLE status_check ADD COLUMN approvals_required INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE status_check ADD COLUMN rule_name TEXT;
+  -- Who a vote belongs to, so the same person counts once towards a quorum.
+  ALTER TABLE decision ADD COLUMN person TEXT;
+  UPDATE decision SET person = via || ':' || actor_id;
+
+  CREATE TABLE audit_event (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT    NOT NULL,
+    check_id  INTEGER REFERENCES status_check (id),
+    event     TEXT    NOT NULL,
+    actor     TEXT,
+    via       TEXT,
+    sha       TEXT,
+    detail    TEXT
+  );
+  CREATE INDEX audit_event_by_time ON audit_event (at, id);
+  CREATE INDEX audit_event_by_check ON audit_event (check_id, id);
+  CREATE TRIGGER audit_event_is_append_only_update BEFORE UPDATE ON audit_event
+    BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END;
+  CREATE TRIGGER audit_event_is_append_only_delete BEFORE DELETE ON audit_event
+    BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END;
+
+  -- A click is written here before Slack is told it arrived, and removed once it is decided
+  -- or refused: an acknowledged click survives a crash and is settled after the restart.
+  CREATE TABLE decision_request (
+    id          INTEGER PRIMARY KEY,
+    check_id    INTEGER NOT NULL,
+    outcome     TEXT    NOT NULL CHECK (outcome IN ('approve','reject')),
+    actor       TEXT    NOT NULL,
+    reason      TEXT,
+    received_at TEXT    NOT NULL
+  );
+  `,
 ];

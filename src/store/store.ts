@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Actor, Check, CheckState, MergeRequestEvent, Outcome, ReportState, Via } from '../domain/check.js';
+import type { Actor, Approval, Check, CheckState, MergeRequestEvent, Outcome, ReportState, Via } from '../domain/check.js';
 import { migrations } from './migrations.js';
 
 export type Lane = 'slack' | 'gitlab';
@@ -17,6 +17,27 @@ export interface Delivery {
   nextAttemptAt: number;
   lastError: string | null;
   state: 'pending' | 'failed';
+}
+
+export interface AuditInput {
+  checkId: number | null;
+  event: string;
+  actor?: string | null;
+  via?: Via | null;
+  sha?: string | null;
+  /** Why, in words: a refusal's reason, GitLab's answer, a rejection's reason. */
+  detail?: string | null;
+}
+
+export interface AuditEvent {
+  id: number;
+  at: Date;
+  checkId: number | null;
+  event: string;
+  actor: string | null;
+  via: string | null;
+  sha: string | null;
+  detail: string | null;
 }
 
 export interface DeliveryStats {
@@ -57,6 +78,8 @@ interface CheckRow {
   slack_ts: string | null;
   card_error: string | null;
   received_at: string;
+  approvals_required: number;
+  rule_name: string | null;
 }
 
 interface DeliveryRow {
@@ -73,7 +96,7 @@ interface DeliveryRow {
 
 const date = (value: string | null): Date | null => (value === null ? null : new Date(value));
 
-function toCheck(row: CheckRow): Check {
+function toCheck(row: CheckRow, approvals: Approval[]): Check {
   return {
     id: row.id,
     projectId: row.project_id,
@@ -105,6 +128,9 @@ function toCheck(row: CheckRow): Check {
     slackChannel: row.slack_channel,
     slackTs: row.slack_ts,
     cardError: row.card_error,
+    approvalsRequired: row.approvals_required,
+    ruleName: row.rule_name,
+    approvals,
   };
 }
 
@@ -172,7 +198,21 @@ export class Store {
 
   getCheck(id: number): Check | null {
     const row = this.#db.prepare('SELECT * FROM status_check WHERE id = ?').get(id) as CheckRow | undefined;
-    return row ? toCheck(row) : null;
+    return row ? this.#toCheck(row) : null;
+  }
+
+  /** A check with the approvals counted towards its quorum (this commit's, one per person). */
+  #toCheck(row: CheckRow): Check {
+    const approvals = this.#db
+      .prepare(
+        `SELECT actor_id, actor_name, via, min(decided_at) AS at FROM decision
+         WHERE check_id = ? AND outcome = 'approve' AND sha = ? GROUP BY person ORDER BY min(id)`,
+      )
+      .all(row.id, row.sha) as Array<{ actor_id: string; actor_name: string; via: Via; at: string }>;
+    return toCheck(
+      row,
+      approvals.map((a) => ({ by: a.actor_id, name: a.actor_name, via: a.via, at: new Date(a.at) })),
+    );
   }
 
   /** Every stored check of one merge request and GitLab check, oldest first. */
@@ -184,10 +224,16 @@ export class Store {
          ORDER BY id`,
       )
       .all(projectId, mergeRequestIid, statusCheckId) as CheckRow[];
-    return rows.map(toCheck);
+    return rows.map((r) => this.#toCheck(r));
   }
 
-  insertCheck(event: MergeRequestEvent, state: CheckState, previousSha: string | null, at: Date): number {
+  insertCheck(
+    event: MergeRequestEvent,
+    state: CheckState,
+    previousSha: string | null,
+    rule: { name: string; required: number },
+    at: Date,
+  ): number {
     const now = at.toISOString();
     const result = this.#db
       .prepare(
@@ -195,12 +241,12 @@ export class Store {
            project_id, project_path, project_url, merge_request_iid, merge_request_title,
            merge_request_url, source_branch, target_branch, sha, external_status_check_id,
            external_status_check_name, commit_author, triggered_by, merge_request_state, draft,
-           state, previous_sha, received_at, updated_at)
+           state, previous_sha, received_at, updated_at, approvals_required, rule_name)
          VALUES (@projectId, @projectPath, @projectUrl, @mergeRequestIid, @title, @url, @sourceBranch,
            @targetBranch, @sha, @statusCheckId, @statusCheckName, @commitAuthor, @triggeredBy,
-           @mergeRequestState, @draft, @state, @previousSha, @now, @now)`,
+           @mergeRequestState, @draft, @state, @previousSha, @now, @now, @required, @ruleName)`,
       )
-      .run({ ...event, draft: event.draft ? 1 : 0, state, previousSha, now });
+      .run({ ...event, draft: event.draft ? 1 : 0, state, previousSha, now, required: rule.required, ruleName: rule.name });
     return Number(result.lastInsertRowid);
   }
 
@@ -236,11 +282,40 @@ export class Store {
   }
 
   /**
-   * Records a decision if, and only if, the check is still pending. The conditional UPDATE is
-   * what makes two simultaneous clicks safe: exactly one of them changes a row.
+   * Records one person's vote on a pending check, and decides the check when the vote
+   * settles it: one rejection rejects; approvals from `required` distinct people approve.
+   * The conditional UPDATE is what makes simultaneous clicks safe: exactly one of them
+   * changes the row. Returns what happened.
    */
-  decide(id: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date): boolean {
+  vote(
+    id: number,
+    vote: { outcome: Outcome; actor: Actor; person: string; reason: string | null; required: number },
+    at: Date,
+  ): 'decided' | 'counted' | 'already_counted' | 'not_pending' {
     const now = at.toISOString();
+    const check = this.#db.prepare(`SELECT sha FROM status_check WHERE id = ? AND state = 'pending'`).get(id) as { sha: string } | undefined;
+    if (!check) return 'not_pending';
+    if (vote.outcome === 'approve') {
+      const again = this.#db
+        .prepare(`SELECT 1 FROM decision WHERE check_id = ? AND sha = ? AND outcome = 'approve' AND person = ?`)
+        .get(id, check.sha, vote.person);
+      if (again) return 'already_counted';
+    }
+    this.#db
+      .prepare(
+        `INSERT INTO decision (check_id, outcome, actor_id, actor_name, via, reason, sha, decided_at, person)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, vote.outcome, vote.actor.id, vote.actor.name, vote.actor.via, vote.reason, check.sha, now, vote.person);
+    if (vote.outcome === 'approve') {
+      const { n } = this.#db
+        .prepare(`SELECT count(DISTINCT person) AS n FROM decision WHERE check_id = ? AND sha = ? AND outcome = 'approve'`)
+        .get(id, check.sha) as { n: number };
+      if (n < vote.required) {
+        this.#db.prepare('UPDATE status_check SET updated_at = ? WHERE id = ?').run(now, id);
+        return 'counted';
+      }
+    }
     const changed = this.#db
       .prepare(
         `UPDATE status_check SET state = @state, decided_by = @actorId, decided_by_name = @actorName,
@@ -250,21 +325,14 @@ export class Store {
       )
       .run({
         id,
-        state: outcome === 'approve' ? 'approved' : 'rejected',
-        actorId: actor.id,
-        actorName: actor.name,
-        via: actor.via,
-        reason,
+        state: vote.outcome === 'approve' ? 'approved' : 'rejected',
+        actorId: vote.actor.id,
+        actorName: vote.actor.name,
+        via: vote.actor.via,
+        reason: vote.reason,
         now,
       }).changes;
-    if (changed !== 1) return false;
-    this.#db
-      .prepare(
-        `INSERT INTO decision (check_id, outcome, actor_id, actor_name, via, reason, sha, decided_at)
-         SELECT id, ?, ?, ?, ?, ?, sha, ? FROM status_check WHERE id = ?`,
-      )
-      .run(outcome, actor.id, actor.name, actor.via, reason, now, id);
-    return true;
+    return changed === 1 ? 'decided' : 'not_pending';
   }
 
   setReport(id: number, report: ReportState, error: string | null, at: Date): void {
@@ -304,7 +372,7 @@ export class Store {
     const rows = this.#db
       .prepare(`SELECT * FROM status_check WHERE state = 'pending' ORDER BY id DESC LIMIT ?`)
       .all(limit) as CheckRow[];
-    return rows.map(toCheck);
+    return rows.map((r) => this.#toCheck(r));
   }
 
   countPending(): number {
@@ -316,7 +384,7 @@ export class Store {
     const rows = this.#db
       .prepare(`SELECT * FROM status_check WHERE state <> 'pending' ORDER BY updated_at DESC, id DESC LIMIT ?`)
       .all(limit) as CheckRow[];
-    return rows.map(toCheck);
+    return rows.map((r) => this.#toCheck(r));
   }
 
   decisionsOf(checkId: number): Array<{ outcome: Outcome; actorId: string; actorName: string; via: Via; reason: string | null; sha: string; decidedAt: Date }> {
@@ -332,6 +400,58 @@ export class Store {
       sha: r.sha,
       decidedAt: new Date(r.decided_at),
     }));
+  }
+
+  // --- the audit trail (append-only: triggers refuse updates and deletes) -----------------
+
+  audit(event: AuditInput, at: Date): void {
+    this.#db
+      .prepare('INSERT INTO audit_event (at, check_id, event, actor, via, sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(at.toISOString(), event.checkId, event.event, event.actor ?? null, event.via ?? null, event.sha ?? null, event.detail ?? null);
+  }
+
+  /** Events in a time range (inclusive from, exclusive to), oldest first. */
+  auditEvents(range: { from: Date; to: Date; checkId?: number; limit: number }): AuditEvent[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM audit_event WHERE at >= ? AND at < ? AND (? IS NULL OR check_id = ?) ORDER BY at, id LIMIT ?`,
+      )
+      .all(range.from.toISOString(), range.to.toISOString(), range.checkId ?? null, range.checkId ?? null, range.limit) as Array<{
+      id: number;
+      at: string;
+      check_id: number | null;
+      event: string;
+      actor: string | null;
+      via: string | null;
+      sha: string | null;
+      detail: string | null;
+    }>;
+    return rows.map((r) => ({ id: r.id, at: new Date(r.at), checkId: r.check_id, event: r.event, actor: r.actor, via: r.via, sha: r.sha, detail: r.detail }));
+  }
+
+  // --- clicks taken in, not yet decided --------------------------------------------------
+
+  takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date): number {
+    return Number(
+      this.#db
+        .prepare('INSERT INTO decision_request (check_id, outcome, actor, reason, received_at) VALUES (?, ?, ?, ?, ?)')
+        .run(checkId, outcome, JSON.stringify(actor), reason, at.toISOString()).lastInsertRowid,
+    );
+  }
+
+  settleRequest(id: number): void {
+    this.#db.prepare('DELETE FROM decision_request WHERE id = ?').run(id);
+  }
+
+  openRequests(): Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null }> {
+    const rows = this.#db.prepare('SELECT * FROM decision_request ORDER BY id').all() as Array<{
+      id: number;
+      check_id: number;
+      outcome: Outcome;
+      actor: string;
+      reason: string | null;
+    }>;
+    return rows.map((r) => ({ id: r.id, checkId: r.check_id, outcome: r.outcome, actor: JSON.parse(r.actor) as Actor, reason: r.reason }));
   }
 
   // --- deliveries (the outbox) ---------------------------------------------------------

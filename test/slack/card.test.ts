@@ -37,6 +37,9 @@ function check(changes: Partial<Check> = {}): Check {
     slackChannel: 'C0APPROVALS',
     slackTs: '1700000000.000100',
     cardError: null,
+    approvalsRequired: 1,
+    ruleName: 'default',
+    approvals: [],
     ...changes,
   };
 }

@@ -5,7 +5,7 @@ import { basic, startHarness, WEB_USER, type Harness } from '../support/harness.
 
 const PUBLIC_URL = 'https://approvals.example.com';
 const SESSION_SECRET = 'session-secret-for-tests-0123456789-abcdef';
-const DANA = { username: 'dreyes', name: 'Dana Reyes', email: 'dana.reyes@example.com' };
+const KIRAN = { username: 'kpatel', name: 'Kiran Patel', email: 'kiran.patel@example.com' };
 const app = (basePath = '') => ({
   clientId: 'approvals-app-0123456789',
   clientSecret: 'gloas-0123456789abcdef0123456789abcdef',
@@ -17,12 +17,14 @@ const oauthEnv = (extra: Record<string, string> = {}) => ({
   SESSION_SECRET,
   PUBLIC_URL,
   WEB_USERS: '',
+  // GitLab users who may decide on the web under the default rule.
+  GITLAB_APPROVERS: 'kpatel',
   ...extra,
 });
 
 async function startWithGitLabSignIn(extra: Record<string, string> = {}): Promise<Harness> {
   const h = await startHarness(oauthEnv(extra), { gitlabOAuth: app(extra.BASE_PATH) });
-  h.gitlab.oauthUser = DANA;
+  h.gitlab.oauthUser = KIRAN;
   return h;
 }
 
@@ -127,7 +129,7 @@ describe('Sign in with GitLab', () => {
     expect(loginCookie).toMatch(/^approvals_login=[A-Za-z0-9_-]+; Max-Age=600; Path=\/auth; Expires=.+; HttpOnly; Secure; SameSite=Lax$/);
   });
 
-  it('signs in, shows the GitLab user, and an approval reaches GitLab recorded as dreyes via web', async () => {
+  it('signs in, shows the GitLab user, and an approval reaches GitLab recorded as kpatel via web', async () => {
     const callback = await signIn(browser);
     expect(callback.status).toBe(302);
     expect(callback.headers.get('location')).toBe('/');
@@ -139,21 +141,21 @@ describe('Sign in with GitLab', () => {
     expect(session).toMatch(/; Max-Age=28800; Path=\/; Expires=.+; HttpOnly; Secure; SameSite=Lax$/);
     // The cookie holds who signed in and until when: no GitLab token.
     const kept = new CookieSeal(SESSION_SECRET).open(SESSION_COOKIE, browser.cookies.get(SESSION_COOKIE), Date.now());
-    expect(kept).toEqual({ ...DANA, exp: expect.any(Number) });
+    expect(kept).toEqual({ ...KIRAN, exp: expect.any(Number) });
     expect(browser.cookies.has('approvals_login')).toBe(false);
 
     const id = (await h.receive()).body.id as number;
     const list = await browser.visit(`${h.bot.url}/`);
     expect(list.status).toBe(200);
     const html = await list.text();
-    expect(html).toContain('Signed in as <strong>Dana Reyes</strong> (@dreyes)');
+    expect(html).toContain('Signed in as <strong>Kiran Patel</strong> (@kpatel)');
     expect(html).toContain('<form method="post" action="/auth/logout">');
 
     const answer = await browser.visit(`${h.bot.url}/checks/${id}/approve`, { form: { csrf: csrfOf(html) } });
     expect(answer.status).toBe(303);
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ status: 'passed', external_status_check_id: 7 });
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedVia: 'web', decidedBy: 'dreyes', decidedByName: 'Dana Reyes' });
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedVia: 'web', decidedBy: 'kpatel', decidedByName: 'Kiran Patel' });
   });
 
   it('signing out clears the session; the list then asks to sign in again', async () => {
@@ -222,12 +224,12 @@ describe('Sign in with GitLab', () => {
   });
 
   it.each([
-    { name: 'expired', cookie: () => new CookieSeal(SESSION_SECRET).seal(SESSION_COOKIE, DANA, Date.now() - 1000) },
-    { name: 'sealed with another secret', cookie: () => new CookieSeal('another-secret-of-32-characters-or-more').seal(SESSION_COOKIE, DANA, Date.now() + 60_000) },
+    { name: 'expired', cookie: () => new CookieSeal(SESSION_SECRET).seal(SESSION_COOKIE, KIRAN, Date.now() - 1000) },
+    { name: 'sealed with another secret', cookie: () => new CookieSeal('another-secret-of-32-characters-or-more').seal(SESSION_COOKIE, KIRAN, Date.now() + 60_000) },
     {
       name: 'tampered',
       cookie: () => {
-        const good = new CookieSeal(SESSION_SECRET).seal(SESSION_COOKIE, DANA, Date.now() + 60_000);
+        const good = new CookieSeal(SESSION_SECRET).seal(SESSION_COOKIE, KIRAN, Date.now() + 60_000);
         return `${good.slice(0, 30)}${good[30] === 'A' ? 'B' : 'A'}${good.slice(31)}`;
       },
     },
@@ -239,10 +241,10 @@ describe('Sign in with GitLab', () => {
   });
 
   it('accepts a session cookie sealed with SESSION_SECRET that has not expired (the check above is not vacuous)', async () => {
-    browser.cookies.set(SESSION_COOKIE, new CookieSeal(SESSION_SECRET).seal(SESSION_COOKIE, DANA, Date.now() + 60_000));
+    browser.cookies.set(SESSION_COOKIE, new CookieSeal(SESSION_SECRET).seal(SESSION_COOKIE, KIRAN, Date.now() + 60_000));
     const res = await browser.visit(`${h.bot.url}/`);
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain('Signed in as <strong>Dana Reyes</strong>');
+    expect(await res.text()).toContain('Signed in as <strong>Kiran Patel</strong>');
   });
 });
 
@@ -278,7 +280,7 @@ describe('Sign in with GitLab next to WEB_USERS', () => {
 
     await signIn(browser);
     const both = await browser.visit(`${h.bot.url}/`, { authorization: basic() });
-    expect(await both.text()).toContain('Signed in as <strong>Dana Reyes</strong> (@dreyes)');
+    expect(await both.text()).toContain('Signed in as <strong>Kiran Patel</strong> (@kpatel)');
   });
 
   it('a CSRF token issued to a WEB_USERS name does not serve a GitLab session', async () => {

@@ -1,7 +1,8 @@
 import type { App } from '@slack/bolt';
 import type { ListenerDeps } from '../types.js';
-import { REJECT_VIEW, rejectWithReason } from './reject-reason.js';
+import { REASON_VIEWS, decideWithReason } from './reason-modal.js';
 
 export function registerViews(app: App, deps: ListenerDeps): void {
-  app.view(REJECT_VIEW, rejectWithReason(deps));
+  app.view(REASON_VIEWS.reject, decideWithReason('reject', deps));
+  app.view(REASON_VIEWS.approve, decideWithReason('approve', deps));
 }

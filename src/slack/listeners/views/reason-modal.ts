@@ -1,20 +1,27 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, types } from '@slack/bolt';
-import type { Check } from '../../../domain/check.js';
+import type { Check, Outcome } from '../../../domain/check.js';
 import { MAX_REASON_LENGTH } from '../../../domain/rules.js';
 import { escape, truncate } from '../../mrkdwn.js';
 import { slackActor, type ListenerDeps } from '../types.js';
 
-export const REJECT_VIEW = 'reject_reason';
+/** Modal callback ids: a rejection's reason, an approval's comment. */
+export const REASON_VIEWS: Record<Outcome, string> = { reject: 'reject_reason', approve: 'approve_comment' };
 const REASON_BLOCK = 'reason';
 const REASON_INPUT = 'reason_input';
 
-export function rejectReasonModal(check: Check): types.ModalView {
+const WORDS: Record<Outcome, { title: string; submit: string; label: string; optional: boolean }> = {
+  reject: { title: 'Reject merge request', submit: 'Reject', label: 'Reason (posted on the merge request)', optional: true },
+  approve: { title: 'Approve merge request', submit: 'Approve', label: 'Comment (posted on the merge request)', optional: false },
+};
+
+export function reasonModal(outcome: Outcome, check: Check): types.ModalView {
+  const words = WORDS[outcome];
   return {
     type: 'modal',
-    callback_id: REJECT_VIEW,
+    callback_id: REASON_VIEWS[outcome],
     private_metadata: JSON.stringify({ checkId: check.id }),
-    title: { type: 'plain_text', text: 'Reject merge request' },
-    submit: { type: 'plain_text', text: 'Reject' },
+    title: { type: 'plain_text', text: words.title },
+    submit: { type: 'plain_text', text: words.submit },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
       {
@@ -24,17 +31,17 @@ export function rejectReasonModal(check: Check): types.ModalView {
       {
         type: 'input',
         block_id: REASON_BLOCK,
-        optional: true,
-        label: { type: 'plain_text', text: 'Reason (shown to the author)' },
+        optional: words.optional,
+        label: { type: 'plain_text', text: words.label },
         element: { type: 'plain_text_input', action_id: REASON_INPUT, multiline: true, max_length: MAX_REASON_LENGTH },
       },
     ],
   };
 }
 
-/** The reject modal was submitted: record the rejection with its reason. */
-export const rejectWithReason =
-  ({ gate }: ListenerDeps) =>
+/** The modal was submitted: record the decision with its reason or comment. */
+export const decideWithReason =
+  (outcome: Outcome, { gate }: ListenerDeps) =>
   async ({ ack, body, view }: AllMiddlewareArgs & SlackViewMiddlewareArgs<ViewSubmitAction>): Promise<void> => {
     let checkId = NaN;
     try {
@@ -43,7 +50,8 @@ export const rejectWithReason =
       // handled below: NaN finds no check
     }
     const reason = view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value ?? null;
-    const result = await gate.decide(checkId, 'reject', slackActor(body.user), reason);
+    // Decided before the ack, so a refusal can be shown in the modal itself.
+    const result = await gate.decide(checkId, outcome, slackActor(body.user), reason);
     if (result.ok) await ack();
     else await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: result.message } });
   };

@@ -1,0 +1,87 @@
+import picomatch from 'picomatch';
+import type { Actor, Check, Outcome } from './check.js';
+import type { Refusal } from './rules.js';
+
+/** Who may decide under a rule. Empty lists everywhere: anyone who can see the card. */
+export interface Approvers {
+  /** Slack user IDs (U…, W…) and user-group IDs (S…). */
+  slack: string[];
+  /** E-mail addresses, matched against a Slack user's profile or a GitLab account. */
+  emails: string[];
+  /** GitLab usernames (web list sign-in with GitLab) and WEB_USERS names. */
+  gitlab: string[];
+}
+
+export interface Rule {
+  name: string;
+  /** Globs on the project's path with namespace ("acme/payments-*"). */
+  projects: string[];
+  /** Globs on the target branch ("main", "release/*"). */
+  branches: string[];
+  channel: string;
+  approvers: Approvers;
+  /** Distinct approvals that pass the check. One rejection rejects. */
+  required: number;
+  /** May the merge request's author or a commit author approve? */
+  allowSelfApproval: boolean;
+  /** Ask approvers for a comment and post it on the merge request. */
+  approveWithComment: boolean;
+}
+
+export interface Policy {
+  rules: Rule[];
+  /** Applies when no rule matches: APPROVERS and SLACK_CHANNEL. */
+  fallback: Rule;
+}
+
+export const isOpen = (approvers: Approvers): boolean =>
+  approvers.slack.length === 0 && approvers.emails.length === 0 && approvers.gitlab.length === 0;
+
+const matches = (globs: readonly string[], value: string): boolean =>
+  globs.some((glob) => picomatch.isMatch(value, glob, { dot: true }));
+
+/** The first rule whose project and branch globs both match; the fallback otherwise. */
+export function ruleFor(policy: Policy, projectPath: string, targetBranch: string): Rule {
+  return policy.rules.find((r) => matches(r.projects, projectPath) && matches(r.branches, targetBranch)) ?? policy.fallback;
+}
+
+/** The people behind a merge request, for the four-eyes rule. */
+export interface Authors {
+  usernames: string[];
+  emails: string[];
+}
+
+/** What is known of the person deciding. */
+export interface Identity {
+  /** Slack user ID, or GitLab / web user name. */
+  id: string;
+  via: 'slack' | 'web';
+  email: string | null;
+  gitlabUsername: string | null;
+}
+
+const lower = (s: string) => s.trim().toLowerCase();
+
+/** Whether this person wrote the merge request or one of its commits. */
+export function isAuthor(identity: Identity, authors: Authors): boolean {
+  const emails = new Set(authors.emails.map(lower));
+  const usernames = new Set(authors.usernames.map(lower));
+  return (identity.email !== null && emails.has(lower(identity.email))) || (identity.gitlabUsername !== null && usernames.has(lower(identity.gitlabUsername)));
+}
+
+/**
+ * The key that makes "the same person" count once towards a quorum: the e-mail when known
+ * (the same human on Slack and on the web), else the surface and its user id.
+ */
+export function personKey(identity: Identity): string {
+  return identity.email ? `email:${lower(identity.email)}` : `${identity.via}:${identity.id}`;
+}
+
+/** The answer to "may this person decide this check": the governing rule and who they are. */
+export type Permit = { ok: true; rule: Rule; person: string } | { ok: false; refusal: Refusal };
+
+/** Applies the policy; the implementation looks people up in Slack and GitLab. */
+export interface Authorization {
+  ruleFor(check: Pick<Check, 'projectPath' | 'targetBranch'>): Rule;
+  permit(actor: Actor, check: Check, outcome: Outcome): Promise<Permit>;
+}

@@ -1,0 +1,47 @@
+import { MergeRequestNotes, MergeRequests, Users } from '@gitbeaker/rest';
+import type { Authors } from '../domain/policy.js';
+import { explainGitLabError, requesterFn, type GitLabOptions } from './reporter.js';
+
+export type FindAuthors = (projectId: number, mergeRequestIid: number) => Promise<Authors>;
+export type PostNote = (projectId: number, mergeRequestIid: number, body: string) => Promise<void>;
+
+interface Commit {
+  author_email?: string | null;
+  committer_email?: string | null;
+}
+
+/**
+ * Who wrote a merge request: its author (username, public e-mail) and the authors and
+ * committers of its commits. The four-eyes rule compares the person approving with these.
+ */
+export function createAuthorLookup({ url, token, timeoutMs }: GitLabOptions): FindAuthors {
+  const options = { host: url, token, requesterFn, queryTimeout: timeoutMs };
+  const mergeRequests = new MergeRequests(options);
+  const users = new Users(options);
+  return async (projectId, iid) => {
+    try {
+      const mr = (await mergeRequests.show(projectId, iid)) as { author?: { id?: number; username?: string } };
+      const commits = (await mergeRequests.allCommits(projectId, iid, { perPage: 100, maxPages: 10 })) as Commit[];
+      const author = mr.author?.id ? ((await users.show(mr.author.id)) as { public_email?: string | null; email?: string | null }) : null;
+      const emails = [author?.public_email, author?.email, ...commits.flatMap((c) => [c.author_email, c.committer_email])];
+      return {
+        usernames: mr.author?.username ? [mr.author.username] : [],
+        emails: [...new Set(emails.filter((e): e is string => typeof e === 'string' && e.includes('@')))],
+      };
+    } catch (error) {
+      throw explainGitLabError(error);
+    }
+  };
+}
+
+/** Posts a comment on a merge request (a rejection's reason, an approval's comment). */
+export function createNotePoster({ url, token, timeoutMs }: GitLabOptions): PostNote {
+  const notes = new MergeRequestNotes({ host: url, token, requesterFn, queryTimeout: timeoutMs });
+  return async (projectId, iid, body) => {
+    try {
+      await notes.create(projectId, iid, body);
+    } catch (error) {
+      throw explainGitLabError(error);
+    }
+  };
+}

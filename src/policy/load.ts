@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import type { Policy, Rule } from '../domain/policy.js';
+
+const list = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
+
+const ruleSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    projects: list.default(['**']),
+    branches: list.default(['**']),
+    channel: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel ID such as C0123456789').optional(),
+    approvers: z
+      .object({
+        slack: z.array(z.string().regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user ID (U…, W…) or user-group ID (S…)')).default([]),
+        emails: z.array(z.email({ error: 'must be an e-mail address' })).default([]),
+        gitlab: z.array(z.string().regex(/^[\w.-]+$/, 'must be a GitLab username')).default([]),
+      })
+      .strict()
+      .optional(),
+    required: z.number().int().min(1, 'must be 1 or more').max(10).default(1),
+    allow_self_approval: z.boolean().default(false),
+    approve_with_comment: z.boolean().default(false),
+  })
+  .strict();
+
+const policySchema = z.object({ rules: z.array(ruleSchema).min(1, 'must list at least one rule') }).strict();
+
+export class PolicyError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`The policy file ${file} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'PolicyError';
+  }
+}
+
+/**
+ * Reads and checks a policy file. Problems name the line and what is wrong, so an operator
+ * can fix the file without guessing; the bot does not start with an invalid policy.
+ */
+export function loadPolicy(file: string, fallback: Rule): Policy {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new PolicyError(file, [`cannot be read: ${(error as Error).message}`]);
+  }
+  return parsePolicy(text, file, fallback);
+}
+
+export function parsePolicy(text: string, file: string, fallback: Rule): Policy {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new PolicyError(
+      file,
+      doc.errors.map((e) => `line ${lines.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`),
+    );
+  }
+  const parsed = policySchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    throw new PolicyError(
+      file,
+      parsed.error.issues.map((issue) => {
+        // Point at the deepest node that exists on the path.
+        let line = 1;
+        for (let depth = issue.path.length; depth >= 0; depth -= 1) {
+          const node = doc.getIn(issue.path.slice(0, depth) as Array<string | number>, true) as { range?: [number, number, number] } | undefined;
+          if (node?.range) {
+            line = lines.linePos(node.range[0]).line;
+            break;
+          }
+        }
+        return `line ${line}: ${issue.path.join('.') || 'file'}: ${issue.message}`;
+      }),
+    );
+  }
+  return {
+    fallback,
+    rules: parsed.data.rules.map((r, i) => ({
+      name: r.name ?? `rule ${i + 1}`,
+      projects: r.projects,
+      branches: r.branches,
+      channel: r.channel ?? fallback.channel,
+      approvers: r.approvers ?? fallback.approvers,
+      required: r.required,
+      allowSelfApproval: r.allow_self_approval,
+      approveWithComment: r.approve_with_comment,
+    })),
+  };
+}
