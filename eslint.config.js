@@ -12,7 +12,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/demo/**', 'bench/**', 'test/**'],
+    files: ['src/demo/**', 'bench/**', 'test/**', '.ci/**'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['.ci/**/*.mjs'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
   },
 );

@@ -33,6 +33,15 @@ function script(job: JsonObject): string[] {
   return [...asArray(job.before_script), ...asArray(job.script)].map(String);
 }
 
+/** The one job of a stage whose script runs `command`, with its name. */
+function jobRunning(stage: string, command: string): [string, JsonObject] {
+  const found = jobsIn(stage).filter(([, job]) => script(job).includes(command));
+  expect(found, `one job in stage ${stage} runs ${command}`).toHaveLength(1);
+  const [first] = found;
+  if (!first) throw new Error(`no job in stage ${stage} runs ${command}`);
+  return first;
+}
+
 function imageName(job: JsonObject): string {
   const image = job.image;
   return String(isObject(image) ? image.name : image);
@@ -53,7 +62,7 @@ describe('.gitlab-ci.yml', () => {
   });
 
   it('tests on Node 24 with npm ci and npm test', () => {
-    const job = onlyJobIn('test');
+    const [, job] = jobRunning('test', 'npm test');
     const lines = script(job);
     expect(lines.some((line) => /^npm ci\b/.test(line))).toBe(true);
     expect(lines).toContain('npm test');
@@ -63,6 +72,12 @@ describe('.gitlab-ci.yml', () => {
       ? nodeVersions.map((version) => imageName(job).replace('${NODE_VERSION}', version))
       : [imageName(job)];
     expect(images).toContain('node:24');
+  });
+
+  it('audits the runtime dependencies on Node 24 before anything is built', () => {
+    const [name, job] = jobRunning('test', 'npm audit --omit=dev --audit-level=high');
+    expect(imageName(job)).toBe('node:24');
+    expect(asArray(onlyJobIn('build').needs).map(String)).toContain(name);
   });
 
   it('builds without a Docker daemon and pushes the commit-tagged image with the job credentials', () => {
