@@ -27,14 +27,17 @@ function stateText(check: Check): string {
     failed: ` — GitLab refused the report: ${check.reportError ?? 'no reason given'}`,
   };
   const card = check.cardError ? ` — ${check.cardError}` : '';
-  return `${check.state}${report[check.report]}${card}`;
+  const quorum = check.state === 'pending' && check.approvalsRequired > 1 ? ` — ${check.approvals.length} of ${check.approvalsRequired} approvals` : '';
+  return `${check.state}${quorum}${report[check.report]}${card}`;
 }
 
 function row(check: Check, ctx: PageContext): Safe {
   const decide =
     check.state === 'pending'
       ? html`<form method="post" action="${ctx.basePath}/checks/${check.id}/approve">
-            <input type="hidden" name="csrf" value="${ctx.csrf}"><button class="approve">Approve</button>
+            <input type="hidden" name="csrf" value="${ctx.csrf}">
+            <input name="reason" maxlength="2000" placeholder="Comment (if the rule asks)" aria-label="Comment on the approval">
+            <button class="approve">Approve</button>
           </form>
           <form method="post" action="${ctx.basePath}/checks/${check.id}/reject">
             <input type="hidden" name="csrf" value="${ctx.csrf}">
@@ -49,7 +52,7 @@ function row(check: Check, ctx: PageContext): Safe {
       <td><code>${check.sourceBranch}</code> → <code>${check.targetBranch}</code></td>
       <td><a href="${safeHref(`${check.projectUrl}/-/commit/${check.sha}`)}"><code>${shortSha(check.sha)}</code></a></td>
       <td>${check.statusCheckName}</td>
-      <td class="state">${stateText(check)}</td>
+      <td class="state">${stateText(check)} <a href="${ctx.basePath}/checks/${check.id}">history</a></td>
       <td>${check.decidedByName ?? ''}${check.decidedVia ? ` (${check.decidedVia})` : ''}${check.reason ? html`<br><q>${check.reason}</q>` : ''}</td>
       <td>${time(check.decidedAt ?? check.receivedAt)}</td>
       <td>${decide}</td>
@@ -103,6 +106,33 @@ function signedInAs(ctx: PageContext): Safe {
 }
 
 /** A page with one message and one way on (back to the list unless told otherwise). */
+export interface HistoryEvent {
+  at: Date;
+  event: string;
+  actor: string | null;
+  via: string | null;
+  sha: string | null;
+  detail: string | null;
+}
+
+/** One check and everything that happened to it, oldest first. */
+export function historyPage(check: Check, events: readonly HistoryEvent[], ctx: PageContext): string {
+  return layout(
+    `${check.projectPath}!${check.mergeRequestIid} — history`,
+    ctx.basePath,
+    html`<header><h1>${check.projectPath}!${check.mergeRequestIid}: ${check.title}</h1>${signedInAs(ctx)}</header>
+<p><a href="${ctx.basePath}/">Back to the list</a> · <a href="${safeHref(check.url)}">Open in GitLab</a> ·
+commit <code>${shortSha(check.sha)}</code> · ${check.statusCheckName} · ${stateText(check)}</p>
+<table>
+  <thead><tr><th>When</th><th>Event</th><th>Who</th><th>Via</th><th>Commit</th><th>Detail</th></tr></thead>
+  <tbody>${events.map(
+    (e) => html`<tr><td>${time(e.at)}</td><td>${e.event}</td><td>${e.actor ?? ''}</td><td>${e.via ?? ''}</td><td><code>${e.sha ? shortSha(e.sha) : ''}</code></td><td>${e.detail ?? ''}</td></tr>`,
+  )}</tbody>
+</table>
+<p><a href="${ctx.basePath}/audit?format=csv">Export the audit trail (CSV)</a> · <a href="${ctx.basePath}/audit?format=json">JSON</a></p>`,
+  );
+}
+
 export function messagePage(title: string, basePath: string, message: string, next: { href: string; text: string } | null = null): string {
   const link = next ?? { href: `${basePath}/`, text: 'Back to the list' };
   return layout(title, basePath, html`<h1>${title}</h1><p>${message}</p><p><a href="${link.href}">${link.text}</a></p>`);

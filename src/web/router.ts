@@ -3,7 +3,8 @@ import type { Actor, Outcome } from '../domain/check.js';
 import type { Gate } from '../gate.js';
 import { basicAuthUser, CsrfTokens, type WebUser } from './auth.js';
 import { oauthRouter, sessionCsrfSubject, type GitLabSignIn } from './oauth.js';
-import { listPage, messagePage, signInPage, STYLE, type SignedInUser } from './page.js';
+import { auditCsv, auditRange } from './audit.js';
+import { historyPage, listPage, messagePage, signInPage, STYLE, type SignedInUser } from './page.js';
 import { CookieSeal, Sessions } from './session.js';
 
 export interface WebOptions {
@@ -25,6 +26,7 @@ interface Visitor {
 
 const NOTICES: Record<string, string> = {
   approved: 'Approved. The decision is on its way to GitLab and the Slack card.',
+  counted: 'Your approval is counted. The check needs more approvals, from different people.',
   rejected: 'Rejected. The decision is on its way to GitLab and the Slack card.',
 };
 
@@ -105,12 +107,51 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     if (req.get('sec-fetch-site') === 'cross-site' || !csrf.verify(visitor.csrfSubject, form.csrf, clock().getTime())) {
       return send(403, 'Form expired', 'This form is too old or did not come from this page. Reload the list and try again.');
     }
-    const reason = typeof form.reason === 'string' ? form.reason : null;
-    const result = await gate.decide(id, outcome, visitor.actor, outcome === 'reject' ? reason : null);
+    const reason = typeof form.reason === 'string' && form.reason.trim() !== '' ? form.reason : null;
+    const wantsComment = outcome === 'approve' && gate.wantsApprovalComment(id);
+    if (wantsComment && !reason) return send(400, 'Comment needed', 'The rule for this check asks for a comment with each approval. Write one and approve again.');
+    const result = await gate.decide(id, outcome, visitor.actor, outcome === 'reject' || wantsComment ? reason : null);
     if (!result.ok) {
       return send(result.code === 'not_found' ? 404 : result.code === 'not_allowed' ? 403 : 409, 'Not recorded', result.message);
     }
-    res.redirect(303, `${basePath}/?notice=${outcome === 'approve' ? 'approved' : 'rejected'}#check-${id}`);
+    const notice = result.counted ? 'counted' : outcome === 'approve' ? 'approved' : 'rejected';
+    res.redirect(303, `${basePath}/?notice=${notice}#check-${id}`);
+  });
+
+  router.get('/checks/:id', (req, res) => {
+    const visitor = signedIn(req, res);
+    if (!visitor) return;
+    const check = /^\d{1,15}$/.test(req.params.id) ? gate.check(Number(req.params.id)) : null;
+    if (!check) {
+      res.status(404).type('html').send(messagePage('Not found', basePath, 'There is no such check.'));
+      return;
+    }
+    const events = gate.history({ from: new Date(0), to: new Date(clock().getTime() + 1000), checkId: check.id });
+    res
+      .set('Cache-Control', 'no-store')
+      .type('html')
+      .send(historyPage(check, events, { basePath, user: visitor.user, csrf: csrf.issue(visitor.csrfSubject, clock().getTime()), notice: null, error: null }));
+  });
+
+  /** The audit trail for a time range, as CSV (default) or JSON: `?from=2026-11-01&to=2026-12-01&format=json`. */
+  router.get('/audit', (req, res) => {
+    const visitor = signedIn(req, res);
+    if (!visitor) return;
+    const format = req.query.format ?? 'csv';
+    if (format !== 'csv' && format !== 'json') {
+      res.status(400).json({ error: 'format must be csv or json' });
+      return;
+    }
+    const range = auditRange(req.query as Record<string, unknown>, clock());
+    if ('error' in range) {
+      res.status(400).json({ error: range.error });
+      return;
+    }
+    const events = gate.history(range);
+    const name = `audit-${range.from.toISOString().slice(0, 10)}-${range.to.toISOString().slice(0, 10)}.${format}`;
+    res.set('Cache-Control', 'no-store').attachment(name);
+    if (format === 'json') res.json({ from: range.from, to: range.to, events });
+    else res.type('text/csv; charset=utf-8').send(auditCsv(events));
   });
 
   return router;

@@ -1,0 +1,41 @@
+import type { AuditEvent } from '../store/store.js';
+
+export const AUDIT_COLUMNS = ['id', 'at', 'check_id', 'event', 'actor', 'via', 'sha', 'detail'] as const;
+
+/**
+ * One CSV field. Quoted when it holds a separator, a quote or a line break; a leading
+ * `= + - @` (or tab, carriage return) is defused with a quote mark so a spreadsheet does not
+ * run a merge request title as a formula.
+ */
+export function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  let text = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function auditCsv(events: readonly AuditEvent[]): string {
+  const rows = events.map((e) =>
+    [e.id, e.at.toISOString(), e.checkId, e.event, e.actor, e.via, e.sha, e.detail].map(csvField).join(','),
+  );
+  return [AUDIT_COLUMNS.join(','), ...rows].join('\r\n') + '\r\n';
+}
+
+/** Reads `from`/`to` (ISO 8601 dates or times); the last 30 days by default. */
+export function auditRange(query: Record<string, unknown>, now: Date): { from: Date; to: Date } | { error: string } {
+  const parse = (name: string, fallback: Date): Date | string => {
+    const value = query[name];
+    if (value === undefined || value === '') return fallback;
+    if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
+      return `${name} must be an ISO 8601 date or time such as 2026-11-01 or 2026-11-01T09:00:00Z`;
+    }
+    const date = new Date(value);
+    return Number.isNaN(date.getTime()) ? `${name} is not a valid date: ${value}` : date;
+  };
+  const from = parse('from', new Date(now.getTime() - 30 * 24 * 60 * 60_000));
+  const to = parse('to', new Date(now.getTime() + 1000));
+  if (typeof from === 'string') return { error: from };
+  if (typeof to === 'string') return { error: to };
+  if (from >= to) return { error: 'from must be before to' };
+  return { from, to };
+}

@@ -1,0 +1,107 @@
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { csvField } from '../../src/web/audit.js';
+import { APPROVER, basic, OUTSIDER, sha, startHarness, statusCheck, type Harness } from '../support/harness.js';
+
+interface Exported {
+  events: Array<{ id: number; at: string; checkId: number | null; event: string; actor: string | null; via: string | null; sha: string | null; detail: string | null }>;
+}
+
+describe('the audit trail', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  const get = (path: string, auth: string | null = basic()) => fetch(`${h.bot.url}${path}`, { headers: auth ? { authorization: auth } : {} });
+
+  it('exports every event of a full story, in order, as JSON and CSV', async () => {
+    const first = (await h.receive()).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+    await h.click(OUTSIDER, 'approve_check', first);
+    await h.slack.waitFor('response_url');
+    await h.click(APPROVER, 'approve_check', first);
+    await h.gitlab.waitForResponses(1);
+    await h.slack.waitFor('chat.update', 1, (c) => JSON.stringify(c.body.blocks).includes('Reported to GitLab'));
+    // A new push: a second check, and then the merge request is closed before anyone decides.
+    const second = (await h.receive(statusCheck({ sha: sha(2) }))).body.id as number;
+    await h.slack.waitFor('chat.postMessage', 2);
+    await h.receive(statusCheck({ sha: sha(2), state: 'closed' }));
+    await h.slack.waitFor('chat.update', 1, (c) => JSON.stringify(c.body.blocks).includes('*closed*'));
+
+    const res = await get('/audit?format=json');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toMatch(/attachment; filename="?audit-.*\.json"?/);
+    const { events } = (await res.json()) as Exported;
+    const story = (id: number) => events.filter((e) => e.checkId === id).map((e) => e.event);
+    expect(story(first)).toEqual(['received', 'card_posted', 'clicked', 'refused', 'clicked', 'approved', 'reported']);
+    expect(story(second)).toEqual(['received', 'card_posted', 'closed']);
+    const refused = events.find((e) => e.event === 'refused');
+    expect(refused).toMatchObject({ actor: OUTSIDER.toLowerCase(), via: 'slack', sha: '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4' });
+    expect(refused!.detail).toContain('not one of the approvers');
+    expect(events.find((e) => e.event === 'approved')).toMatchObject({ actor: APPROVER.toLowerCase(), via: 'slack' });
+    expect(events.find((e) => e.event === 'reported')!.detail).toBe('passed');
+    // In time order, ids rising.
+    expect(events.map((e) => e.id)).toEqual([...events.map((e) => e.id)].sort((a, b) => a - b));
+
+    const csv = await get('/audit?format=csv');
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    const lines = (await csv.text()).trim().split('\r\n');
+    expect(lines[0]).toBe('id,at,check_id,event,actor,via,sha,detail');
+    expect(lines).toHaveLength(events.length + 1);
+    expect(lines.filter((l) => l.includes(',refused,'))).toHaveLength(1);
+  });
+
+  it('limits the export to a time range and refuses bad ranges', async () => {
+    await h.receive();
+    const future = await get('/audit?format=json&from=2099-01-01&to=2100-01-01');
+    expect(((await future.json()) as Exported).events).toEqual([]);
+    const past = await get('/audit?format=json&from=2000-01-01&to=2099-01-01');
+    expect(((await past.json()) as Exported).events.map((e) => e.event)).toContain('received');
+    for (const bad of ['from=yesterday', 'to=2026-13-45', 'from=2026-11-02&to=2026-11-01', 'format=xml']) {
+      const res = await get(`/audit?${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toMatch(/from|to|format/);
+    }
+  });
+
+  it('is for signed-in people only', async () => {
+    expect((await get('/audit', null)).status).toBe(401);
+    expect((await get('/audit', basic('alice', 'wrong-password-123'))).status).toBe(401);
+  });
+
+  it('shows a check’s history on the web list', async () => {
+    const id = (await h.receive(statusCheck({ title: 'Ship <b>it</b>' }))).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+    const page = await get(`/checks/${id}`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Ship &lt;b&gt;it&lt;/b&gt;');
+    expect(html).toMatch(/<td>received<\/td>[\s\S]*<td>card_posted<\/td>/);
+    expect((await get('/checks/9999')).status).toBe(404);
+    expect(await (await get('/')).text()).toContain(`/checks/${id}">history</a>`);
+  });
+
+  it('cannot be changed or deleted, even with the database in hand', async () => {
+    await h.receive();
+    const db = new Database(h.env.DATABASE_PATH!);
+    try {
+      expect(() => db.prepare(`UPDATE audit_event SET actor = 'someone else'`).run()).toThrow(/append-only/);
+      expect(() => db.prepare('DELETE FROM audit_event').run()).toThrow(/append-only/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('defuses spreadsheet formulas and quotes separators in CSV', () => {
+    expect(csvField('=HYPERLINK("http://evil")')).toBe(`"'=HYPERLINK(""http://evil"")"`);
+    expect(csvField('+1')).toBe("'+1");
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('line\nbreak')).toBe('"line\nbreak"');
+    expect(csvField(null)).toBe('');
+    expect(csvField(42)).toBe('42');
+  });
+});
