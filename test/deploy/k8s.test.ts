@@ -181,18 +181,13 @@ describe(`k8s/ (read through ${how})`, () => {
     }
   });
 
-  it('ships a policy ConfigMap whose example parses and is mounted read-only', () => {
+  it('ships a policy ConfigMap with an example and mounts it read-only', () => {
     const volume = asArray(at(podSpec, 'volumes')).filter(isObject).find((v) => isObject(v.configMap));
     const configMapName = at(volume, 'configMap', 'name');
     const policyMap = objects.find((obj) => obj.kind === 'ConfigMap' && at(obj, 'metadata', 'name') === configMapName);
     const policy: unknown = parse(String(at(policyMap, 'data', 'policy.yaml')));
-    expect(at(policy, 'rules', 0)).toEqual({
-      project: 'acme/*',
-      branch: 'main',
-      channel: 'C0123456789',
-      approvers: ['U0123456789'],
-      required: 1,
-    });
+    // Its content is checked against the policy schema in policy-configmap.test.ts.
+    expect(asArray(at(policy, 'rules')).length).toBeGreaterThan(0);
     const mount = asArray(at(container, 'volumeMounts')).filter(isObject).find((m) => m.name === volume?.name);
     expect(mount?.readOnly).toBe(true);
   });

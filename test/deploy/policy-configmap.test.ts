@@ -1,0 +1,27 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { Rule } from '../../src/domain/policy.js';
+import { parsePolicy } from '../../src/policy/load.js';
+
+const fallback: Rule = {
+  name: 'default',
+  projects: ['**'],
+  branches: ['**'],
+  channel: 'C0DEFAULT',
+  approvers: { slack: [], emails: [], gitlab: [] },
+  required: 1,
+  allowSelfApproval: false,
+  approveWithComment: false,
+};
+
+describe('the example policy shipped in k8s/', () => {
+  it('is a valid policy file', () => {
+    const configMap = parse(fs.readFileSync(new URL('../../k8s/policy-configmap.yaml', import.meta.url), 'utf8')) as { data: Record<string, string> };
+    const policy = parsePolicy(configMap.data['policy.yaml'] as string, 'policy.yaml', fallback);
+    expect(policy.rules.map((r) => [r.name, r.required])).toEqual([
+      ['payments production', 2],
+      ['acme main', 1],
+    ]);
+  });
+});
