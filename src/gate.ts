@@ -10,7 +10,8 @@ export interface ReportPayload {
   mergeRequestIid: number;
   sha: string;
   statusCheckId: number;
-  status: 'passed' | 'failed';
+  /** `pending` withdraws an earlier answer (the rule changed); GitLab 16.5 and later. */
+  status: 'passed' | 'failed' | 'pending';
 }
 
 /** A comment for the merge request's author: a rejection's reason, an approval's comment. */
@@ -69,15 +70,18 @@ export class Gate {
         }
       }
       const same = known.find((c) => c.sha === event.sha);
+      const rule = this.#o.authorization.ruleFor(event);
       if (plan.create || !same) {
-        const rule = this.#o.authorization.ruleFor(event);
         const id = store.insertCheck(event, plan.state, plan.previousSha, rule, at);
         if (plan.state === 'pending' && cardDue) store.enqueue(id, 'slack', 'post_card', null, at);
-        audit(id, 'received', `state ${plan.state}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
+        audit(id, 'received', `state ${plan.state}${plan.late ? ' (a late call about an older commit)' : ''}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
         return { id, created: true };
       }
+      if (plan.late) return { id: same.id, created: false };
       store.refreshCheck(same.id, event, at);
-      if (plan.reopen) {
+      if (same.ruleName !== null && (same.ruleName !== rule.name || same.approvalsRequired !== rule.required)) {
+        this.#regate(same, rule, cardDue, at);
+      } else if (plan.reopen) {
         store.reopen(same.id, at);
         if (cardDue) store.enqueue(same.id, 'slack', 'post_card', null, at);
         audit(same.id, 'reopened');
@@ -124,6 +128,13 @@ export class Gate {
 
   /** Settles clicks that were acknowledged but not decided before the last stop. */
   async resume(): Promise<number> {
+    // Cards Slack refused for good (a revoked token, a missing channel) get another try.
+    const { store, clock } = this.#o;
+    const retry = store.checksWithoutCard();
+    if (retry.length) {
+      store.transaction(() => retry.forEach((id) => store.enqueue(id, 'slack', 'post_card', null, clock())));
+      this.#o.onWork();
+    }
     const open = this.#o.store.openRequests();
     for (const r of open) {
       const work = this.#settle(r.id, r.checkId, r.outcome, r.actor, r.reason);
@@ -209,14 +220,23 @@ export class Gate {
     return { ok: false, code, message, check };
   }
 
-  /** Whether this person could decide on this check now (before asking them for a reason). */
-  async precheck(checkId: number, actor: Actor, outcome: Outcome): Promise<DecideResult & { approveWithComment?: boolean }> {
-    const check = this.#o.store.getCheck(checkId);
+  /**
+   * A quick answer before asking someone for a reason or comment: is the check open, and is
+   * this person one of its approvers? Slack gives 3 seconds to open a modal, so the slower
+   * tests (four eyes) run when the modal is submitted; their look-ups start now.
+   */
+  async precheck(checkId: number, actor: Actor, outcome: Outcome): Promise<DecideResult> {
+    const { store, authorization } = this.#o;
+    const check = store.getCheck(checkId);
     if (!check) return { ok: false, code: 'not_found', message: `There is no check ${checkId}.`, check: null };
     const early = refuseDecision(check);
     if (early) return { ok: false, ...early, check };
-    const permit = await this.#o.authorization.permit(actor, check, outcome);
-    return permit.ok ? { ok: true, check, counted: false, approveWithComment: permit.rule.approveWithComment } : { ok: false, ...permit.refusal, check };
+    const rule = authorization.ruleFor(check);
+    if (!(await authorization.isApprover(actor, rule))) {
+      return { ok: false, code: 'not_allowed', message: `You are not one of the approvers for this check (rule “${rule.name}”), so nothing was recorded.`, check };
+    }
+    void authorization.permit(actor, check, outcome).catch(() => undefined);
+    return { ok: true, check, counted: false };
   }
 
   /** Whether the rule governing this check asks approvers for a comment. */
@@ -225,9 +245,18 @@ export class Gate {
     return check !== null && this.#o.authorization.ruleFor(check).approveWithComment;
   }
 
-  /** What waits for a decision, newest first. */
-  pending(limit: number): { checks: Check[]; total: number } {
-    return { checks: this.#o.store.pendingChecks(limit), total: this.#o.store.countPending() };
+  /** What waits for a decision that this person may decide, newest first. */
+  async pendingFor(actor: Actor, limit: number): Promise<{ checks: Check[]; total: number }> {
+    const { authorization } = this.#o;
+    const mine: Check[] = [];
+    const verdicts = new Map<string, Promise<boolean>>();
+    for (const check of this.#o.store.pendingChecks(1000)) {
+      const rule = authorization.ruleFor(check);
+      let verdict = verdicts.get(rule.name);
+      if (!verdict) verdicts.set(rule.name, (verdict = authorization.isApprover(actor, rule)));
+      if (await verdict) mine.push(check);
+    }
+    return { checks: mine.slice(0, limit), total: mine.length };
   }
 
   /** What the web list shows: everything pending, then the most recent others. */
@@ -242,6 +271,32 @@ export class Gate {
   /** The audit trail of a time range, or of one check. */
   history(range: { from: Date; to: Date; checkId?: number; limit?: number }) {
     return this.#o.store.auditEvents({ limit: 100_000, ...range });
+  }
+
+  /**
+   * Another rule now governs the check: its target branch changed, or the policy did. Votes
+   * cast under the old rule stop counting. An approval is withdrawn, in GitLab too (the
+   * commit goes back to pending), and a fresh card asks the new rule's approvers.
+   */
+  #regate(check: Check, rule: { name: string; required: number }, cardDue: boolean, at: Date): void {
+    const { store } = this.#o;
+    const state = store.regate(check.id, rule, at);
+    const detail = `now governed by rule “${rule.name}” (${rule.required} approval(s) needed), was “${check.ruleName}”`;
+    if (state === 'pending' && check.state !== 'pending') {
+      const report: ReportPayload = {
+        projectId: check.projectId,
+        mergeRequestIid: check.mergeRequestIid,
+        sha: check.sha,
+        statusCheckId: check.statusCheckId,
+        status: 'pending',
+      };
+      store.enqueue(check.id, 'gitlab', 'report', report, at);
+      if (cardDue) store.enqueue(check.id, 'slack', 'post_card', null, at);
+      store.audit({ checkId: check.id, event: 'approval_withdrawn', sha: check.sha, detail }, at);
+    } else {
+      this.#updateCard(check.id, at);
+      store.audit({ checkId: check.id, event: 'rule_changed', sha: check.sha, detail }, at);
+    }
   }
 
   /** Queue a card update when there is, or will be, a card to update. */

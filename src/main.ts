@@ -3,6 +3,7 @@ import { parseEnv } from 'node:util';
 import { startBot } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
+import { PolicyError } from './policy/load.js';
 
 /** Reads `.env` when present; the real environment wins over it. */
 function environment(): NodeJS.ProcessEnv {
@@ -21,7 +22,15 @@ async function main(): Promise<void> {
     process.exit(78); // EX_CONFIG
   }
   const log = createLogger(config.logLevel);
-  const bot = await startBot(config, { log });
+  let bot;
+  try {
+    bot = await startBot(config, { log });
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    // Like a bad setting: the operator fixes the file, a restart will not help.
+    process.stderr.write(`${error.message}\nFix the file, or unset POLICY_FILE to send every check to SLACK_CHANNEL for APPROVERS.\n`);
+    process.exit(78); // EX_CONFIG
+  }
   let signals = 0;
   const shutdown = (signal: string) => {
     signals += 1;

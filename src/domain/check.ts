@@ -38,6 +38,8 @@ export interface MergeRequestEvent {
   triggeredBy: string | null;
   mergeRequestState: 'opened' | 'closed' | 'merged' | 'locked';
   draft: boolean;
+  /** When GitLab last changed the merge request (tells a late call from a new one). */
+  updatedAt: Date | null;
 }
 
 export interface Check extends MergeRequestEvent {
@@ -80,13 +82,13 @@ export interface Actor {
   name: string;
   /** Known e-mail (GitLab sign-in); Slack e-mails are looked up when a rule needs them. */
   email?: string | null;
-  /** GitLab username, when signed in with GitLab (or a WEB_USERS name). */
+  /** GitLab username, when signed in with GitLab. */
   gitlabUsername?: string | null;
+  /** How a web user signed in: with GitLab, or with a WEB_USERS name and password. */
+  login?: 'gitlab' | 'password';
 }
 
 export const shortSha = (sha: string): string => sha.slice(0, 8);
-
-export const isOpen = (state: CheckState): boolean => state === 'pending';
 
 /** The status GitLab is told for an outcome. */
 export const gitlabStatus = (outcome: Outcome): 'passed' | 'failed' =>

@@ -8,8 +8,10 @@ export interface Approvers {
   slack: string[];
   /** E-mail addresses, matched against a Slack user's profile or a GitLab account. */
   emails: string[];
-  /** GitLab usernames (web list sign-in with GitLab) and WEB_USERS names. */
+  /** GitLab usernames (web list, signed in with GitLab). */
   gitlab: string[];
+  /** WEB_USERS names (web list, signed in with a name and password). */
+  web: string[];
 }
 
 export interface Rule {
@@ -35,7 +37,7 @@ export interface Policy {
 }
 
 export const isOpen = (approvers: Approvers): boolean =>
-  approvers.slack.length === 0 && approvers.emails.length === 0 && approvers.gitlab.length === 0;
+  approvers.slack.length === 0 && approvers.emails.length === 0 && approvers.gitlab.length === 0 && approvers.web.length === 0;
 
 const matches = (globs: readonly string[], value: string): boolean =>
   globs.some((glob) => picomatch.isMatch(value, glob, { dot: true }));
@@ -49,24 +51,32 @@ export function ruleFor(policy: Policy, projectPath: string, targetBranch: strin
 export interface Authors {
   usernames: string[];
   emails: string[];
+  /** Whether GitLab told the merge request author's own e-mail (not only the commits'). */
+  authorEmailKnown: boolean;
 }
 
 /** What is known of the person deciding. */
 export interface Identity {
-  /** Slack user ID, or GitLab / web user name. */
+  /** Slack user ID, GitLab username, or WEB_USERS name. */
   id: string;
   via: 'slack' | 'web';
+  /** For the web list: signed in with GitLab, or with a shared name and password. */
+  login: 'slack' | 'gitlab' | 'password';
   email: string | null;
   gitlabUsername: string | null;
 }
 
 const lower = (s: string) => s.trim().toLowerCase();
 
-/** Whether this person wrote the merge request or one of its commits. */
+/**
+ * Whether this person wrote the merge request or one of its commits. A WEB_USERS name is
+ * compared with the authors' GitLab usernames (name WEB_USERS after them).
+ */
 export function isAuthor(identity: Identity, authors: Authors): boolean {
   const emails = new Set(authors.emails.map(lower));
   const usernames = new Set(authors.usernames.map(lower));
-  return (identity.email !== null && emails.has(lower(identity.email))) || (identity.gitlabUsername !== null && usernames.has(lower(identity.gitlabUsername)));
+  const name = identity.gitlabUsername ?? (identity.login === 'password' ? identity.id : null);
+  return (identity.email !== null && emails.has(lower(identity.email))) || (name !== null && usernames.has(lower(name)));
 }
 
 /**
@@ -74,7 +84,7 @@ export function isAuthor(identity: Identity, authors: Authors): boolean {
  * (the same human on Slack and on the web), else the surface and its user id.
  */
 export function personKey(identity: Identity): string {
-  return identity.email ? `email:${lower(identity.email)}` : `${identity.via}:${identity.id}`;
+  return identity.email ? `email:${lower(identity.email)}` : `${identity.login}:${identity.id}`;
 }
 
 /** The answer to "may this person decide this check": the governing rule and who they are. */
@@ -84,4 +94,6 @@ export type Permit = { ok: true; rule: Rule; person: string } | { ok: false; ref
 export interface Authorization {
   ruleFor(check: Pick<Check, 'projectPath' | 'targetBranch'>): Rule;
   permit(actor: Actor, check: Check, outcome: Outcome): Promise<Permit>;
+  /** Whether the person is one of the rule's approvers (no other test). */
+  isApprover(actor: Actor, rule: Rule): Promise<boolean>;
 }

@@ -1,4 +1,4 @@
-import type { Actor, Check, CheckState, MergeRequestEvent, Outcome } from './check.js';
+import type { Check, CheckState, MergeRequestEvent } from './check.js';
 
 /**
  * What receiving a status-check call changes, given the checks already stored for the same
@@ -15,29 +15,38 @@ export interface ReceiptPlan {
   retire: Array<{ id: number; to: Extract<CheckState, 'superseded' | 'closed' | 'merged'> }>;
   /** The commit of the newest older check, for a compare link on the new card. */
   previousSha: string | null;
+  /**
+   * The call is older than one already seen for this merge request (GitLab retried it late):
+   * it is recorded, but changes nothing that a newer call decided.
+   */
+  late: boolean;
 }
 
 export function planReceipt(event: MergeRequestEvent, known: readonly Check[]): ReceiptPlan {
   const same = known.find((c) => c.sha === event.sha);
   const others = known.filter((c) => c.sha !== event.sha);
+  const newest = Math.max(0, ...known.map((c) => c.updatedAt?.getTime() ?? 0));
+  if (event.updatedAt !== null && event.updatedAt.getTime() < newest) {
+    return { create: !same, state: same ? same.state : 'superseded', reopen: false, retire: [], previousSha: null, late: true };
+  }
   const ended = event.mergeRequestState === 'closed' || event.mergeRequestState === 'merged';
 
   if (ended) {
     const to: 'merged' | 'closed' = event.mergeRequestState === 'merged' ? 'merged' : 'closed';
     const retire = known.filter((c) => c.state === 'pending').map((c) => ({ id: c.id, to }));
-    return { create: !same, state: same && same.state !== 'pending' ? same.state : to, reopen: false, retire, previousSha: null };
+    return { create: !same, state: same && same.state !== 'pending' ? same.state : to, reopen: false, retire, previousSha: null, late: false };
   }
 
   // Opened (or locked, which GitLab uses briefly while merging): the newest commit waits.
   const retire = others.filter((c) => c.state === 'pending').map((c) => ({ id: c.id, to: 'superseded' as const }));
   const newestOther = [...others].sort((a, b) => b.id - a.id)[0];
   const previousSha = same ? same.previousSha : (newestOther?.sha ?? null);
-  if (!same) return { create: true, state: 'pending', reopen: false, retire, previousSha };
+  if (!same) return { create: true, state: 'pending', reopen: false, retire, previousSha, late: false };
   // The commit GitLab names is the HEAD, so a check of it that ended undecided waits again:
   // the merge request was reopened, or the branch was reset to this commit. (A late call about
   // an older commit revives it too, and the next call about the HEAD sets that right.)
   const reopen = same.state === 'closed' || same.state === 'superseded';
-  return { create: false, state: reopen ? 'pending' : same.state, reopen, retire, previousSha };
+  return { create: false, state: reopen ? 'pending' : same.state, reopen, retire, previousSha, late: false };
 }
 
 /** Whether a check still needs its card: not once it ended before anyone decided. */
@@ -70,13 +79,6 @@ export function refuseDecision(check: Check): Refusal | null {
     case 'merged':
       return { code: 'not_pending', message: `${what} was merged already; there is nothing to decide.` };
   }
-}
-
-export interface DecisionInput {
-  outcome: Outcome;
-  actor: Actor;
-  reason: string | null;
-  at: Date;
 }
 
 /** The most characters of a reason we keep and show: a GitLab note, not an essay. */

@@ -36,6 +36,7 @@ export class FakeSlack {
   readonly #queued = new Map<string, Canned[]>();
   readonly #groups = new Map<string, string[]>();
   readonly #emails = new Map<string, string | null>();
+  #socketMode: { appToken: string; url: () => string } | null = null;
   #ts = 1_700_000_000;
   url = '';
   close: () => Promise<void> = async () => undefined;
@@ -73,6 +74,14 @@ export class FakeSlack {
     this.#groups.set(id, users);
   }
 
+  /**
+   * Lets the app-level token (`xapp-…`) open Socket Mode connections: `apps.connections.open`
+   * answers with the WebSocket URL `url` gives, one per call as Slack issues a ticket per call.
+   */
+  acceptSocketMode(appToken: string, url: () => string): void {
+    this.#socketMode = { appToken, url };
+  }
+
   /** Answer the next calls of `method` with these responses. */
   queue(method: string, ...responses: Canned[]): void {
     this.#queued.set(method, [...(this.#queued.get(method) ?? []), ...responses]);
@@ -104,6 +113,12 @@ export class FakeSlack {
     const ok = (body: Record<string, unknown> = {}): Canned => ({ status: 200, body: { ok: true, ...body } });
     const error = (code: string): Canned => ({ status: 200, body: { ok: false, error: code } });
     if (call.method === 'response_url') return ok();
+    if (call.method === 'apps.connections.open') {
+      // Only the app-level token may open a connection; the bot token is the wrong kind.
+      if (call.token === this.token) return error('not_allowed_token_type');
+      if (!this.#socketMode || call.token !== this.#socketMode.appToken) return error('invalid_auth');
+      return ok({ url: this.#socketMode.url() });
+    }
     if (call.token !== this.token) return error('invalid_auth');
     const channel = String(call.body.channel ?? '');
     switch (call.method) {
@@ -187,8 +202,12 @@ export function buttonClick(options: {
   };
 }
 
-/** A `view_submission` payload for the reject modal. */
-export function rejectSubmission(options: { userId: string; userName?: string; checkId: number; reason: string | null }): Record<string, unknown> {
+/**
+ * A `view_submission` payload for one of the bot's text modals, as Slack sends it when the
+ * person presses the submit button: `reject_reason` (a rejection's reason) or
+ * `approve_comment` (an approval's comment); the text is in block `reason`, input `reason_input`.
+ */
+export function reasonSubmission(options: { callbackId: string; userId: string; userName?: string; checkId: number; text: string | null }): Record<string, unknown> {
   return {
     type: 'view_submission',
     team: { id: 'T0001', domain: 'example' },
@@ -200,12 +219,18 @@ export function rejectSubmission(options: { userId: string; userName?: string; c
       id: 'V0001',
       team_id: 'T0001',
       type: 'modal',
-      callback_id: 'reject_reason',
+      callback_id: options.callbackId,
       private_metadata: JSON.stringify({ checkId: options.checkId }),
-      state: { values: { reason: { reason_input: { type: 'plain_text_input', value: options.reason } } } },
+      state: { values: { reason: { reason_input: { type: 'plain_text_input', value: options.text } } } },
       hash: '1.abc',
       app_id: 'A0001',
       bot_id: 'B0BOT',
     },
   };
+}
+
+/** A `view_submission` payload for the reject modal. */
+export function rejectSubmission(options: { userId: string; userName?: string; checkId: number; reason: string | null }): Record<string, unknown> {
+  const { reason, ...rest } = options;
+  return reasonSubmission({ ...rest, callbackId: 'reject_reason', text: reason });
 }

@@ -23,10 +23,13 @@ export function createAuthorLookup({ url, token, timeoutMs }: GitLabOptions): Fi
       const mr = (await mergeRequests.show(projectId, iid)) as { author?: { id?: number; username?: string } };
       const commits = (await mergeRequests.allCommits(projectId, iid, { perPage: 100, maxPages: 10 })) as Commit[];
       const author = mr.author?.id ? ((await users.show(mr.author.id)) as { public_email?: string | null; email?: string | null }) : null;
-      const emails = [author?.public_email, author?.email, ...commits.flatMap((c) => [c.author_email, c.committer_email])];
+      const isEmail = (e: unknown): e is string => typeof e === 'string' && e.includes('@');
+      const own = [author?.public_email, author?.email].filter(isEmail);
+      const emails = [...own, ...commits.flatMap((c) => [c.author_email, c.committer_email])];
       return {
         usernames: mr.author?.username ? [mr.author.username] : [],
-        emails: [...new Set(emails.filter((e): e is string => typeof e === 'string' && e.includes('@')))],
+        emails: [...new Set(emails.filter(isEmail))],
+        authorEmailKnown: own.length > 0,
       };
     } catch (error) {
       throw explainGitLabError(error);

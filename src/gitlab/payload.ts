@@ -23,6 +23,7 @@ export const statusCheckPayload = z.object({
     source_branch: z.string().min(1),
     target_branch: z.string().min(1),
     state: z.enum(['opened', 'closed', 'merged', 'locked']),
+    updated_at: z.string().optional(),
     draft: z.boolean().optional(),
     work_in_progress: z.boolean().optional(),
     last_commit: z.object({
@@ -62,5 +63,13 @@ export function toEvent(p: StatusCheckPayload): MergeRequestEvent {
     triggeredBy: p.user?.username ?? null,
     mergeRequestState: mr.state,
     draft: mr.draft ?? mr.work_in_progress ?? false,
+    updatedAt: gitlabTime(mr.updated_at),
   };
+}
+
+/** GitLab writes "2026-11-20 09:30:02 UTC" in webhooks (ISO 8601 elsewhere); null when neither. */
+function gitlabTime(value: string | undefined): Date | null {
+  if (!value) return null;
+  const date = new Date(value.replace(/^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) UTC$/, '$1T$2Z'));
+  return Number.isNaN(date.getTime()) ? null : date;
 }

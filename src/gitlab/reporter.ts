@@ -89,7 +89,8 @@ export function createReporter({ url, token, timeoutMs }: GitLabOptions): Report
   const api = new ExternalStatusChecks({ host: url, token, requesterFn, queryTimeout: timeoutMs });
   return async (report) => {
     try {
-      await api.set(report.projectId, report.mergeRequestIid, report.sha, report.statusCheckId, { status: report.status });
+      // gitbeaker's type lists passed and failed only; GitLab takes pending too (16.5+).
+      await api.set(report.projectId, report.mergeRequestIid, report.sha, report.statusCheckId, { status: report.status as 'passed' | 'failed' });
     } catch (error) {
       throw explainGitLabError(error);
     }

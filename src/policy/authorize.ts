@@ -16,6 +16,8 @@ export interface AuthorizerOptions {
 
 const refuse = (message: string): Permit => ({ ok: false, refusal: { code: 'not_allowed', message } });
 
+const TRY_AGAIN = 'so nothing was recorded. Please try again in a minute.';
+
 /**
  * Applies the policy to one person and one check: is this person an approver under the
  * rule that governs the check, and (for an approval) did they write it? Fails closed: when
@@ -33,25 +35,40 @@ export class Authorizer implements Authorization {
     return ruleFor(this.#o.policy, check.projectPath, check.targetBranch);
   }
 
+  async isApprover(actor: Actor, rule: Rule): Promise<boolean> {
+    if (isOpen(rule.approvers)) return true;
+    try {
+      return (await this.#listed(await this.#identify(actor, rule.approvers.emails.length > 0), rule)) === true;
+    } catch {
+      return false;
+    }
+  }
+
   async permit(actor: Actor, check: Check, outcome: Outcome): Promise<Permit> {
     const rule = this.ruleFor(check);
-    const needEmail = rule.approvers.emails.length > 0 || (!rule.allowSelfApproval && outcome === 'approve') || rule.required > 1;
+    const fourEyes = outcome === 'approve' && !rule.allowSelfApproval;
     let identity: Identity;
     try {
-      identity = await this.#identify(actor, needEmail);
+      identity = await this.#identify(actor, rule.approvers.emails.length > 0 || fourEyes || check.approvalsRequired > 1);
     } catch (error) {
       this.#o.log.warn({ actor: actor.id, error: (error as Error).message }, 'could not read the approver’s profile');
-      return refuse('Slack did not tell who you are just now, so nothing was recorded. Please try again in a minute.');
+      return refuse(`Slack did not tell who you are just now, ${TRY_AGAIN}`);
     }
 
     if (!isOpen(rule.approvers)) {
-      const listed = await this.#listed(actor, identity, rule);
-      if (listed === 'unknown') return refuse('Slack did not tell who is in the approver groups just now, so nothing was recorded. Please try again in a minute.');
+      const listed = await this.#listed(identity, rule);
+      if (listed === 'unknown') return refuse(`Slack did not tell who is in the approver groups just now, ${TRY_AGAIN}`);
       if (!listed) return refuse(`You are not one of the approvers for this check (rule “${rule.name}”), so nothing was recorded.`);
     }
 
-    if (outcome === 'approve' && !rule.allowSelfApproval) {
-      if (actor.via === 'slack' && identity.email === null) {
+    if (outcome === 'approve' && check.approvalsRequired > 1 && identity.login === 'password') {
+      return refuse(
+        `This check needs ${check.approvalsRequired} approvals from different people, and a shared web login cannot tell people apart. Approve in Slack or sign in with GitLab. Nothing was recorded.`,
+      );
+    }
+
+    if (fourEyes) {
+      if (identity.login === 'slack' && identity.email === null) {
         return refuse('Slack shares no e-mail for you, so the bot cannot confirm you did not write this merge request (the Slack app needs the users:read.email scope). Nothing was recorded.');
       }
       let authors: Authors;
@@ -59,10 +76,16 @@ export class Authorizer implements Authorization {
         authors = await this.#authorsOf(check);
       } catch (error) {
         this.#o.log.warn({ checkId: check.id, error: (error as Error).message }, 'could not read the merge request’s authors');
-        return refuse('GitLab did not say who wrote this merge request just now, so nothing was recorded. Please try again in a minute.');
+        return refuse(`GitLab did not say who wrote this merge request just now, ${TRY_AGAIN}`);
       }
       if (isAuthor(identity, authors)) {
         return refuse('You wrote this merge request or one of its commits, and this rule needs someone else to approve it (four eyes). Nothing was recorded.');
+      }
+      // Slack knows people by e-mail only: without the author's, the author could approve.
+      if (identity.login === 'slack' && !authors.authorEmailKnown) {
+        return refuse(
+          'GitLab does not show the e-mail of this merge request’s author (no public e-mail), so the bot cannot tell you apart from the author in Slack. Approve on the web list signed in with GitLab, or ask the author to set a public e-mail. Nothing was recorded.',
+        );
       }
     }
     return { ok: true, rule, person: personKey(identity) };
@@ -70,16 +93,23 @@ export class Authorizer implements Authorization {
 
   async #identify(actor: Actor, needEmail: boolean): Promise<Identity> {
     if (actor.via === 'web') {
-      return { id: actor.id, via: 'web', email: actor.email ?? null, gitlabUsername: actor.gitlabUsername ?? actor.id };
+      const login = actor.login ?? (actor.gitlabUsername ? 'gitlab' : 'password');
+      return { id: actor.id, via: 'web', login, email: actor.email ?? null, gitlabUsername: login === 'gitlab' ? (actor.gitlabUsername ?? actor.id) : null };
     }
-    return { id: actor.id, via: 'slack', email: needEmail ? await this.#o.slack.email(actor.id) : null, gitlabUsername: null };
+    return { id: actor.id, via: 'slack', login: 'slack', email: needEmail ? await this.#o.slack.email(actor.id) : null, gitlabUsername: null };
   }
 
-  async #listed(actor: Actor, identity: Identity, rule: Rule): Promise<boolean | 'unknown'> {
+  async #listed(identity: Identity, rule: Rule): Promise<boolean | 'unknown'> {
     const emails = new Set(rule.approvers.emails.map((e) => e.toLowerCase()));
     if (identity.email && emails.has(identity.email.toLowerCase())) return true;
-    if (actor.via === 'web') return identity.gitlabUsername !== null && rule.approvers.gitlab.includes(identity.gitlabUsername);
-    return this.#o.slack.isListed(actor.id, rule.approvers.slack);
+    switch (identity.login) {
+      case 'gitlab':
+        return identity.gitlabUsername !== null && rule.approvers.gitlab.includes(identity.gitlabUsername);
+      case 'password':
+        return rule.approvers.web.includes(identity.id);
+      case 'slack':
+        return this.#o.slack.isListed(identity.id, rule.approvers.slack);
+    }
   }
 
   #authorsOf(check: Check): Promise<Authors> {

@@ -16,7 +16,8 @@ const ruleSchema = z
         slack: z.array(z.string().regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user ID (U…, W…) or user-group ID (S…)')).default([]),
         emails: z.array(z.email({ error: 'must be an e-mail address' })).default([]),
         gitlab: z.array(z.string().regex(/^[\w.-]+$/, 'must be a GitLab username')).default([]),
-      })
+        web: z.array(z.string().regex(/^[^:\s]+$/, 'must be a WEB_USERS name')).default([]),
+      }, { error: (issue) => (issue.code === 'invalid_type' ? 'must be a map such as { slack: [U0123ABCD], gitlab: [dreyes] }, not a list' : undefined) })
       .strict()
       .optional(),
     required: z.number().int().min(1, 'must be 1 or more').max(10).default(1),
@@ -60,21 +61,26 @@ export function parsePolicy(text: string, file: string, fallback: Rule): Policy 
       doc.errors.map((e) => `line ${lines.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`),
     );
   }
+  /** The line of the deepest node that exists on the path (a key's own line for map entries). */
+  const lineOf = (path: Array<string | number>): number => {
+    for (let depth = path.length; depth > 0; depth -= 1) {
+      const parent = doc.getIn(path.slice(0, depth - 1), true) as { items?: Array<{ key?: { value?: unknown; range?: [number, number, number] }; range?: [number, number, number] }> } | undefined;
+      const last = path[depth - 1];
+      const pair = parent?.items?.find((item, i) => (typeof last === 'number' ? i === last : item.key?.value === last));
+      const range = pair?.key?.range ?? pair?.range;
+      if (range) return lines.linePos(range[0]).line;
+    }
+    return 1;
+  };
   const parsed = policySchema.safeParse(doc.toJS());
   if (!parsed.success) {
     throw new PolicyError(
       file,
       parsed.error.issues.map((issue) => {
-        // Point at the deepest node that exists on the path.
-        let line = 1;
-        for (let depth = issue.path.length; depth >= 0; depth -= 1) {
-          const node = doc.getIn(issue.path.slice(0, depth) as Array<string | number>, true) as { range?: [number, number, number] } | undefined;
-          if (node?.range) {
-            line = lines.linePos(node.range[0]).line;
-            break;
-          }
-        }
-        return `line ${line}: ${issue.path.join('.') || 'file'}: ${issue.message}`;
+        // An unknown key is reported on its parent map: point at the key itself.
+        const key = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+        const path = (key === undefined ? issue.path : [...issue.path, key]) as Array<string | number>;
+        return `line ${lineOf(path)}: ${path.join('.') || 'file'}: ${issue.message}`;
       }),
     );
   }

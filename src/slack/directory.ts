@@ -7,6 +7,8 @@ export interface DirectoryOptions {
   clock?: () => number;
   /** How long user-group members and e-mails are trusted before asking Slack again. */
   ttlMs?: number;
+  /** How old an answer may be and still serve while Slack fails; older, the gate fails closed. */
+  maxStaleMs?: number;
 }
 
 interface Cached<T> {
@@ -26,7 +28,7 @@ export class SlackDirectory {
   readonly #o: Required<DirectoryOptions>;
 
   constructor(options: DirectoryOptions) {
-    this.#o = { clock: Date.now, ttlMs: 5 * 60_000, ...options };
+    this.#o = { clock: Date.now, ttlMs: 5 * 60_000, maxStaleMs: 60 * 60_000, ...options };
   }
 
   /**
@@ -74,7 +76,7 @@ export class SlackDirectory {
         })
         .catch((error: unknown) => {
           // Better a slightly old answer than locking approvers out while Slack hiccups.
-          if (hit) return hit.value;
+          if (hit && this.#o.clock() - hit.at < this.#o.maxStaleMs) return hit.value;
           throw error;
         })
         .finally(() => this.#inFlight.delete(flightKey));

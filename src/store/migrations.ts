@@ -110,4 +110,10 @@ export const migrations: readonly string[] = [
     received_at TEXT    NOT NULL
   );
   `,
+  // 3: votes cast under a rule that no longer governs the check stop counting; the merge
+  // request's own clock, to tell a late call from a new one.
+  `
+  ALTER TABLE decision ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE status_check ADD COLUMN mr_updated_at TEXT;
+  `,
 ];

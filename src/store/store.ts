@@ -80,6 +80,7 @@ interface CheckRow {
   received_at: string;
   approvals_required: number;
   rule_name: string | null;
+  mr_updated_at: string | null;
 }
 
 interface DeliveryRow {
@@ -94,7 +95,8 @@ interface DeliveryRow {
   state: 'pending' | 'failed';
 }
 
-const date = (value: string | null): Date | null => (value === null ? null : new Date(value));
+const date = (value: string | null): Date | null => (value === null || value === '' ? null : new Date(value));
+const iso = (value: Date | null): string | null => (value ? value.toISOString() : null);
 
 function toCheck(row: CheckRow, approvals: Approval[]): Check {
   return {
@@ -129,6 +131,7 @@ function toCheck(row: CheckRow, approvals: Approval[]): Check {
     slackTs: row.slack_ts,
     cardError: row.card_error,
     approvalsRequired: row.approvals_required,
+    updatedAt: date(row.mr_updated_at),
     ruleName: row.rule_name,
     approvals,
   };
@@ -206,7 +209,7 @@ export class Store {
     const approvals = this.#db
       .prepare(
         `SELECT actor_id, actor_name, via, min(decided_at) AS at FROM decision
-         WHERE check_id = ? AND outcome = 'approve' AND sha = ? GROUP BY person ORDER BY min(id)`,
+         WHERE check_id = ? AND outcome = 'approve' AND sha = ? AND voided = 0 GROUP BY person ORDER BY min(id)`,
       )
       .all(row.id, row.sha) as Array<{ actor_id: string; actor_name: string; via: Via; at: string }>;
     return toCheck(
@@ -241,12 +244,12 @@ export class Store {
            project_id, project_path, project_url, merge_request_iid, merge_request_title,
            merge_request_url, source_branch, target_branch, sha, external_status_check_id,
            external_status_check_name, commit_author, triggered_by, merge_request_state, draft,
-           state, previous_sha, received_at, updated_at, approvals_required, rule_name)
+           state, previous_sha, received_at, updated_at, approvals_required, rule_name, mr_updated_at)
          VALUES (@projectId, @projectPath, @projectUrl, @mergeRequestIid, @title, @url, @sourceBranch,
            @targetBranch, @sha, @statusCheckId, @statusCheckName, @commitAuthor, @triggeredBy,
-           @mergeRequestState, @draft, @state, @previousSha, @now, @now, @required, @ruleName)`,
+           @mergeRequestState, @draft, @state, @previousSha, @now, @now, @required, @ruleName, @mrUpdatedAt)`,
       )
-      .run({ ...event, draft: event.draft ? 1 : 0, state, previousSha, now, required: rule.required, ruleName: rule.name });
+      .run({ ...event, draft: event.draft ? 1 : 0, state, previousSha, now, required: rule.required, ruleName: rule.name, mrUpdatedAt: iso(event.updatedAt) });
     return Number(result.lastInsertRowid);
   }
 
@@ -256,10 +259,11 @@ export class Store {
       .prepare(
         `UPDATE status_check SET merge_request_title = @title, merge_request_url = @url,
            source_branch = @sourceBranch, target_branch = @targetBranch,
-           merge_request_state = @mergeRequestState, draft = @draft, updated_at = @now
+           merge_request_state = @mergeRequestState, draft = @draft, updated_at = @now,
+           mr_updated_at = max(coalesce(mr_updated_at, ''), coalesce(@mrUpdatedAt, ''))
          WHERE id = @id`,
       )
-      .run({ ...event, draft: event.draft ? 1 : 0, id, now: at.toISOString() });
+      .run({ ...event, draft: event.draft ? 1 : 0, id, now: at.toISOString(), mrUpdatedAt: iso(event.updatedAt) });
   }
 
   /** Moves a check that nobody decided to another state; false when it was no longer pending. */
@@ -297,7 +301,7 @@ export class Store {
     if (!check) return 'not_pending';
     if (vote.outcome === 'approve') {
       const again = this.#db
-        .prepare(`SELECT 1 FROM decision WHERE check_id = ? AND sha = ? AND outcome = 'approve' AND person = ?`)
+        .prepare(`SELECT 1 FROM decision WHERE check_id = ? AND sha = ? AND outcome = 'approve' AND person = ? AND voided = 0`)
         .get(id, check.sha, vote.person);
       if (again) return 'already_counted';
     }
@@ -309,7 +313,7 @@ export class Store {
       .run(id, vote.outcome, vote.actor.id, vote.actor.name, vote.actor.via, vote.reason, check.sha, now, vote.person);
     if (vote.outcome === 'approve') {
       const { n } = this.#db
-        .prepare(`SELECT count(DISTINCT person) AS n FROM decision WHERE check_id = ? AND sha = ? AND outcome = 'approve'`)
+        .prepare(`SELECT count(DISTINCT person) AS n FROM decision WHERE check_id = ? AND sha = ? AND outcome = 'approve' AND voided = 0`)
         .get(id, check.sha) as { n: number };
       if (n < vote.required) {
         this.#db.prepare('UPDATE status_check SET updated_at = ? WHERE id = ?').run(now, id);
@@ -333,6 +337,41 @@ export class Store {
         now,
       }).changes;
     return changed === 1 ? 'decided' : 'not_pending';
+  }
+
+  /**
+   * A different rule now governs the check (its target branch changed, or the policy did):
+   * votes cast so far stop counting, and the check waits for the new rule's approvers.
+   * An approval is withdrawn; a rejection stands. Returns the state the check is left in.
+   */
+  regate(id: number, rule: { name: string; required: number }, at: Date): CheckState | null {
+    const now = at.toISOString();
+    const row = this.#db.prepare('SELECT state FROM status_check WHERE id = ?').get(id) as { state: CheckState } | undefined;
+    if (!row) return null;
+    this.#db.prepare(`UPDATE decision SET voided = 1 WHERE check_id = ? AND outcome = 'approve'`).run(id);
+    const reopen = row.state === 'approved' || row.state === 'stale';
+    this.#db
+      .prepare(
+        `UPDATE status_check SET rule_name = @name, approvals_required = @required, updated_at = @now
+           ${reopen ? `, state = 'pending', decided_by = NULL, decided_by_name = NULL, decided_via = NULL,
+           decided_at = NULL, reason = NULL, report_state = 'none', report_error = NULL,
+           slack_channel = NULL, slack_ts = NULL, card_error = NULL` : ''}
+         WHERE id = @id`,
+      )
+      .run({ id, name: rule.name, required: rule.required, now });
+    return reopen ? 'pending' : row.state;
+  }
+
+  /** Pending checks whose card Slack refused for good: worth another try after a restart. */
+  checksWithoutCard(): number[] {
+    return (
+      this.#db
+        .prepare(
+          `SELECT id FROM status_check c WHERE state = 'pending' AND slack_ts IS NULL AND card_error IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.check_id = c.id AND d.kind = 'post_card' AND d.state = 'pending')`,
+        )
+        .all() as Array<{ id: number }>
+    ).map((r) => r.id);
   }
 
   setReport(id: number, report: ReportState, error: string | null, at: Date): void {

@@ -24,6 +24,7 @@ const event: MergeRequestEvent = {
   triggeredBy: 'dreyes',
   mergeRequestState: 'opened',
   draft: false,
+  updatedAt: null,
 };
 
 describe('the delivery worker', () => {

@@ -9,7 +9,7 @@ const fallback: Rule = {
   projects: ['**'],
   branches: ['**'],
   channel: 'C0DEFAULT',
-  approvers: { slack: [], emails: [], gitlab: [] },
+  approvers: { slack: [], emails: [], gitlab: [], web: [] },
   required: 1,
   allowSelfApproval: false,
   approveWithComment: false,

@@ -40,6 +40,7 @@ function check(changes: Partial<Check> = {}): Check {
     approvalsRequired: 1,
     ruleName: 'default',
     approvals: [],
+    updatedAt: null,
     ...changes,
   };
 }

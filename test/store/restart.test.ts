@@ -83,17 +83,19 @@ describe('a restart keeps every check and decision', () => {
     ]);
   });
 
-  it('a card that could not be posted before the restart is posted after it', async () => {
+  it('a card Slack refused for good before the restart is posted again after it', async () => {
     // Slack refuses the card for good (a bad channel): the check is kept, pending.
     h.slack.queue('chat.postMessage', { status: 200, body: { ok: false, error: 'not_in_channel' } });
     const id = (await h.receive()).body.id as number;
     await h.slack.refused.waitFor((c) => c.method === 'chat.postMessage');
     await h.restart(); // waits for the delivery in flight, so the failure is recorded
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', slackTs: null, cardError: expect.stringContaining('not_in_channel') });
-    // GitLab calls again (an edit, a Retry): the card is posted this time, and works.
-    expect((await h.receive(statusCheck({ title: 'Retry card capture (edited)' }))).body.id).toBe(id);
+    // After the restart the card gets another try, without waiting for GitLab to call again.
     const [card] = await h.slack.waitFor('chat.postMessage');
-    expect(String(card!.body.text)).toContain('Retry card capture (edited)');
+    expect(String(card!.body.text)).toContain('Retry card capture on gateway timeout');
+    // An edit afterwards updates that card, and the card works.
+    expect((await h.receive(statusCheck({ title: 'Retry card capture (edited)' }))).body.id).toBe(id);
+    await h.slack.waitFor('chat.update', 1, (c) => String(c.body.text).includes('(edited)'));
     await h.click(APPROVER, 'approve_check', id);
     const [update] = await h.slack.waitFor('chat.update', 1, (c) => JSON.stringify(c.body.blocks).includes('Reported to GitLab'));
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported', slackTs: update!.body.ts, cardError: null });

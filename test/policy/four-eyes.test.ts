@@ -1,0 +1,213 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_AUTHOR } from '../../src/fakes/gitlab.js';
+import { APPROVER, basic, SECOND_APPROVER, startHarness, type Harness } from '../support/harness.js';
+import { cardSays, nthPrivateReply, startWithPolicy, submitComment } from '../support/policy.js';
+
+const MR_PATH = /^\/api\/v4\/projects\/42\/merge_requests\/128$/;
+const SERVER_ERROR = { status: 500, body: { message: '500 Internal Server Error' } };
+
+/** Receives the sample merge request (by dreyes, dana.reyes@example.com) and waits for its card. */
+async function posted(h: Harness): Promise<number> {
+  const id = (await h.receive()).body.id as number;
+  await h.slack.waitFor('chat.postMessage');
+  return id;
+}
+
+/** Nothing was decided and nothing went to GitLab. */
+function expectUndecided(h: Harness, id: number): void {
+  expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
+  expect(h.bot.store.decisionsOf(id)).toEqual([]);
+  expect(h.bot.store.hasPendingDelivery(id, 'report')).toBe(false);
+  expect(h.gitlab.responses).toEqual([]);
+}
+
+describe('four eyes: nobody approves their own merge request', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('an approver whose Slack e-mail is the author’s is refused, and told why', async () => {
+    h = await startHarness();
+    // Same address, other capitals: still the same person.
+    h.slack.setEmail(APPROVER, 'Dana.Reyes@Example.com');
+    const id = await posted(h);
+    await h.click(APPROVER, 'approve_check', id);
+
+    const refusal = await nthPrivateReply(h, 1);
+    expect(refusal).toContain('You wrote this merge request');
+    expect(refusal).toContain('four eyes');
+    expectUndecided(h, id);
+    const events = h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id });
+    expect(events.filter((e) => e.event === 'refused')).toEqual([expect.objectContaining({ actor: 'u0approver', via: 'slack', detail: expect.stringContaining('four eyes') })]);
+
+    // Someone else approves it.
+    await h.click(SECOND_APPROVER, 'approve_check', id);
+    const [report] = await h.gitlab.waitForResponses(1);
+    expect(report!.body).toMatchObject({ status: 'passed' });
+  });
+
+  it('the author of one of its commits is refused too', async () => {
+    h = await startHarness();
+    h.gitlab.setAuthors(42, 128, { id: 31, username: 'sortiz', email: 'sam.ortiz@example.com', commitEmails: ['sam.ortiz@example.com', 'lee.chan@example.com'] });
+    h.slack.setEmail(APPROVER, 'lee.chan@example.com');
+    const id = await posted(h);
+    await h.click(APPROVER, 'approve_check', id);
+
+    expect(await nthPrivateReply(h, 1)).toContain('one of its commits');
+    expectUndecided(h, id);
+  });
+
+  it('rejecting your own merge request is allowed', async () => {
+    h = await startHarness();
+    h.slack.setEmail(APPROVER, DEFAULT_AUTHOR.email);
+    const id = await posted(h);
+    await h.click(APPROVER, 'reject_check', id);
+    await h.slack.waitFor('views.open');
+    await h.submitReject(APPROVER, id, 'Found a bug in my own retry loop');
+
+    const [report] = await h.gitlab.waitForResponses(1);
+    expect(report!.body).toMatchObject({ status: 'failed' });
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', decidedBy: APPROVER });
+  });
+
+  it.each([
+    {
+      how: 'the rule says allow_self_approval: true',
+      start: () =>
+        startWithPolicy(`rules:\n  - name: sandbox\n    projects: acme/**\n    approvers:\n      slack: [${APPROVER}]\n    allow_self_approval: true\n`),
+    },
+    { how: 'ALLOW_SELF_APPROVAL=true for the default rule', start: () => startHarness({ ALLOW_SELF_APPROVAL: 'true' }) },
+  ])('the author may approve when $how', async ({ start }) => {
+    h = await start();
+    h.slack.setEmail(APPROVER, DEFAULT_AUTHOR.email);
+    const id = await posted(h);
+    await h.click(APPROVER, 'approve_check', id);
+
+    const [report] = await h.gitlab.waitForResponses(1);
+    expect(report!.body).toMatchObject({ status: 'passed' });
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER });
+  });
+
+  it('a self-approval under approve_with_comment is refused in the comment modal, and nothing is posted', async () => {
+    h = await startWithPolicy(`rules:\n  - name: payments\n    projects: acme/**\n    approvers:\n      slack: [${APPROVER}]\n    approve_with_comment: true\n`);
+    h.slack.setEmail(APPROVER, DEFAULT_AUTHOR.email);
+    const id = await posted(h);
+    // The modal opens at once (Slack allows 3 seconds); the four-eyes test runs on submit.
+    await h.click(APPROVER, 'approve_check', id);
+    await h.slack.waitFor('views.open');
+    const submitted = await submitComment(h, APPROVER, id, 'Looks good to me');
+    const answer = (await submitted.json()) as { response_action: string; errors: Record<string, string> };
+    expect(answer.response_action).toBe('errors');
+    expect(Object.values(answer.errors).join(' ')).toContain('four eyes');
+    expectUndecided(h, id);
+    expect(h.gitlab.notes).toEqual([]);
+  });
+});
+
+describe('four eyes fails closed', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('Slack shares no e-mail for the approver: refused, naming the users:read.email scope', async () => {
+    h = await startHarness();
+    h.slack.setEmail(APPROVER, null);
+    const id = await posted(h);
+    await h.click(APPROVER, 'approve_check', id);
+
+    const refusal = await nthPrivateReply(h, 1);
+    expect(refusal).toContain('users:read.email');
+    expect(refusal).toContain('Nothing was recorded');
+    expectUndecided(h, id);
+  });
+
+  it('Slack cannot say who the approver is just now: refused, asked to try again', async () => {
+    h = await startHarness();
+    h.slack.queue('users.info', { status: 200, body: { ok: false, error: 'internal_error' } });
+    const id = await posted(h);
+    await h.click(APPROVER, 'approve_check', id);
+
+    expect(await nthPrivateReply(h, 1)).toContain('try again');
+    expectUndecided(h, id);
+  });
+
+  it('GitLab cannot say who wrote the merge request: refused, asked to try again; a retry once GitLab is back succeeds', async () => {
+    h = await startHarness();
+    h.gitlab.queueFor({ method: 'GET', path: MR_PATH }, SERVER_ERROR);
+    const id = await posted(h);
+    await h.click(APPROVER, 'approve_check', id);
+
+    const refusal = await nthPrivateReply(h, 1);
+    expect(refusal).toContain('GitLab did not say who wrote this merge request');
+    expect(refusal).toContain('try again');
+    expectUndecided(h, id);
+
+    // GitLab answers again: the same click now goes through (the failure was not remembered).
+    await h.click(APPROVER, 'approve_check', id);
+    const [report] = await h.gitlab.waitForResponses(1);
+    expect(report!.body).toMatchObject({ status: 'passed' });
+    await h.slack.waitFor('chat.update', 1, cardSays('Reported to GitLab'));
+    expect(h.gitlab.requests.calls.filter((c) => c.method === 'GET' && MR_PATH.test(c.path))).toHaveLength(2);
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER });
+  });
+
+  it('the author’s commits cannot be read: refused as well', async () => {
+    h = await startHarness();
+    h.gitlab.queueFor({ method: 'GET', path: /\/merge_requests\/128\/commits$/ }, { status: 502, body: { message: '502 Bad Gateway' } });
+    const id = await posted(h);
+    await h.click(APPROVER, 'approve_check', id);
+
+    expect(await nthPrivateReply(h, 1)).toContain('try again');
+    expectUndecided(h, id);
+  });
+});
+
+describe('four eyes on the web list', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  const DANA = { name: DEFAULT_AUTHOR.username, password: 'dana-password-123' };
+
+  async function decideOnWeb(id: number, outcome: 'approve' | 'reject', authorization: string) {
+    const list = await fetch(`${h.bot.url}/`, { headers: { authorization } });
+    const csrf = /<input type="hidden" name="csrf" value="([^"]+)">/.exec(await list.text())?.[1];
+    expect(csrf).toBeDefined();
+    const res = await fetch(`${h.bot.url}/checks/${id}/${outcome}`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: csrf!, reason: 'my own' }).toString(),
+      redirect: 'manual',
+    });
+    return { status: res.status, html: await res.text() };
+  }
+
+  it('a web user whose name is the author’s GitLab username is refused with the reason; someone else may approve', async () => {
+    h = await startHarness({ WEB_USERS: `alice:correct-horse-battery,${DANA.name}:${DANA.password}` });
+    const id = await posted(h);
+
+    const refused = await decideOnWeb(id, 'approve', basic(DANA.name, DANA.password));
+    expect([403, 409]).toContain(refused.status);
+    expect(refused.html).toContain('Not recorded');
+    expect(refused.html).toContain('four eyes');
+    expectUndecided(h, id);
+
+    const approved = await decideOnWeb(id, 'approve', basic());
+    expect(approved.status).toBe(303);
+    const [report] = await h.gitlab.waitForResponses(1);
+    expect(report!.body).toMatchObject({ status: 'passed' });
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: 'alice', decidedVia: 'web' });
+  });
+
+  it('the author may reject their own merge request on the web list', async () => {
+    h = await startHarness({ WEB_USERS: `${DANA.name}:${DANA.password}` });
+    const id = await posted(h);
+    const rejected = await decideOnWeb(id, 'reject', basic(DANA.name, DANA.password));
+    expect(rejected.status).toBe(303);
+    const [report] = await h.gitlab.waitForResponses(1);
+    expect(report!.body).toMatchObject({ status: 'failed' });
+  });
+});
