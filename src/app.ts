@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, ExpressReceiver, webApi } from '@slack/bolt';
+import { App, ExpressReceiver, SocketModeReceiver, webApi } from '@slack/bolt';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -14,7 +14,7 @@ import { createAuthorLookup, createNotePoster } from './gitlab/merge-request.js'
 import { createReporter } from './gitlab/reporter.js';
 import { Authorizer } from './policy/authorize.js';
 import { loadPolicy } from './policy/load.js';
-import type { Rule } from './domain/policy.js';
+import { isOpen, type Rule } from './domain/policy.js';
 import { statusCheckRouter } from './gitlab/webhook.js';
 import { boltLogger } from './logging.js';
 import { Metrics } from './metrics.js';
@@ -50,8 +50,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   // Read before anything else starts: an invalid policy stops the bot with its line numbers.
   const policy = config.policyFile ? loadPolicy(config.policyFile, fallback) : { rules: [], fallback };
   for (const rule of [...policy.rules, fallback]) {
-    const open = rule.approvers.slack.length + rule.approvers.emails.length + rule.approvers.gitlab.length === 0;
-    if (open) log.warn({ rule: rule.name }, 'a rule names no approvers: anyone who can see its cards can approve them. Set APPROVERS or the rule’s approvers.');
+    if (isOpen(rule.approvers)) log.warn({ rule: rule.name }, 'a rule names no approvers: anyone who can see its cards can approve them. Set APPROVERS or the rule’s approvers.');
   }
 
   const store = new Store(config.databasePath);
@@ -102,9 +101,10 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      // No headers in request logs: they carry signatures and credentials.
+      // No headers in request logs: they carry signatures and credentials. No query either:
+      // /auth/callback carries the OAuth code and state there.
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/\?.*$/s, '') }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       autoLogging: { ignore: (req) => /\/(healthz|readyz|metrics)$/.test(req.url ?? '') },
@@ -168,8 +168,12 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   };
   const boltLog = boltLogger(log);
   let bolt: App;
+  let socketMode: SocketModeReceiver | null = null;
   if (config.slack.appToken) {
-    bolt = new App({ authorize, appToken: config.slack.appToken, socketMode: true, logger: boltLog, clientOptions });
+    // Built here rather than by Bolt so stop() can wait for the socket to close: Bolt's stop()
+    // returns before it has, and an envelope arriving then would find the database closed.
+    socketMode = new SocketModeReceiver({ appToken: config.slack.appToken, logger: boltLog, installerOptions: { clientOptions } });
+    bolt = new App({ authorize, receiver: socketMode, logger: boltLog, clientOptions });
   } else {
     const slackRoutes = express.Router();
     const receiver = new ExpressReceiver({
@@ -186,7 +190,8 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   registerListeners(bolt, { gate, clock, webListUrl });
 
   const gitlabSignIn = config.oauth && { ...config.oauth, gitlabUrl: config.gitlab.url, timeoutMs: config.gitlab.requestTimeoutMs };
-  routes.use(webRouter({ gate, basePath: config.basePath, users: config.webUsers, clock, gitlabSignIn }));
+  const admits = gitlabSignIn ? approversOnGitLab(policy, log) : undefined;
+  routes.use(webRouter({ gate, basePath: config.basePath, users: config.webUsers, clock, gitlabSignIn, admits }));
   web.use(config.basePath || '/', routes);
   web.use((req, res) => {
     res.status(404).json({ error: `No route for ${req.method} ${req.path}` });
@@ -231,7 +236,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
       await bounded(closed);
       clearInterval(letGo);
       server.closeAllConnections();
-      if (config.slack.appToken) await bounded(bolt.stop());
+      if (socketMode) await bounded(socketMode.client.disconnect());
       await bounded(gate.settled());
       const drained = await worker.stop(Math.max(0, deadline - Date.now()));
       if (!drained) log.warn('deliveries still in flight at shutdown: they will be sent after the next start');
@@ -244,7 +249,11 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   return { url: `http://127.0.0.1:${port}${config.basePath}`, port, store, gate, stop };
 }
 
-/** The rule for checks no policy rule matches: APPROVERS, GITLAB_APPROVERS and WEB_USERS. */
+/**
+ * The rule for checks no policy rule matches: Slack people in APPROVERS, GitLab users in
+ * GITLAB_APPROVERS, and the WEB_USERS names. With no Slack or GitLab approver named,
+ * anyone may decide (as before WEB_USERS existed).
+ */
 function defaultRule(config: Config): Rule {
   const named = config.approvers.length > 0 || config.gitlabApprovers.length > 0;
   return {
@@ -252,12 +261,29 @@ function defaultRule(config: Config): Rule {
     projects: ['**'],
     branches: ['**'],
     channel: config.slack.channel,
-    // WEB_USERS may decide on the web list; with nobody named at all, anyone may decide.
     approvers: named
-      ? { slack: config.approvers, emails: [], gitlab: [...config.gitlabApprovers, ...config.webUsers.map((u) => u.name)] }
-      : { slack: [], emails: [], gitlab: [] },
+      ? { slack: config.approvers, emails: [], gitlab: config.gitlabApprovers, web: config.webUsers.map((u) => u.name) }
+      : { slack: [], emails: [], gitlab: [], web: [] },
     required: 1,
     allowSelfApproval: config.allowSelfApproval,
     approveWithComment: false,
   };
+}
+
+/**
+ * Whom Sign in with GitLab lets into the web list: people some rule names, by GitLab username
+ * or by an e-mail GitLab has confirmed. A rule that names nobody admits nobody this way.
+ */
+function approversOnGitLab(policy: { rules: Rule[]; fallback: Rule }, log: Logger): (person: { username: string; email: string | null }) => boolean {
+  const lower = (s: string) => s.trim().toLowerCase();
+  const rules = [...policy.rules, policy.fallback];
+  const usernames = new Set(rules.flatMap((r) => r.approvers.gitlab.map(lower)));
+  const emails = new Set(rules.flatMap((r) => r.approvers.emails.map(lower)));
+  for (const rule of rules.filter((r) => isOpen(r.approvers))) {
+    log.warn({ rule: rule.name }, 'Sign in with GitLab admits nobody through a rule that names no approvers: name people in GITLAB_APPROVERS or the rule’s approvers.gitlab or approvers.emails.');
+  }
+  if (usernames.size + emails.size === 0) {
+    log.warn('Sign in with GitLab admits nobody until GITLAB_APPROVERS or a policy rule (approvers.gitlab, approvers.emails) names people.');
+  }
+  return (person) => usernames.has(lower(person.username)) || (person.email !== null && emails.has(lower(person.email)));
 }

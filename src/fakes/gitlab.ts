@@ -10,10 +10,18 @@ export interface MergeRequestAuthors {
   email: string;
   /** E-mails of the commits' authors; the author's own by default. */
   commitEmails?: string[];
+  /** The author set no public e-mail, so GitLab shows none (the default on gitlab.com). */
+  hidePublicEmail?: boolean;
 }
 
 /** The sample merge request's author (test/fixtures/status-check.json). */
 export const DEFAULT_AUTHOR: MergeRequestAuthors = { id: 17, username: 'dreyes', email: 'dana.reyes@example.com' };
+
+/** Which calls a canned answer stands in for: a path pattern, and the method when it matters. */
+export interface FakeRoute {
+  method?: string;
+  path: RegExp;
+}
 
 export interface GitLabCall {
   method: string;
@@ -43,6 +51,8 @@ export interface FakeGitLabUser {
   name: string;
   email: string;
   publicEmail?: string;
+  /** When the account's e-mail was confirmed; null: never (GitLab then answers `confirmed_at: null`). A date unless told. */
+  confirmedAt?: string | null;
 }
 
 interface Grant {
@@ -74,6 +84,7 @@ const INVALID_GRANT = {
 export class FakeGitLab {
   readonly requests = new Recorder<GitLabCall>();
   readonly #queued: Canned[] = [];
+  readonly #routed: Array<{ route: FakeRoute; answers: Canned[] }> = [];
   readonly #heads = new Map<string, string>();
   readonly #authors = new Map<string, MergeRequestAuthors>();
   readonly #codes = new Map<string, Grant>();
@@ -114,6 +125,14 @@ export class FakeGitLab {
     this.#queued.push(...responses);
   }
 
+  /**
+   * Answer the next calls that match `route` with these instead, one per call, in order: an
+   * outage of the author look-ups or of notes. (`queue` is the same for the reports.)
+   */
+  queueFor(route: FakeRoute, ...responses: Canned[]): void {
+    this.#routed.push({ route, answers: [...responses] });
+  }
+
   /** The merge request's HEAD; a response for another SHA is refused with 409. */
   setHead(projectId: number, iid: number, sha: string): void {
     this.#heads.set(`${projectId}/${iid}`, sha);
@@ -144,8 +163,8 @@ export class FakeGitLab {
   }
 
   #answer(call: GitLabCall): Canned {
-    // Canned answers stand in for the status check responses (the report), not for look-ups.
-    const queued = call.path.endsWith('/status_check_responses') ? this.#queued.shift() : undefined;
+    // `queue` stands in for the reports only; `queueFor` for whatever its route names.
+    const queued = call.path.endsWith('/status_check_responses') ? this.#queued.shift() : this.#routedAnswer(call);
     if (queued) return queued;
     if (call.method === 'GET' && call.path === '/oauth/authorize') return this.#authorize(call.query ?? {});
     if (call.method === 'POST' && call.path === '/oauth/token') return this.#exchange(call.body);
@@ -153,7 +172,15 @@ export class FakeGitLab {
       const user = this.#accessTokens.get(call.token) as FakeGitLabUser;
       return {
         status: 200,
-        body: { id: user.id ?? 4242, username: user.username, name: user.name, email: user.email, public_email: user.publicEmail ?? '', state: 'active' },
+        body: {
+          id: user.id ?? 4242,
+          username: user.username,
+          name: user.name,
+          email: user.email,
+          public_email: user.publicEmail ?? '',
+          state: 'active',
+          confirmed_at: user.confirmedAt === undefined ? '2024-01-15T09:30:00.000Z' : user.confirmedAt,
+        },
       };
     }
     if (call.token !== this.token) return { status: 401, body: { message: '401 Unauthorized' } };
@@ -163,7 +190,7 @@ export class FakeGitLab {
     if (call.method === 'GET' && user) {
       const author = [...this.#authors.values()].find((a) => a.id === Number(user[1])) ?? (Number(user[1]) === DEFAULT_AUTHOR.id ? DEFAULT_AUTHOR : null);
       return author
-        ? { status: 200, body: { id: author.id, username: author.username, name: author.username, state: 'active', public_email: author.email } }
+        ? { status: 200, body: { id: author.id, username: author.username, name: author.username, state: 'active', public_email: author.hidePublicEmail ? '' : author.email } }
         : { status: 404, body: { message: '404 User Not Found' } };
     }
     const match = /^\/api\/v4\/projects\/(\d+)\/merge_requests\/(\d+)\/status_check_responses$/.exec(call.path);
@@ -180,6 +207,13 @@ export class FakeGitLab {
         external_status_check: { id: checkId, name: 'Change approval', external_url: 'https://approvals.example.com/status_check' },
       },
     };
+  }
+
+  #routedAnswer(call: GitLabCall): Canned | undefined {
+    const hit = this.#routed.find(
+      ({ route, answers }) => answers.length > 0 && (route.method === undefined || route.method === call.method) && route.path.test(call.path),
+    );
+    return hit?.answers.shift();
   }
 
   /** The merge request's author and the e-mails on its commits (the four-eyes rule reads them). */

@@ -14,8 +14,18 @@ export interface GitLabSignIn {
   timeoutMs: number;
 }
 
+/** Someone GitLab has signed in, as far as GitLab vouches: the e-mail only once it is confirmed. */
+export interface GitLabPerson {
+  username: string;
+  email: string | null;
+}
+
+/** Whether a GitLab account may use the web list: the policy names it as an approver. */
+export type Admits = (person: GitLabPerson) => boolean;
+
 export interface OAuthOptions {
   signIn: GitLabSignIn;
+  admits: Admits;
   seal: CookieSeal;
   sessions: Sessions;
   csrf: CsrfTokens;
@@ -73,7 +83,10 @@ async function exchangeCode(o: GitLabSignIn, code: string, verifier: string): Pr
   return body.access_token;
 }
 
-/** Who the access token belongs to. */
+/**
+ * Who the access token belongs to. The e-mail is kept only when GitLab says the account
+ * confirmed it (`confirmed_at`): anyone can type any address into a new account.
+ */
 async function fetchUser(o: GitLabSignIn, accessToken: string): Promise<Session> {
   const res = await fetch(`${o.gitlabUrl}/api/v4/user`, {
     headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
@@ -85,11 +98,12 @@ async function fetchUser(o: GitLabSignIn, accessToken: string): Promise<Session>
   const username = text(user.username);
   if (!username) throw new SignInFailed(502, 'GitLab did not say who signed in (no username from /api/v4/user).');
   if (user.state !== undefined && user.state !== 'active') throw new SignInFailed(403, `The GitLab account ${username} is ${String(user.state)}.`);
-  return { username, name: text(user.name) ?? username, email: text(user.email) ?? text(user.public_email) };
+  const confirmed = typeof user.confirmed_at === 'string' && user.confirmed_at !== '';
+  return { username, name: text(user.name) ?? username, email: confirmed ? (text(user.email) ?? text(user.public_email)) : null };
 }
 
 /** `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`: OAuth 2 with PKCE against GITLAB_URL. */
-export function oauthRouter({ signIn, seal, sessions, csrf, basePath, secure, clock }: OAuthOptions): Router {
+export function oauthRouter({ signIn, admits, seal, sessions, csrf, basePath, secure, clock }: OAuthOptions): Router {
   const router = express.Router();
   const loginCookie = { httpOnly: true, secure, sameSite: 'lax' as const, path: `${basePath}/auth` };
 
@@ -125,6 +139,22 @@ export function oauthRouter({ signIn, seal, sessions, csrf, basePath, secure, cl
       if (typeof error === 'string') throw new SignInFailed(400, `GitLab did not sign you in: ${typeof description === 'string' ? description : error}`);
       if (typeof code !== 'string' || !code) throw new SignInFailed(400, 'GitLab sent no authorization code. Start again.');
       const session = await fetchUser(signIn, await exchangeCode(signIn, code, started.verifier));
+      // Every account of GITLAB_URL can get this far (all of gitlab.com by default): only approvers go on.
+      if (!admits(session)) {
+        req.log.warn({ gitlabUsername: session.username }, 'sign-in with GitLab refused: not an approver');
+        res
+          .status(403)
+          .type('html')
+          .send(
+            messagePage(
+              'Not an approver',
+              basePath,
+              `Your GitLab account is not an approver here (you are @${session.username} on GitLab). Ask the people who run this bot to name you as an approver.`,
+              { href: signIn.gitlabUrl, text: 'Back to GitLab' },
+            ),
+          );
+        return;
+      }
       sessions.start(res, session);
       req.log.info({ gitlabUsername: session.username }, 'signed in with GitLab');
       res.redirect(302, `${basePath}/`);

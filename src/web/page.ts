@@ -52,10 +52,10 @@ function row(check: Check, ctx: PageContext): Safe {
       <td><code>${check.sourceBranch}</code> → <code>${check.targetBranch}</code></td>
       <td><a href="${safeHref(`${check.projectUrl}/-/commit/${check.sha}`)}"><code>${shortSha(check.sha)}</code></a></td>
       <td>${check.statusCheckName}</td>
-      <td class="state">${stateText(check)} <a href="${ctx.basePath}/checks/${check.id}">history</a></td>
+      <td class="state">${stateText(check)}</td>
       <td>${check.decidedByName ?? ''}${check.decidedVia ? ` (${check.decidedVia})` : ''}${check.reason ? html`<br><q>${check.reason}</q>` : ''}</td>
       <td>${time(check.decidedAt ?? check.receivedAt)}</td>
-      <td>${decide}</td>
+      <td>${decide}<a href="${ctx.basePath}/checks/${check.id}">history</a></td>
     </tr>`;
 }
 

@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Actor, Outcome } from '../domain/check.js';
 import type { Gate } from '../gate.js';
 import { basicAuthUser, CsrfTokens, type WebUser } from './auth.js';
-import { oauthRouter, sessionCsrfSubject, type GitLabSignIn } from './oauth.js';
+import { oauthRouter, sessionCsrfSubject, type Admits, type GitLabSignIn } from './oauth.js';
 import { auditCsv, auditRange } from './audit.js';
 import { historyPage, listPage, messagePage, signInPage, STYLE, type SignedInUser } from './page.js';
 import { CookieSeal, Sessions } from './session.js';
@@ -15,6 +15,8 @@ export interface WebOptions {
   csrf?: CsrfTokens;
   /** Sign in with GitLab; null or absent when off. */
   gitlabSignIn?: (GitLabSignIn & { sessionSecret: string }) | null;
+  /** Which GitLab accounts Sign in with GitLab lets in; nobody unless told. */
+  admits?: Admits;
 }
 
 /** The person behind a request, in the forms the page, the CSRF check and the gate need. */
@@ -31,7 +33,7 @@ const NOTICES: Record<string, string> = {
 };
 
 /** The built-in web list: a mirror of the table, and a way to decide when Slack is away. */
-export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(), gitlabSignIn = null }: WebOptions): Router {
+export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(), gitlabSignIn = null, admits = () => false }: WebOptions): Router {
   const router = express.Router();
   let sessions: Sessions | null = null;
   if (gitlabSignIn) {
@@ -39,7 +41,7 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     // A browser drops Secure cookies on plain http, which a local PUBLIC_URL may be.
     const secure = !gitlabSignIn.redirectUri.startsWith('http:');
     sessions = new Sessions({ seal, path: basePath || '/', secure, clock });
-    router.use(oauthRouter({ signIn: gitlabSignIn, seal, sessions, csrf, basePath, secure, clock }));
+    router.use(oauthRouter({ signIn: gitlabSignIn, admits, seal, sessions, csrf, basePath, secure, clock }));
   }
 
   router.get('/assets/style.css', (_req, res) => {
@@ -48,13 +50,14 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
 
   /** A GitLab session wins; then HTTP Basic against WEB_USERS. Answers the request itself when neither. */
   const signedIn = (req: Request, res: Response): Visitor | null => {
+    // Asked again on every request: someone the policy no longer names is out at the next restart.
     const session = sessions?.read(req);
-    if (session) {
+    if (session && admits(session)) {
       const { username, name, email } = session;
       return {
         user: { name, gitlabUsername: username },
         csrfSubject: sessionCsrfSubject(session),
-        actor: { via: 'web', id: username, name, email, gitlabUsername: username },
+        actor: { via: 'web', login: 'gitlab', id: username, name, email, gitlabUsername: username },
       };
     }
     if (users.length === 0 && !sessions) {
@@ -71,7 +74,7 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
       return null;
     }
     const name = basicAuthUser(req.get('authorization'), users);
-    if (name) return { user: { name, gitlabUsername: null }, csrfSubject: name, actor: { via: 'web', id: name, name, email: null, gitlabUsername: name } };
+    if (name) return { user: { name, gitlabUsername: null }, csrfSubject: name, actor: { via: 'web', login: 'password', id: name, name, email: null, gitlabUsername: null } };
     if (sessions && users.length === 0 && req.method === 'GET') {
       res.set('Cache-Control', 'no-store').redirect(302, `${basePath}/auth/login`);
       return null;

@@ -92,13 +92,18 @@ export interface HarnessOptions {
   logFile?: string;
   /** The GitLab application the fake GitLab signs people in for (Sign in with GitLab). */
   gitlabOAuth?: FakeOAuthApp;
+  /** The channels the fake Slack has (and accepts cards in); just CHANNEL unless told. */
+  channels?: string[];
+  /** Runs once the fakes are up, before the bot starts: for what the bot needs at start-up. */
+  beforeStart?: (fakes: { slack: FakeSlack; gitlab: FakeGitLab }) => void | Promise<void>;
 }
 
 export async function startHarness(extra: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
-  const slack = await FakeSlack.start(SECRETS.slackToken, [CHANNEL]);
+  const slack = await FakeSlack.start(SECRETS.slackToken, options.channels ?? [CHANNEL]);
   const gitlab = await FakeGitLab.start(SECRETS.gitlabToken, undefined, options.gitlabOAuth ?? null);
   const dir = tempDir();
   const env = testEnv(slack, gitlab, dir, extra);
+  await options.beforeStart?.({ slack, gitlab });
   const launch = () => {
     const config = loadConfig(env);
     const log = options.logFile ? createLogger('debug', fs.createWriteStream(options.logFile, { flags: 'a' })) : createLogger('silent');
