@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startBot } from '../app.js';
 import { loadConfig } from '../config.js';
 import { FakeGitLab, sendStatusCheck } from '../fakes/gitlab.js';
@@ -27,9 +29,10 @@ async function main(): Promise<void> {
   });
   const slack = await FakeSlack.start(DEMO.slackToken, [DEMO.channel]);
   const port = process.env.PORT ?? '3000';
-  // Each demo starts from nothing, so the sample check always waits for a decision.
-  const database = process.env.DATABASE_PATH ?? './data/demo.db';
-  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${database}${suffix}`, { force: true });
+  // Each demo starts from nothing, so the sample check always waits for a decision. A folder
+  // of its own, never DATABASE_PATH: in the image that is the real database.
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'approval-bot-demo-'));
+  const database = path.join(folder, 'demo.db');
   const config = loadConfig({
     PORT: port,
     DATABASE_PATH: database,
@@ -53,6 +56,15 @@ async function main(): Promise<void> {
   const answer = await sendStatusCheck(`${bot.url}/status_check`, sample, DEMO.webhookSecret);
   await slack.waitFor('chat.postMessage');
 
+  const stop = async () => {
+    await bot.stop();
+    await Promise.all([gitlab.close(), slack.close()]);
+    fs.rmSync(folder, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+
   say('');
   say('gitlab-approval-bot demo is running (Ctrl+C to stop).');
   say(`  A sample status check was received: HTTP ${answer.status} ${JSON.stringify(answer.body)}; its card was posted to the stand-in Slack.`);
@@ -60,15 +72,8 @@ async function main(): Promise<void> {
   say(`  Sign in as:  ${DEMO.user} / ${DEMO.password}`);
   say('  Approve or reject the check there; the call the bot makes to GitLab is printed here, after ">>> GitLab received".');
   say(`  Metrics:     http://localhost:${bot.port}/metrics`);
+  say(`  Database:    ${database} (removed when the demo stops)`);
   say('');
-
-  const stop = async () => {
-    await bot.stop();
-    await Promise.all([gitlab.close(), slack.close()]);
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
 }
 
 main().catch((error: Error) => {

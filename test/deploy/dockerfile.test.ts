@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { readRepoFile } from './support.js';
+import { readRepoFile, repoRoot } from './support.js';
 
 interface Instruction {
   keyword: string;
@@ -136,6 +138,28 @@ describe('Dockerfile', () => {
     expect(healthcheck).toContain('/healthz');
     expect(healthcheck).toContain('BASE_PATH');
     expect(healthcheck).not.toMatch(/\b(curl|wget)\b/);
+  });
+
+  it('ships no demo and no stand-ins for GitLab and Slack: the build stage removes them after building', () => {
+    const copy = runtimeInstructions.find((i) => i.keyword === 'COPY' && /--from=/.test(i.args) && /\bdist\b/.test(i.args));
+    expect(copy, 'COPY --from=<stage> ... dist').toBeDefined();
+    const source = stageNamed(/--from=(\S+)/.exec(copy?.args ?? '')?.[1] ?? '');
+    expect(source, 'the stage dist is copied from').toBeDefined();
+    const commands = runs(source as Stage).join(' && ').split(/\s*&&\s*|\s*;\s*/);
+    const built = commands.findIndex((c) => /^npm run build\b/.test(c));
+    expect(built, 'npm run build').toBeGreaterThanOrEqual(0);
+    const removed = (dir: string) => commands.findIndex((c, i) => i > built && /^rm\b/.test(c) && c.split(/\s+/).includes(dir));
+    expect(removed('dist/demo'), 'rm -rf dist/demo after the build').toBeGreaterThan(built);
+    expect(removed('dist/fakes'), 'rm -rf dist/fakes after the build').toBeGreaterThan(built);
+  });
+
+  it('can do without them: nothing else in src/ imports the demo or the stand-ins', () => {
+    const files = (fs.readdirSync(path.join(repoRoot, 'src'), { recursive: true }) as string[]).filter(
+      (file) => file.endsWith('.ts') && !/^(demo|fakes)[/\\]/.test(file),
+    );
+    expect(files.length).toBeGreaterThan(0);
+    const importers = files.filter((file) => /from '(\.\.?\/)+(demo|fakes)\//.test(readRepoFile(path.join('src', file))));
+    expect(importers).toEqual([]);
   });
 
   it('starts node dist/main.js', () => {

@@ -161,18 +161,36 @@ describe(`k8s/ (read through ${how})`, () => {
       expect(at(named(env, name), 'valueFrom', 'secretKeyRef'), name).toEqual({ name: 'approval-bot-secrets', key });
     }
     for (const variable of asArray(env).filter(isObject)) {
-      if (/TOKEN|SECRET/.test(String(variable.name))) {
+      if (/TOKEN|SECRET|WEB_USERS/.test(String(variable.name))) {
         expect(variable.value, `${String(variable.name)} must not be written in the manifest`).toBeUndefined();
       }
     }
   });
 
-  it('reads the plain settings from the approval-bot-config ConfigMap, whose keys all exist', () => {
+  it('passes the optional secrets from approval-bot-secrets only when the Secret has them', () => {
+    const optional: Record<string, string> = {
+      SLACK_APP_TOKEN: 'slack-app-token',
+      WEB_USERS: 'web-users',
+      GITLAB_OAUTH_CLIENT_SECRET: 'gitlab-oauth-client-secret',
+      SESSION_SECRET: 'session-secret',
+    };
+    for (const [name, key] of Object.entries(optional)) {
+      expect(at(named(env, name), 'valueFrom', 'secretKeyRef'), name).toEqual({ name: 'approval-bot-secrets', key, optional: true });
+    }
+  });
+
+  it('passes every key of the approval-bot-config ConfigMap (envFrom), which holds no secret', () => {
     const config = objects.find((obj) => obj.kind === 'ConfigMap' && at(obj, 'metadata', 'name') === 'approval-bot-config');
     expect(config, 'ConfigMap approval-bot-config').toBeDefined();
-    for (const name of ['SLACK_CHANNEL', 'APPROVERS', 'GITLAB_URL']) {
-      expect(at(named(env, name), 'valueFrom', 'configMapKeyRef', 'name'), name).toBe('approval-bot-config');
-    }
+    // Set per key, a setting added to the ConfigMap (PUBLIC_URL, POLICY_FILE…) would do nothing.
+    expect(at(container, 'envFrom')).toEqual([{ configMapRef: { name: 'approval-bot-config' } }]);
+    const keys = Object.keys((at(config, 'data') ?? {}) as JsonObject);
+    expect(keys).toEqual(expect.arrayContaining(['SLACK_CHANNEL', 'APPROVERS', 'GITLAB_URL']));
+    // A committed ConfigMap is readable by anyone who can read the repository.
+    expect(keys.filter((key) => /TOKEN|SECRET|PASSWORD|WEB_USERS/.test(key))).toEqual([]);
+    // What env sets wins over envFrom: no ConfigMap key may be shadowed by a secret or a fixed value unnoticed.
+    const fixed = asArray(env).filter(isObject).map((variable) => String(variable.name));
+    expect(keys.filter((key) => fixed.includes(key))).toEqual([]);
     for (const variable of asArray(env).filter(isObject)) {
       const ref = at(variable, 'valueFrom', 'configMapKeyRef');
       if (!isObject(ref) || ref.optional === true) continue;

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { gitlabSignature } from '../../src/fakes/gitlab.js';
 import { buttonClick, rejectSubmission, slackHeaders } from '../../src/fakes/slack.js';
+import { SESSION_COOKIE } from '../../src/web/session.js';
+import { app, authorizeAtGitLab, Browser, SESSION_SECRET, startSignIn, startWithGitLabSignIn } from '../support/gitlab-sign-in.js';
 import { APPROVER, basic, CHANNEL, SECRETS, startHarness, statusCheck, tempDir, WEB_USER, type Harness } from '../support/harness.js';
 
 /*
@@ -123,6 +125,71 @@ describe('the logs of a full run', () => {
     const leaks = Object.entries(secrets)
       .filter(([, value]) => text.includes(value))
       .map(([name]) => `${name} in: ${lines.find((line) => line.includes(secrets[name] as string))?.slice(0, 300)}`);
+    expect(leaks).toEqual([]);
+  });
+});
+
+/** The whole log once the bot has written its last line. */
+async function finishedLog(logFile: string): Promise<string> {
+  return vi.waitFor(
+    () => {
+      const content = fs.readFileSync(logFile, 'utf8');
+      if (!content.includes('"msg":"stopped"')) throw new Error('the log does not end with "stopped" yet');
+      return content;
+    },
+    { timeout: 5000, interval: 20 },
+  );
+}
+
+/*
+ * GitLab sends the browser back to /auth/callback?code=…&state=…: the code is worth an
+ * access token to whoever holds it with the verifier, so it must not sit in the logs.
+ */
+describe('the logs of a Sign in with GitLab', () => {
+  let h: Harness;
+  let dir: string;
+  let logFile: string;
+
+  beforeEach(async () => {
+    dir = tempDir();
+    logFile = path.join(dir, 'bot.log');
+    h = await startWithGitLabSignIn({}, { logFile });
+  });
+  afterEach(async () => {
+    await h.stop().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hold neither the OAuth code nor the state, and do record the sign-in', async () => {
+    const browser = new Browser(h);
+    const back = await authorizeAtGitLab(browser, await startSignIn(browser));
+    const signedIn = await browser.visit(back.toString());
+    expect(signedIn.status).toBe(302);
+    // A second attempt whose answer is refused (a replayed code): its query must not be logged either.
+    const again = await authorizeAtGitLab(browser, await startSignIn(browser));
+    const replayed = new URL(again);
+    replayed.searchParams.set('code', back.searchParams.get('code') as string);
+    expect((await browser.visit(replayed.toString())).status).toBe(400);
+
+    await h.stop();
+    const text = await finishedLog(logFile);
+    const lines = text.trim().split('\n');
+    expect(text).toContain('signed in with GitLab');
+    expect(lines.some((line) => line.includes('"url":"/auth/callback"')), 'the callback is logged, by its path').toBe(true);
+
+    const secrets: Record<string, string> = {
+      'OAuth code': back.searchParams.get('code') as string,
+      'OAuth state': back.searchParams.get('state') as string,
+      'second OAuth code': again.searchParams.get('code') as string,
+      'second OAuth state': again.searchParams.get('state') as string,
+      'OAuth client secret': app().clientSecret,
+      'session secret': SESSION_SECRET,
+      'session cookie': browser.cookies.get(SESSION_COOKIE) as string,
+    };
+    for (const [name, value] of Object.entries(secrets)) expect(value, name).toBeTruthy();
+    const leaks = Object.entries(secrets)
+      .filter(([, value]) => text.includes(value))
+      .map(([name, value]) => `${name} in: ${lines.find((line) => line.includes(value))?.slice(0, 300)}`);
     expect(leaks).toEqual([]);
   });
 });

@@ -1,97 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { CookieSeal, SESSION_COOKIE } from '../../src/web/session.js';
-import { basic, startHarness, WEB_USER, type Harness } from '../support/harness.js';
-
-const PUBLIC_URL = 'https://approvals.example.com';
-const SESSION_SECRET = 'session-secret-for-tests-0123456789-abcdef';
-const KIRAN = { username: 'kpatel', name: 'Kiran Patel', email: 'kiran.patel@example.com' };
-const app = (basePath = '') => ({
-  clientId: 'approvals-app-0123456789',
-  clientSecret: 'gloas-0123456789abcdef0123456789abcdef',
-  redirectUri: `${PUBLIC_URL}${basePath}/auth/callback`,
-});
-const oauthEnv = (extra: Record<string, string> = {}) => ({
-  GITLAB_OAUTH_CLIENT_ID: app().clientId,
-  GITLAB_OAUTH_CLIENT_SECRET: app().clientSecret,
-  SESSION_SECRET,
-  PUBLIC_URL,
-  WEB_USERS: '',
-  // GitLab users who may decide on the web under the default rule.
-  GITLAB_APPROVERS: 'kpatel',
-  ...extra,
-});
-
-async function startWithGitLabSignIn(extra: Record<string, string> = {}): Promise<Harness> {
-  const h = await startHarness(oauthEnv(extra), { gitlabOAuth: app(extra.BASE_PATH) });
-  h.gitlab.oauthUser = KIRAN;
-  return h;
-}
-
-/** A browser, by hand: keeps the bot's cookies and sends them only to the bot. */
-class Browser {
-  readonly cookies = new Map<string, string>();
-  readonly setCookies: string[] = [];
-
-  constructor(readonly h: Harness) {}
-
-  get origin(): string {
-    return `http://127.0.0.1:${this.h.bot.port}`;
-  }
-
-  /** Where GitLab sends the browser back to (PUBLIC_URL) is this bot on 127.0.0.1. */
-  local(url: string): string {
-    return url.startsWith(PUBLIC_URL) ? `${this.origin}${url.slice(PUBLIC_URL.length)}` : url;
-  }
-
-  async visit(url: string, init: { method?: string; form?: Record<string, string>; authorization?: string } = {}): Promise<Response> {
-    const target = this.local(url);
-    const headers: Record<string, string> = {};
-    if (target.startsWith(this.origin) && this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (init.authorization) headers.authorization = init.authorization;
-    if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const res = await fetch(target, {
-      method: init.method ?? (init.form ? 'POST' : 'GET'),
-      headers,
-      body: init.form ? new URLSearchParams(init.form).toString() : undefined,
-      redirect: 'manual',
-    });
-    if (target.startsWith(this.origin)) this.#keep(res.headers.getSetCookie());
-    return res;
-  }
-
-  #keep(lines: string[]): void {
-    for (const line of lines) {
-      this.setCookies.push(line);
-      const [pair = '', ...attributes] = line.split(';').map((s) => s.trim());
-      const at = pair.indexOf('=');
-      const name = pair.slice(0, at);
-      const value = pair.slice(at + 1);
-      const expired = attributes.some((a) => /^max-age=0$/i.test(a) || (/^expires=/i.test(a) && Date.parse(a.slice(8)) <= Date.now()));
-      if (expired || !value) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-}
-
-/** Clicks "Sign in with GitLab": the bot's redirect to GitLab's authorize page. */
-async function startSignIn(browser: Browser): Promise<URL> {
-  const res = await browser.visit(`${browser.h.bot.url}/auth/login`);
-  expect(res.status).toBe(302);
-  return new URL(res.headers.get('location') as string);
-}
-
-/** GitLab's consent page: the user is signed in there and authorizes; GitLab redirects back. */
-async function authorizeAtGitLab(browser: Browser, authorize: URL): Promise<URL> {
-  const res = await browser.visit(authorize.toString());
-  expect(res.status, await res.clone().text()).toBe(302);
-  return new URL(res.headers.get('location') as string);
-}
-
-async function signIn(browser: Browser): Promise<Response> {
-  const back = await authorizeAtGitLab(browser, await startSignIn(browser));
-  return browser.visit(back.toString());
-}
+import { basic, statusCheck, tempDir, WEB_USER, type Harness } from '../support/harness.js';
+import { app, authorizeAtGitLab, Browser, KIRAN, oauthEnv, PUBLIC_URL, SESSION_SECRET, signIn, startSignIn, startWithGitLabSignIn } from '../support/gitlab-sign-in.js';
 
 const csrfOf = (html: string): string => {
   const match = /<input type="hidden" name="csrf" value="([^"]+)">/.exec(html);
@@ -248,6 +161,117 @@ describe('Sign in with GitLab', () => {
   });
 });
 
+describe('who Sign in with GitLab admits', () => {
+  /** Anyone can have an account on GITLAB_URL (all of gitlab.com by default). */
+  const STRANGER = { username: 'mallory', name: 'Mallory Stranger', email: 'mallory@example.net' };
+  const ONCALL = { username: 'sam.oncall', name: 'Sam Oncall', email: 'platform-oncall@example.com' };
+  const POLICY = `
+rules:
+  - name: acme main
+    projects: "acme/**"
+    approvers:
+      emails: ["Platform-Oncall@example.com"]
+`;
+  let h: Harness | null = null;
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(async () => {
+    await h?.stop();
+    h = null;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const writePolicy = (yaml: string) => {
+    const file = path.join(dir, 'policy.yaml');
+    fs.writeFileSync(file, yaml);
+    return file;
+  };
+  const sessionOf = (browser: Browser) => new CookieSeal(SESSION_SECRET).open(SESSION_COOKIE, browser.cookies.get(SESSION_COOKIE), Date.now());
+
+  it('turns away a GitLab account no rule names: 403, no session, and the list, history and audit stay closed', async () => {
+    h = await startWithGitLabSignIn({}, { user: STRANGER });
+    const id = (await h.receive(statusCheck({ title: 'Confidential: rotate the payments keys' }))).body.id as number;
+    const browser = new Browser(h);
+
+    const callback = await signIn(browser);
+    expect(callback.status).toBe(403);
+    const page = await callback.text();
+    expect(page).toContain('Your GitLab account is not an approver here');
+    expect(page).not.toContain('Confidential');
+    expect(browser.cookies.has(SESSION_COOKIE)).toBe(false);
+    for (const path of ['/', `/checks/${id}`, '/audit?format=json']) {
+      const res = await browser.visit(`${h.bot.url}${path}`);
+      expect(res.status, path).toBe(302);
+      expect(res.headers.get('location'), path).toBe('/auth/login');
+    }
+  });
+
+  it('admits a GitLab username named in GITLAB_APPROVERS whatever its case', async () => {
+    h = await startWithGitLabSignIn({ GITLAB_APPROVERS: 'KPatel' });
+    const browser = new Browser(h);
+    expect((await signIn(browser)).status).toBe(302);
+    expect((await browser.visit(`${h.bot.url}/`)).status).toBe(200);
+  });
+
+  it('admits someone a policy rule names by e-mail, once GitLab has confirmed that e-mail', async () => {
+    h = await startWithGitLabSignIn({ GITLAB_APPROVERS: '', POLICY_FILE: writePolicy(POLICY) }, { user: ONCALL });
+    const browser = new Browser(h);
+    expect((await signIn(browser)).status).toBe(302);
+    expect(sessionOf(browser)).toMatchObject({ username: ONCALL.username, email: ONCALL.email });
+    const list = await browser.visit(`${h.bot.url}/`);
+    expect(list.status).toBe(200);
+    expect(await list.text()).toContain('Signed in as <strong>Sam Oncall</strong> (@sam.oncall)');
+  });
+
+  it('turns away the same e-mail when GitLab has not confirmed it: anyone can type any address into a new account', async () => {
+    h = await startWithGitLabSignIn({ GITLAB_APPROVERS: '', POLICY_FILE: writePolicy(POLICY) }, { user: { ...ONCALL, confirmedAt: null } });
+    const browser = new Browser(h);
+    const callback = await signIn(browser);
+    expect(callback.status).toBe(403);
+    expect(await callback.text()).toContain('Your GitLab account is not an approver here');
+    expect(browser.cookies.has(SESSION_COOKIE)).toBe(false);
+  });
+
+  it('keeps the e-mail in the session only when GitLab has confirmed it', async () => {
+    h = await startWithGitLabSignIn({}, { user: { ...KIRAN, confirmedAt: null } });
+    const browser = new Browser(h);
+    expect((await signIn(browser)).status).toBe(302);
+    expect(sessionOf(browser)).toEqual({ ...KIRAN, email: null, exp: expect.any(Number) });
+  });
+
+  it('ignores a session cookie of someone no rule names (sealed before the policy changed)', async () => {
+    h = await startWithGitLabSignIn();
+    const browser = new Browser(h);
+    browser.cookies.set(SESSION_COOKIE, new CookieSeal(SESSION_SECRET).seal(SESSION_COOKIE, STRANGER, Date.now() + 60_000));
+    const res = await browser.visit(`${h.bot.url}/`);
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/auth/login');
+  });
+
+  it('with a rule that names nobody, admits nobody and says so at start', async () => {
+    const logFile = path.join(dir, 'bot.log');
+    h = await startWithGitLabSignIn({ APPROVERS: '', GITLAB_APPROVERS: '' }, { logFile });
+    const warnings = await vi.waitFor(
+      () => {
+        const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { level: number; msg: string; rule?: string });
+        const found = lines.filter((l) => l.level === 40 && l.msg.startsWith('Sign in with GitLab admits nobody'));
+        if (found.length < 2) throw new Error('no warning about Sign in with GitLab yet');
+        return found;
+      },
+      { timeout: 5000, interval: 20 },
+    );
+    expect(warnings).toEqual([
+      expect.objectContaining({ rule: 'default', msg: expect.stringContaining('GITLAB_APPROVERS') }),
+      expect.objectContaining({ msg: 'Sign in with GitLab admits nobody until GITLAB_APPROVERS or a policy rule (approvers.gitlab, approvers.emails) names people.' }),
+    ]);
+    const browser = new Browser(h);
+    expect((await signIn(browser)).status).toBe(403);
+    expect(browser.cookies.has(SESSION_COOKIE)).toBe(false);
+  });
+});
+
 describe('Sign in with GitLab next to WEB_USERS', () => {
   let h: Harness;
   let browser: Browser;
@@ -281,6 +305,13 @@ describe('Sign in with GitLab next to WEB_USERS', () => {
     await signIn(browser);
     const both = await browser.visit(`${h.bot.url}/`, { authorization: basic() });
     expect(await both.text()).toContain('Signed in as <strong>Kiran Patel</strong> (@kpatel)');
+  });
+
+  it('a GitLab account that shares a WEB_USERS name is not let in by that name', async () => {
+    h.gitlab.oauthUser = { username: WEB_USER.name, name: 'Somebody Else', email: 'somebody@example.net' };
+    const callback = await signIn(browser);
+    expect(callback.status).toBe(403);
+    expect(browser.cookies.has(SESSION_COOKIE)).toBe(false);
   });
 
   it('a CSRF token issued to a WEB_USERS name does not serve a GitLab session', async () => {
