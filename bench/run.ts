@@ -1,17 +1,16 @@
 /**
  * Benchmark: how fast the bot answers GitLab and delivers, and how much memory it holds.
- * Runs the real bot against the local GitLab and Slack stand-ins on 127.0.0.1, with a
- * real SQLite file. Usage: npm run bench [-- --checks 2000 --concurrency 20]
+ * Runs the built bot (dist/main.js) as a process of its own against the local GitLab and
+ * Slack stand-ins on 127.0.0.1, with a real SQLite file, and reads its memory from /proc.
+ * Usage: npm run bench [-- --checks 2000 --concurrency 20]
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startBot } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
 import { FakeGitLab, gitlabSignature } from '../src/fakes/gitlab.js';
 import { buttonClick, FakeSlack, sendInteraction } from '../src/fakes/slack.js';
-import { createLogger } from '../src/logging.js';
 
 const { values } = parseArgs({
   options: { checks: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '20' } },
@@ -53,21 +52,44 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'approval-bench-'));
   const slack = await FakeSlack.start(secrets.slack, ['C0BENCH']);
   const gitlab = await FakeGitLab.start(secrets.gitlab);
-  const config = loadConfig({
-    PORT: '0',
-    DATABASE_PATH: path.join(dir, 'bench.db'),
-    GITLAB_URL: gitlab.url,
-    GITLAB_TOKEN: secrets.gitlab,
-    GITLAB_WEBHOOK_SECRET: secrets.webhook,
-    SLACK_BOT_TOKEN: secrets.slack,
-    SLACK_SIGNING_SECRET: secrets.signing,
-    SLACK_CHANNEL: 'C0BENCH',
-    SLACK_API_URL: slack.apiUrl,
-    APPROVERS: 'U0BENCH',
-    LOG_LEVEL: 'silent',
+  const databasePath = path.join(dir, 'bench.db');
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    env: {
+      PATH: process.env.PATH,
+      PORT: '0',
+      DATABASE_PATH: databasePath,
+      GITLAB_URL: gitlab.url,
+      GITLAB_TOKEN: secrets.gitlab,
+      GITLAB_WEBHOOK_SECRET: secrets.webhook,
+      SLACK_BOT_TOKEN: secrets.slack,
+      SLACK_SIGNING_SECRET: secrets.signing,
+      SLACK_CHANNEL: 'C0BENCH',
+      SLACK_API_URL: slack.apiUrl,
+      APPROVERS: 'U0BENCH',
+      LOG_LEVEL: 'info',
+      ENV_FILE: path.join(dir, 'none.env'),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const bot = await startBot(config, { log: createLogger('silent'), host: '127.0.0.1' });
-  const rssStart = process.memoryUsage().rss;
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n').find((l) => l.includes('is serving'));
+      if (line) resolve((JSON.parse(line) as { port: number }).port);
+      if (buffer.length > 1_000_000) buffer = buffer.slice(-10_000);
+    });
+    child.once('exit', (code) => reject(new Error(`the bot exited with ${code}`)));
+  });
+  child.stdout.resume();
+  const bot = { url: `http://127.0.0.1:${port}` };
+  /** Resident and peak memory of the bot process, from /proc (Linux). */
+  const memoryOf = (pid: number) => {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  };
+  const rssStart = memoryOf(child.pid!).rss;
 
   const send = async (body: string) => {
     const started = performance.now();
@@ -105,7 +127,7 @@ async function main(): Promise<void> {
   // 3. A large call: a 5 MB merge request description.
   const big = await send(payload(CHECKS + 1, 'x'.repeat(5 * 1024 * 1024)));
 
-  const memory = process.memoryUsage();
+  const memory = memoryOf(child.pid!);
   const rows = [
     ['status check calls', `${CHECKS} at concurrency ${CONCURRENCY}`],
     ['webhook throughput', `${(CHECKS / webhookSeconds).toFixed(0)} calls/s`],
@@ -113,15 +135,16 @@ async function main(): Promise<void> {
     ['all cards posted after', `${cardsSeconds.toFixed(1)} s`],
     ['approvals reported to GitLab', `${decisions} in ${decisionSeconds.toFixed(1)} s (${(decisions / decisionSeconds).toFixed(0)}/s)`],
     ['5 MB status check call', `${big.ms.toFixed(0)} ms`],
-    ['RSS at start / end', `${mb(rssStart)} / ${mb(memory.rss)}`],
-    ['heap used at end', mb(memory.heapUsed)],
-    ['database file', mb(fs.statSync(config.databasePath).size)],
+    ['bot RSS at start / end / peak', `${mb(rssStart)} / ${mb(memory.rss)} / ${mb(memory.peak)}`],
+    ['database file', mb(fs.statSync(databasePath).size)],
   ];
-  console.log(`\nNode ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}); bot, stand-ins and load in one process\n`);
+  console.log(`\nNode ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}); the bot in its own process, stand-ins and load in another\n`);
   console.log('| measure | result |\n|---|---|');
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
 
-  await bot.stop();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
   await Promise.all([slack.close(), gitlab.close()]);
   fs.rmSync(dir, { recursive: true, force: true });
 }
