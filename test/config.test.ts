@@ -2,28 +2,13 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
+import { configProblems, minimalEnv } from './support/samples.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The least a bot needs to start. */
-const minimal = {
-  GITLAB_TOKEN: 'glpat-abcdefghijklmnop',
-  GITLAB_WEBHOOK_SECRET: 'shared-secret',
-  SLACK_BOT_TOKEN: 'xoxb-1-2-3',
-  SLACK_SIGNING_SECRET: 'signing-secret',
-  SLACK_CHANNEL: 'C0123456789',
-};
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('loadConfig accepted the environment');
-}
+const minimal = minimalEnv;
+const problemsOf = configProblems;
 
 describe('configuration', () => {
   it('names every missing setting at once, each with what to do', () => {

@@ -1,31 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MergeRequestEvent } from '../../src/domain/check.js';
 import { DeliveryFailure, DeliveryWorker } from '../../src/delivery/worker.js';
 import { Recorder } from '../../src/fakes/recorder.js';
 import { createLogger } from '../../src/logging.js';
 import { Store } from '../../src/store/store.js';
 import { tempDir } from '../support/harness.js';
+import { sampleEvent } from '../support/samples.js';
 
-const event: MergeRequestEvent = {
-  projectId: 42,
-  projectPath: 'acme/payments-api',
-  projectUrl: 'https://gitlab.example.com/acme/payments-api',
-  mergeRequestIid: 128,
-  title: 'Retry card capture on gateway timeout',
-  url: 'https://gitlab.example.com/acme/payments-api/-/merge_requests/128',
-  sourceBranch: 'feature/capture-retry',
-  targetBranch: 'main',
-  sha: '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4',
-  statusCheckId: 7,
-  statusCheckName: 'Change approval',
-  commitAuthor: 'Dana Reyes',
-  triggeredBy: 'dreyes',
-  mergeRequestState: 'opened',
-  draft: false,
-  updatedAt: null,
-};
+const event = sampleEvent;
 
 describe('the delivery worker', () => {
   let dir: string;

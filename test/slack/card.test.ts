@@ -1,28 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Check, CheckState } from '../../src/domain/check.js';
 import { renderCard, type Card } from '../../src/slack/card.js';
+import { sampleEvent } from '../support/samples.js';
 
 const SHA = '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4';
 const OLD_SHA = '1111111122222222333333334444444455555555';
 
 function check(changes: Partial<Check> = {}): Check {
   return {
+    ...sampleEvent,
     id: 17,
-    projectId: 42,
-    projectPath: 'acme/payments-api',
-    projectUrl: 'https://gitlab.example.com/acme/payments-api',
-    mergeRequestIid: 128,
-    title: 'Retry card capture on gateway timeout',
-    url: 'https://gitlab.example.com/acme/payments-api/-/merge_requests/128',
-    sourceBranch: 'feature/capture-retry',
-    targetBranch: 'main',
-    sha: SHA,
-    statusCheckId: 7,
-    statusCheckName: 'Change approval',
-    commitAuthor: 'Dana Reyes',
-    triggeredBy: 'dreyes',
-    mergeRequestState: 'opened',
-    draft: false,
     state: 'pending',
     receivedAt: new Date('2026-11-20T09:30:02Z'),
     previousSha: null,
@@ -40,7 +27,6 @@ function check(changes: Partial<Check> = {}): Check {
     approvalsRequired: 1,
     ruleName: 'default',
     approvals: [],
-    updatedAt: null,
     ...changes,
   };
 }

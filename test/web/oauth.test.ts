@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { configProblems, minimalEnv } from '../support/samples.js';
 import { CookieSeal, SESSION_COOKIE } from '../../src/web/session.js';
 import { basic, statusCheck, tempDir, WEB_USER, type Harness } from '../support/harness.js';
 import { app, authorizeAtGitLab, Browser, KIRAN, oauthEnv, PUBLIC_URL, SESSION_SECRET, signIn, startSignIn, startWithGitLabSignIn } from '../support/gitlab-sign-in.js';
@@ -348,22 +349,8 @@ describe('Sign in with GitLab under a BASE_PATH', () => {
 });
 
 describe('configuration of Sign in with GitLab', () => {
-  const minimal = {
-    GITLAB_TOKEN: 'glpat-abcdefghijklmnop',
-    GITLAB_WEBHOOK_SECRET: 'shared-secret',
-    SLACK_BOT_TOKEN: 'xoxb-1-2-3',
-    SLACK_SIGNING_SECRET: 'signing-secret',
-    SLACK_CHANNEL: 'C0123456789',
-  };
-  const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return (error as ConfigError).problems;
-    }
-    throw new Error('loadConfig accepted the environment');
-  };
+  const minimal = minimalEnv;
+  const problemsOf = configProblems;
 
   it('is off without a client ID and secret', () => {
     expect(loadConfig({ ...minimal, SESSION_SECRET }).oauth).toBeNull();
