@@ -85,7 +85,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     onOutcome: (lane, kind, outcome, ms) => metrics.delivery(lane, kind, outcome, ms),
     handlers: {
       ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel }),
-      ...gitlabDeliveries({ store, clock, report: createReporter(gitlabOptions), postNote: createNotePoster(gitlabOptions) }),
+      ...gitlabDeliveries({ store, clock, report: createReporter(gitlabOptions), postNote: createNotePoster(gitlabOptions), cardChanged: (id) => gate.cardChanged(id) }),
     },
   });
 

@@ -299,6 +299,11 @@ export class Gate {
     }
   }
 
+  /** A delivery changed the check (a report landed or was refused): show it on its card. */
+  cardChanged(checkId: number): void {
+    this.#updateCard(checkId, this.#o.clock());
+  }
+
   /** Queue a card update when there is, or will be, a card to update. */
   #updateCard(checkId: number, at: Date): void {
     const { store } = this.#o;

@@ -9,14 +9,12 @@ interface Options {
   clock: () => Date;
   report: ReportToGitLab;
   postNote: PostNote;
+  /** The check changed: its card should say so (the gate decides whether there is a card). */
+  cardChanged: (checkId: number) => void;
 }
 
 /** Reporting decisions and posting notes: the GitLab lane of the outbox. Every outcome is shown on the card. */
-export function gitlabDeliveries({ store, report, postNote, clock }: Options): Record<string, DeliveryHandler> {
-  const updateCard = (checkId: number) => {
-    const check = store.getCheck(checkId);
-    if (check?.slackTs || store.hasPendingDelivery(checkId, 'post_card')) store.enqueue(checkId, 'slack', 'update_card', null, clock());
-  };
+export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: updateCard }: Options): Record<string, DeliveryHandler> {
   return {
     report: {
       async deliver({ checkId, payload }) {
