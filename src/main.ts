@@ -22,7 +22,29 @@ async function main(): Promise<void> {
     process.exit(78); // EX_CONFIG
   }
   const log = createLogger(config.logLevel);
-  let bot;
+  // Signals are heard from the start: one that arrives while the bot starts stops it once started.
+  let stopping: string | null = null;
+  let bot: Awaited<ReturnType<typeof startBot>> | null = null;
+  const stop = () => {
+    bot?.stop().then(
+      () => process.exit(0),
+      (error: Error) => {
+        log.error({ error: error.message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  const onSignal = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = signal;
+    log.info({ signal }, 'signal received');
+    stop();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   try {
     bot = await startBot(config, { log });
   } catch (error) {
@@ -31,24 +53,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${error.message}\nFix the file, or unset POLICY_FILE to send every check to SLACK_CHANNEL for APPROVERS.\n`);
     process.exit(78); // EX_CONFIG
   }
-  let signals = 0;
-  const shutdown = (signal: string) => {
-    signals += 1;
-    if (signals > 1) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    log.info({ signal }, 'signal received');
-    bot.stop().then(
-      () => process.exit(0),
-      (error: Error) => {
-        log.error({ error: error.message }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  if (stopping) stop();
 }
 
 main().catch((error: Error) => {

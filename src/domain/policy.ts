@@ -97,3 +97,14 @@ export interface Authorization {
   /** Whether the person is one of the rule's approvers (no other test). */
   isApprover(actor: Actor, rule: Rule): Promise<boolean>;
 }
+
+/** Reads who wrote a merge request (GitLab). */
+export type FindAuthors = (projectId: number, mergeRequestIid: number) => Promise<Authors>;
+
+/** What the policy needs to know of Slack people. */
+export interface PeopleDirectory {
+  /** Whether the user is one of `ids` (users, or user groups they are in); `unknown` when Slack could not say. */
+  isListed(userId: string, ids: readonly string[]): Promise<boolean | 'unknown'>;
+  /** The e-mail on the person's profile; null when none is shared. */
+  email(userId: string): Promise<string | null>;
+}

@@ -1,8 +1,7 @@
 import { MergeRequestNotes, MergeRequests, Users } from '@gitbeaker/rest';
-import type { Authors } from '../domain/policy.js';
+import type { FindAuthors } from '../domain/policy.js';
 import { explainGitLabError, requesterFn, type GitLabOptions } from './reporter.js';
 
-export type FindAuthors = (projectId: number, mergeRequestIid: number) => Promise<Authors>;
 export type PostNote = (projectId: number, mergeRequestIid: number, body: string) => Promise<void>;
 
 interface Commit {

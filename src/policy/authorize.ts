@@ -1,12 +1,23 @@
 import type { Logger } from 'pino';
 import type { Actor, Check, Outcome } from '../domain/check.js';
-import { isAuthor, isOpen, personKey, ruleFor, type Authorization, type Authors, type Identity, type Permit, type Policy, type Rule } from '../domain/policy.js';
-import type { FindAuthors } from '../gitlab/merge-request.js';
-import type { SlackDirectory } from '../slack/directory.js';
+import {
+  isAuthor,
+  isOpen,
+  personKey,
+  ruleFor,
+  type Authorization,
+  type Authors,
+  type FindAuthors,
+  type Identity,
+  type PeopleDirectory,
+  type Permit,
+  type Policy,
+  type Rule,
+} from '../domain/policy.js';
 
 export interface AuthorizerOptions {
   policy: Policy;
-  slack: SlackDirectory;
+  slack: PeopleDirectory;
   findAuthors: FindAuthors;
   log: Logger;
   clock?: () => number;

@@ -31,7 +31,9 @@ export function headline(check: Check): string {
 
 function plainText(check: Check): string {
   const what = `${check.projectPath}!${check.mergeRequestIid} ${truncate(check.title, 200)} (${shortSha(check.sha)})`;
-  return escape(`${stateWord(check)}: ${what}`);
+  // The fallback is what notifications show: it must not say "Approved" when GitLab said no.
+  const refused = check.report === 'failed' && check.state !== 'stale' ? ', but GitLab refused the report' : '';
+  return escape(`${stateWord(check)}${refused}: ${what}`);
 }
 
 function stateWord(check: Check): string {

@@ -1,5 +1,6 @@
 import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
+import type { PeopleDirectory } from '../domain/policy.js';
 
 export interface DirectoryOptions {
   client: webApi.WebClient;
@@ -21,7 +22,7 @@ interface Cached<T> {
  * (`usergroups.users.list`) and a person's e-mail (`users.info`, scope users:read.email).
  * Answers are cached so clicks stay fast; a stale answer is used when Slack hiccups.
  */
-export class SlackDirectory {
+export class SlackDirectory implements PeopleDirectory {
   readonly #groups = new Map<string, Cached<ReadonlySet<string>>>();
   readonly #emails = new Map<string, Cached<string | null>>();
   readonly #inFlight = new Map<string, Promise<unknown>>();

@@ -108,6 +108,9 @@ describe('the Slack card', () => {
     expect(text).toContain('*GitLab refused the report*: GitLab answered 404');
     expect(text).toContain('The check in GitLab did not change.');
     expect(text).not.toContain('Reported to GitLab');
+    // Notifications show the fallback text: it must not read as a plain approval.
+    expect(card.text).toMatch(/^Approved, but GitLab refused the report: acme\/payments-api!128/);
+    expect(renderCard(decided('approved', { report: 'reported' })).text).toMatch(/^Approved: /);
   });
 
   it('a report on its way, and one being retried', () => {
