@@ -172,6 +172,11 @@ export async function sendCommand(url: string, fields: Record<string, string>, s
   return fetch(url, { method: 'POST', headers: slackHeaders(body, signingSecret), body });
 }
 
+/** The `user` of an interaction payload. */
+function slackUser(id: string, name = id.toLowerCase()) {
+  return { id, username: name, name, team_id: 'T0001' };
+}
+
 /** A `block_actions` payload for a button click, as Slack sends it. */
 export function buttonClick(options: {
   userId: string;
@@ -186,7 +191,7 @@ export function buttonClick(options: {
   return {
     type: 'block_actions',
     team: { id: 'T0001', domain: 'example' },
-    user: { id: options.userId, username: options.userName ?? options.userId.toLowerCase(), name: options.userName ?? options.userId.toLowerCase(), team_id: 'T0001' },
+    user: slackUser(options.userId, options.userName),
     api_app_id: 'A0001',
     token: 'legacy-verification-token',
     container: options.ephemeral
@@ -211,7 +216,7 @@ export function reasonSubmission(options: { callbackId: string; userId: string; 
   return {
     type: 'view_submission',
     team: { id: 'T0001', domain: 'example' },
-    user: { id: options.userId, username: options.userName ?? options.userId.toLowerCase(), name: options.userName ?? options.userId.toLowerCase(), team_id: 'T0001' },
+    user: slackUser(options.userId, options.userName),
     api_app_id: 'A0001',
     token: 'legacy-verification-token',
     trigger_id: '1111.2222.efgh',

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_AUTHOR } from '../../src/fakes/gitlab.js';
 import { APPROVER, basic, SECOND_APPROVER, startHarness, type Harness } from '../support/harness.js';
+import { decideOnWeb } from '../support/web.js';
 import { cardSays, nthPrivateReply, startWithPolicy, submitComment } from '../support/policy.js';
 
 const MR_PATH = /^\/api\/v4\/projects\/42\/merge_requests\/128$/;
@@ -172,30 +173,18 @@ describe('four eyes on the web list', () => {
 
   const DANA = { name: DEFAULT_AUTHOR.username, password: 'dana-password-123' };
 
-  async function decideOnWeb(id: number, outcome: 'approve' | 'reject', authorization: string) {
-    const list = await fetch(`${h.bot.url}/`, { headers: { authorization } });
-    const csrf = /<input type="hidden" name="csrf" value="([^"]+)">/.exec(await list.text())?.[1];
-    expect(csrf).toBeDefined();
-    const res = await fetch(`${h.bot.url}/checks/${id}/${outcome}`, {
-      method: 'POST',
-      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf: csrf!, reason: 'my own' }).toString(),
-      redirect: 'manual',
-    });
-    return { status: res.status, html: await res.text() };
-  }
 
   it('a web user whose name is the author’s GitLab username is refused with the reason; someone else may approve', async () => {
     h = await startHarness({ WEB_USERS: `alice:correct-horse-battery,${DANA.name}:${DANA.password}` });
     const id = await posted(h);
 
-    const refused = await decideOnWeb(id, 'approve', basic(DANA.name, DANA.password));
+    const refused = await decideOnWeb(h, id, 'approve', { authorization: basic(DANA.name, DANA.password), reason: 'my own' });
     expect([403, 409]).toContain(refused.status);
     expect(refused.html).toContain('Not recorded');
     expect(refused.html).toContain('four eyes');
     expectUndecided(h, id);
 
-    const approved = await decideOnWeb(id, 'approve', basic());
+    const approved = await decideOnWeb(h, id, 'approve', { authorization: basic(), reason: 'my own' });
     expect(approved.status).toBe(303);
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ status: 'passed' });
@@ -205,7 +194,7 @@ describe('four eyes on the web list', () => {
   it('the author may reject their own merge request on the web list', async () => {
     h = await startHarness({ WEB_USERS: `${DANA.name}:${DANA.password}` });
     const id = await posted(h);
-    const rejected = await decideOnWeb(id, 'reject', basic(DANA.name, DANA.password));
+    const rejected = await decideOnWeb(h, id, 'reject', { authorization: basic(DANA.name, DANA.password), reason: 'my own' });
     expect(rejected.status).toBe(303);
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ status: 'failed' });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { APPROVER, basic, SECOND_APPROVER, sha, startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { APPROVER, SECOND_APPROVER, sha, startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { decideOnWeb } from '../support/web.js';
 import { mergeRequestInto, nthPrivateReply, startWithPolicy } from '../support/policy.js';
 
 /** A status check call whose merge request GitLab last changed at `minute` past nine. */
@@ -9,16 +10,6 @@ function callAt(minute: number, changes: Parameters<typeof statusCheck>[0] = {})
   return p;
 }
 
-async function webApprove(h: Harness, id: number, auth = basic()): Promise<Response> {
-  const page = await (await fetch(`${h.bot.url}/`, { headers: { authorization: auth } })).text();
-  const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
-  return fetch(`${h.bot.url}/checks/${id}/approve`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ csrf }).toString(),
-  });
-}
 
 describe('the gate holds when things arrive out of order or change under it', () => {
   let h: Harness;
@@ -80,16 +71,16 @@ describe('identities are not mixed up', () => {
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
     expect(h.gitlab.responses).toEqual([]);
     // On the web list a WEB_USERS name is compared with the author's username instead.
-    expect((await webApprove(h, id)).status).toBe(303);
+    expect((await decideOnWeb(h, id, 'approve')).status).toBe(303);
     await h.gitlab.waitForResponses(1);
   });
 
   it('a shared web login cannot count towards a quorum of different people', async () => {
     h = await startWithPolicy(`rules:\n  - name: two people\n    approvers: { slack: [${APPROVER}, ${SECOND_APPROVER}], web: [alice] }\n    required: 2\n`);
     const id = (await h.receive()).body.id as number;
-    const refused = await webApprove(h, id);
+    const refused = await decideOnWeb(h, id, 'approve');
     expect(refused.status).toBe(403);
-    expect(await refused.text()).toContain('a shared web login cannot tell people apart');
+    expect(refused.html).toContain('a shared web login cannot tell people apart');
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', approvals: [] });
   });
 

@@ -6,6 +6,7 @@ import { buttonClick, rejectSubmission, slackHeaders } from '../../src/fakes/sla
 import { SESSION_COOKIE } from '../../src/web/session.js';
 import { app, authorizeAtGitLab, Browser, SESSION_SECRET, startSignIn, startWithGitLabSignIn } from '../support/gitlab-sign-in.js';
 import { APPROVER, basic, CHANNEL, SECRETS, startHarness, statusCheck, tempDir, WEB_USER, type Harness } from '../support/harness.js';
+import { csrfOf } from '../support/web.js';
 
 /*
  * A whole working day at debug level: checks arrive, people approve and reject in Slack and
@@ -71,12 +72,11 @@ describe('the logs of a full run', () => {
     const onTheWeb = (await (await receive(statusCheck({ iid: 130 }))).json()) as { id: number };
     const page = await web('/', basic());
     expect(page.status).toBe(200);
-    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1];
-    expect(csrf).toBeDefined();
+    const csrf = csrfOf(await page.text());
     const decided = await web(`/checks/${onTheWeb.id}/approve`, basic(), {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf: csrf as string }).toString(),
+      body: new URLSearchParams({ csrf }).toString(),
     });
     expect(decided.status).toBe(303);
     await h.gitlab.waitForResponses(3);

@@ -5,13 +5,9 @@ import { loadConfig } from '../../src/config.js';
 import { configProblems, minimalEnv } from '../support/samples.js';
 import { CookieSeal, SESSION_COOKIE } from '../../src/web/session.js';
 import { basic, statusCheck, tempDir, WEB_USER, type Harness } from '../support/harness.js';
+import { csrfOf } from '../support/web.js';
 import { app, authorizeAtGitLab, Browser, KIRAN, oauthEnv, PUBLIC_URL, SESSION_SECRET, signIn, startSignIn, startWithGitLabSignIn } from '../support/gitlab-sign-in.js';
 
-const csrfOf = (html: string): string => {
-  const match = /<input type="hidden" name="csrf" value="([^"]+)">/.exec(html);
-  if (!match) throw new Error(`no CSRF field on the page:\n${html.slice(0, 1000)}`);
-  return match[1] as string;
-};
 
 describe('Sign in with GitLab', () => {
   let h: Harness;

@@ -1,26 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { APPROVER, basic, startHarness, statusCheck, WEB_USER, type Harness } from '../support/harness.js';
+import { csrfOf, submitDecision } from '../support/web.js';
 
 async function page(url: string, authorization: string | null = basic()): Promise<{ status: number; html: string; headers: Headers }> {
   const res = await fetch(url, { headers: authorization ? { authorization } : {}, redirect: 'manual' });
   return { status: res.status, html: await res.text(), headers: res.headers };
-}
-
-/** The hidden CSRF field of the list's forms, as a browser would submit it. */
-function csrfOf(html: string): string {
-  const match = /<input type="hidden" name="csrf" value="([^"]+)">/.exec(html);
-  if (!match) throw new Error(`no CSRF field on the page:\n${html.slice(0, 1000)}`);
-  return match[1] as string;
-}
-
-async function submit(h: Harness, id: number, outcome: 'approve' | 'reject', fields: Record<string, string>, authorization = basic()) {
-  const res = await fetch(`${h.bot.url}/checks/${id}/${outcome}`, {
-    method: 'POST',
-    headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(fields).toString(),
-    redirect: 'manual',
-  });
-  return { status: res.status, location: res.headers.get('location'), html: await res.text() };
 }
 
 const rowOf = (html: string, id: number): string => {
@@ -85,7 +69,7 @@ describe('the web list', () => {
     const id = (await h.receive()).body.id as number;
     await h.slack.waitFor('chat.postMessage');
     const list = await page(`${h.bot.url}/`);
-    const answer = await submit(h, id, 'approve', { csrf: csrfOf(list.html) });
+    const answer = await submitDecision(h, id, 'approve', { csrf: csrfOf(list.html) });
     expect(answer.status).toBe(303);
     expect(answer.location).toBe(`/?notice=approved#check-${id}`);
 
@@ -112,7 +96,7 @@ describe('the web list', () => {
     { name: 'a token in the wrong shape', fields: { csrf: 'abc' } },
   ])('refuses a form post with $name: 403 and nothing recorded', async ({ fields }) => {
     const id = (await h.receive()).body.id as number;
-    const answer = await submit(h, id, 'approve', fields);
+    const answer = await submitDecision(h, id, 'approve', fields);
     expect(answer.status).toBe(403);
     expect(answer.html).toContain('Form expired');
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none', decidedBy: null });
@@ -122,7 +106,7 @@ describe('the web list', () => {
   it('a rejection with a reason reports failed and keeps the reason', async () => {
     const id = (await h.receive()).body.id as number;
     const csrf = csrfOf((await page(`${h.bot.url}/`)).html);
-    const answer = await submit(h, id, 'reject', { csrf, reason: 'No rollback plan for the migration' });
+    const answer = await submitDecision(h, id, 'reject', { csrf, reason: 'No rollback plan for the migration' });
     expect(answer.status).toBe(303);
     expect(answer.location).toBe(`/?notice=rejected#check-${id}`);
     const [report] = await h.gitlab.waitForResponses(1);
@@ -134,10 +118,10 @@ describe('the web list', () => {
   it('deciding twice answers 409 and says who decided', async () => {
     const id = (await h.receive()).body.id as number;
     const csrf = csrfOf((await page(`${h.bot.url}/`)).html);
-    expect((await submit(h, id, 'approve', { csrf })).status).toBe(303);
+    expect((await submitDecision(h, id, 'approve', { csrf })).status).toBe(303);
     await h.gitlab.waitForResponses(1);
 
-    const again = await submit(h, id, 'reject', { csrf, reason: 'too late' });
+    const again = await submitDecision(h, id, 'reject', { csrf, reason: 'too late' });
     expect(again.status).toBe(409);
     expect(again.html).toContain('Not recorded');
     expect(again.html).toContain(`acme/payments-api!128 was already approved by ${WEB_USER.name}.`);
@@ -151,7 +135,7 @@ describe('the web list', () => {
     await h.click(APPROVER, 'approve_check', id);
     await h.gitlab.waitForResponses(1);
 
-    const late = await submit(h, id, 'approve', { csrf });
+    const late = await submitDecision(h, id, 'approve', { csrf });
     expect(late.status).toBe(409);
     expect(late.html).toContain(`was already approved by ${APPROVER.toLowerCase()}.`);
     expect(h.bot.store.getCheck(id)).toMatchObject({ decidedVia: 'slack', decidedBy: APPROVER });
@@ -209,7 +193,7 @@ describe('serving under a BASE_PATH', () => {
     expect(css.status).toBe(200);
     expect(css.headers.get('content-type')).toContain('text/css');
 
-    const answer = await submit(h, id, 'approve', { csrf: csrfOf(html) });
+    const answer = await submitDecision(h, id, 'approve', { csrf: csrfOf(html) });
     expect(answer.status).toBe(303);
     expect(answer.location).toBe(`/approval-apps/?notice=approved#check-${id}`);
     await h.gitlab.waitForResponses(1);
