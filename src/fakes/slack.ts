@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
+import { messageProblems, viewProblems } from './block-kit.js';
 import { listen, readBody, send, type Canned } from './http.js';
 import { Recorder } from './recorder.js';
 
@@ -7,7 +8,18 @@ export interface SlackCall {
   method: string;
   token: string | undefined;
   body: Record<string, unknown>;
+  /** The path called: `/api/<method>`, or `/response/<name>` for a response_url. */
+  path: string;
 }
+
+/** How long a trigger_id may open a view, and how a response_url may be used (Slack's numbers). */
+export const TRIGGER_TTL_MS = 3000;
+export const RESPONSE_URL_TTL_MS = 30 * 60_000;
+export const RESPONSE_URL_USES = 5;
+
+/** Methods whose `blocks` Slack checks against Block Kit's limits. */
+const MESSAGE_METHODS = new Set(['chat.postMessage', 'chat.update', 'chat.postEphemeral', 'response_url']);
+const VIEW_METHODS = new Set(['views.open', 'views.push', 'views.update', 'views.publish']);
 
 /** Decodes a Web API form body; fields that hold JSON (blocks, view) are parsed back. */
 function decodeForm(text: string, type: string | undefined): Record<string, unknown> {
@@ -28,6 +40,10 @@ function decodeForm(text: string, type: string | undefined): Record<string, unkn
  * `Authorization: Bearer`), answering in Slack's shapes: `{ ok: true, ... }` or
  * `{ ok: false, error }`, HTTP 429 with `Retry-After` when asked to. Also the `response_url`
  * endpoint, recorded as method `response_url`.
+ *
+ * As strict as Slack: Block Kit limits (`invalid_blocks`), trigger ids it issued itself that
+ * live 3 s and open one view, `chat.update` only of messages it holds, response URLs it issued
+ * that take 5 posts within 30 minutes. `slow` delays a method's answers, as a loaded Slack does.
  */
 export class FakeSlack {
   readonly requests = new Recorder<SlackCall>();
@@ -36,8 +52,16 @@ export class FakeSlack {
   readonly #queued = new Map<string, Canned[]>();
   readonly #groups = new Map<string, string[]>();
   readonly #emails = new Map<string, string | null>();
+  readonly #triggers = new Map<string, { issuedAt: number; used: boolean }>();
+  readonly #responseUrls = new Map<string, { issuedAt: number; uses: number }>();
+  readonly #messages = new Set<string>();
+  readonly #views = new Set<string>();
+  readonly #slow = new Map<string, number>();
   #socketMode: { appToken: string; url: () => string } | null = null;
   #ts = 1_700_000_000;
+  #ids = 0;
+  /** The stand-in's clock, for expiry; tests may move it forward. */
+  now: () => number = Date.now;
   url = '';
   close: () => Promise<void> = async () => undefined;
 
@@ -61,8 +85,25 @@ export class FakeSlack {
     return `${this.url}/api/`;
   }
 
-  responseUrl(name = 'r1'): string {
+  /**
+   * A response_url as Slack puts one in an interaction: fresh unless `name` names one issued
+   * before (the same name is the same URL, with the uses it has had).
+   */
+  responseUrl(name = `r${++this.#ids}`): string {
+    if (!this.#responseUrls.has(name)) this.#responseUrls.set(name, { issuedAt: this.now(), uses: 0 });
     return `${this.url}/response/${name}`;
+  }
+
+  /** A trigger_id as Slack puts one in an interaction it sends now: good for 3 s and one view. */
+  triggerId(): string {
+    const id = `${++this.#ids}.${this.now()}.${crypto.randomBytes(8).toString('hex')}`;
+    this.#triggers.set(id, { issuedAt: this.now(), used: false });
+    return id;
+  }
+
+  /** Makes Slack take `ms` to answer each call of `method` (0 to answer at once again). */
+  slow(method: string, ms: number): void {
+    this.#slow.set(method, ms);
   }
 
   /** The e-mail on a user's profile (`user@example.com` from the ID by default; null: none shared). */
@@ -100,7 +141,19 @@ export class FakeSlack {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const method = path.startsWith('/response/') ? 'response_url' : path.replace(/^\/api\//, '');
     const auth = req.headers.authorization;
-    const call: SlackCall = { method, token: auth?.replace(/^Bearer /, ''), body: decodeForm(text, req.headers['content-type']) };
+    let body: Record<string, unknown>;
+    try {
+      body = decodeForm(text, req.headers['content-type']);
+    } catch {
+      send(res, { status: 200, body: { ok: false, error: 'invalid_json' } });
+      return;
+    }
+    const call: SlackCall = { method, token: auth?.replace(/^Bearer /, ''), body, path };
+    const delay = this.#slow.get(method) ?? 0;
+    if (delay > 0) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (res.destroyed) return; // closed while it waited
+    }
     const queued = this.#queued.get(method)?.shift();
     const answer = queued ?? this.#answer(call);
     // Recorded only when accepted, so "how many cards" counts cards Slack really has.
@@ -111,8 +164,19 @@ export class FakeSlack {
 
   #answer(call: SlackCall): Canned {
     const ok = (body: Record<string, unknown> = {}): Canned => ({ status: 200, body: { ok: true, ...body } });
-    const error = (code: string): Canned => ({ status: 200, body: { ok: false, error: code } });
-    if (call.method === 'response_url') return ok();
+    const error = (code: string, messages?: string[]): Canned => ({
+      status: 200,
+      body: { ok: false, error: code, ...(messages ? { response_metadata: { messages: messages.map((m) => `[ERROR] ${m}`) } } : {}) },
+    });
+    if (MESSAGE_METHODS.has(call.method)) {
+      const problems = messageProblems(call.body.blocks);
+      if (problems.length) return error('invalid_blocks', problems);
+    }
+    if (VIEW_METHODS.has(call.method)) {
+      const problems = viewProblems(call.body.view);
+      if (problems.length) return error('invalid_blocks', problems);
+    }
+    if (call.method === 'response_url') return this.#respond(call.path.replace(/^\/response\//, ''));
     if (call.method === 'apps.connections.open') {
       // Only the app-level token may open a connection; the bot token is the wrong kind.
       if (call.token === this.token) return error('not_allowed_token_type');
@@ -127,11 +191,16 @@ export class FakeSlack {
       case 'chat.postMessage': {
         if (!this.channels.includes(channel)) return error('channel_not_found');
         const ts = `${this.#ts++}.000100`;
+        this.#messages.add(`${channel}/${ts}`);
         return ok({ channel, ts, message: { text: call.body.text, ts } });
       }
       case 'chat.update':
-        return this.channels.includes(channel) ? ok({ channel, ts: call.body.ts, text: call.body.text }) : error('channel_not_found');
+        if (!this.channels.includes(channel)) return error('channel_not_found');
+        if (!this.#messages.has(`${channel}/${String(call.body.ts)}`)) return error('message_not_found');
+        return ok({ channel, ts: call.body.ts, text: call.body.text });
       case 'chat.postEphemeral':
+        if (!this.channels.includes(channel)) return error('channel_not_found');
+        if (!call.body.user) return error('user_not_in_channel');
         return ok({ message_ts: `${this.#ts++}.000200` });
       case 'users.info': {
         const user = String(call.body.user ?? '');
@@ -139,7 +208,17 @@ export class FakeSlack {
         return ok({ user: { id: user, name: user.toLowerCase(), profile: email ? { email } : {} } });
       }
       case 'views.open':
-        return ok({ view: { id: 'V0001' } });
+      case 'views.push': {
+        const refused = this.#useTrigger(String(call.body.trigger_id ?? ''));
+        if (refused) return error(refused);
+        return ok({ view: this.#view(call.body.view) });
+      }
+      case 'views.update':
+        if (!this.#views.has(String(call.body.view_id ?? ''))) return error('not_found');
+        return ok({ view: { ...(call.body.view as object), id: call.body.view_id } });
+      case 'views.publish':
+        if (!call.body.user_id) return error('invalid_arguments');
+        return ok({ view: this.#view(call.body.view) });
       case 'usergroups.users.list': {
         const users = this.#groups.get(String(call.body.usergroup));
         return users ? ok({ users }) : error('no_such_subteam');
@@ -147,6 +226,32 @@ export class FakeSlack {
       default:
         return error('unknown_method');
     }
+  }
+
+  /** Why Slack would refuse this trigger_id for a view, or null when it opens one (and is spent). */
+  #useTrigger(id: string): string | null {
+    const trigger = this.#triggers.get(id);
+    if (!trigger) return 'invalid_trigger_id';
+    if (this.now() - trigger.issuedAt > TRIGGER_TTL_MS) return 'expired_trigger_id';
+    if (trigger.used) return 'exchanged_trigger_id';
+    trigger.used = true;
+    return null;
+  }
+
+  #view(view: unknown): Record<string, unknown> {
+    const id = `V${String(++this.#ids).padStart(8, '0')}`;
+    this.#views.add(id);
+    return { ...(view as object), id };
+  }
+
+  /** A post to a response_url: 404 for one Slack never issued, and once used up or expired. */
+  #respond(name: string): Canned {
+    const url = this.#responseUrls.get(name);
+    if (!url) return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'no_service' };
+    if (this.now() - url.issuedAt > RESPONSE_URL_TTL_MS) return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'expired_url' };
+    if (url.uses >= RESPONSE_URL_USES) return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'used_url' };
+    url.uses++;
+    return { status: 200, body: { ok: true } };
   }
 }
 
@@ -187,6 +292,8 @@ export function buttonClick(options: {
   messageTs?: string;
   responseUrl: string;
   ephemeral?: boolean;
+  /** From `FakeSlack.triggerId()`; a made-up one opens no view, as with Slack. */
+  triggerId?: string;
 }): Record<string, unknown> {
   return {
     type: 'block_actions',
@@ -197,7 +304,7 @@ export function buttonClick(options: {
     container: options.ephemeral
       ? { type: 'message', message_ts: options.messageTs ?? '1.1', channel_id: options.channel, is_ephemeral: true }
       : { type: 'message', message_ts: options.messageTs ?? '1.1', channel_id: options.channel, is_ephemeral: false },
-    trigger_id: '1111.2222.abcd',
+    trigger_id: options.triggerId ?? '1111.2222.abcd',
     channel: { id: options.channel, name: 'approvals' },
     message: options.ephemeral ? undefined : { type: 'message', ts: options.messageTs ?? '1.1', text: 'card' },
     response_url: options.responseUrl,

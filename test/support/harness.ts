@@ -119,7 +119,15 @@ export async function startHarness(extra: Record<string, string> = {}, options: 
     click: (userId, action, checkId, o = {}) =>
       sendInteraction(
         `${h.bot.url}/slack/events`,
-        buttonClick({ userId, actionId: action, value: String(checkId), channel: CHANNEL, responseUrl: o.responseUrl ?? slack.responseUrl(userId), ephemeral: o.ephemeral }),
+        buttonClick({
+          userId,
+          actionId: action,
+          value: String(checkId),
+          channel: CHANNEL,
+          responseUrl: o.responseUrl ?? slack.responseUrl(),
+          ephemeral: o.ephemeral,
+          triggerId: slack.triggerId(),
+        }),
         SECRETS.signingSecret,
       ),
     submitReject: (userId, checkId, reason) =>
@@ -127,7 +135,7 @@ export async function startHarness(extra: Record<string, string> = {}, options: 
     slashCommand: (command, userId = APPROVER) =>
       sendCommand(
         `${h.bot.url}/slack/events`,
-        { command, text: '', user_id: userId, user_name: userId.toLowerCase(), channel_id: CHANNEL, team_id: 'T0001', trigger_id: '1.2.3', response_url: slack.responseUrl('cmd'), token: 'x', api_app_id: 'A0001' },
+        { command, text: '', user_id: userId, user_name: userId.toLowerCase(), channel_id: CHANNEL, team_id: 'T0001', trigger_id: slack.triggerId(), response_url: slack.responseUrl(), token: 'x', api_app_id: 'A0001' },
         SECRETS.signingSecret,
       ),
     restart: async () => {

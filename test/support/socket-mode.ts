@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { messageProblems, viewProblems } from '../../src/fakes/block-kit.js';
 import { listen } from '../../src/fakes/http.js';
 import { Recorder } from '../../src/fakes/recorder.js';
 
@@ -23,6 +24,15 @@ export interface SocketAck {
   payload?: Record<string, unknown>;
 }
 
+/** What Slack would make of an ack's payload: nothing wrong, or the Block Kit limits it breaks. */
+export function ackProblems(ack: SocketAck): string[] {
+  const payload = ack.payload;
+  if (!payload) return [];
+  // A modal answer (`response_action: update|push`) carries a view; anything else is a message.
+  if (payload.view !== undefined) return viewProblems(payload.view);
+  return messageProblems(payload.blocks);
+}
+
 export interface SocketClose {
   code: number;
   reason: string;
@@ -38,6 +48,8 @@ const debugInfo = { host: 'applink-fake', build_number: 1, approximate_connectio
  */
 export class FakeSocketMode {
   readonly acks = new Recorder<SocketAck>();
+  /** Acks whose payload Slack would refuse (invalid_blocks): the person sees an error, not it. */
+  readonly refusedAcks = new Recorder<{ ack: SocketAck; problems: string[] }>();
   readonly connections = new Recorder<{ ticket: string }>();
   readonly closes = new Recorder<SocketClose>();
   readonly #tickets = new Set<string>();
@@ -64,13 +76,19 @@ export class FakeSocketMode {
     return `${this.url.replace(/^http/, 'ws')}/link/?ticket=${ticket}&app_id=${APP_ID}`;
   }
 
-  /** Sends an envelope on the newest connection; resolves once the app acknowledges it. */
+  /**
+   * Sends an envelope on the newest connection; resolves once the app acknowledges it, and
+   * rejects when the acknowledgement carries blocks Slack would refuse.
+   */
   async deliver(type: EnvelopeType, payload: unknown): Promise<{ envelope: Envelope; ack: SocketAck }> {
     const socket = [...this.#open].at(-1);
     if (!socket) throw new Error('No Socket Mode connection is open: was the bot started with SLACK_APP_TOKEN and this stand-in’s URL?');
     const envelope: Envelope = { envelope_id: crypto.randomUUID(), type, accepts_response_payload: true, payload };
     socket.send(JSON.stringify(envelope));
     const [ack] = await this.acks.waitFor((a) => a.envelope_id === envelope.envelope_id);
+    // Slack shows the person an error instead of an answer it refuses: so does the stand-in.
+    const problems = ackProblems(ack!);
+    if (problems.length) throw new Error(`Slack would refuse this acknowledgement (invalid_blocks): ${problems.join('; ')}`);
     return { envelope, ack: ack! };
   }
 
@@ -128,7 +146,10 @@ export class FakeSocketMode {
     this.#open.add(ws);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) return;
-      this.acks.push(JSON.parse(data.toString()) as SocketAck);
+      const ack = JSON.parse(data.toString()) as SocketAck;
+      const problems = ackProblems(ack);
+      if (problems.length) this.refusedAcks.push({ ack, problems });
+      this.acks.push(ack);
     });
     ws.on('close', (code: number, reason: Buffer) => {
       this.#open.delete(ws);
