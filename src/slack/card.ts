@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 
 type KnownBlock = types.KnownBlock;
 import { shortSha, type Approval, type Check } from '../domain/check.js';
-import { escape, link, truncate, when } from './mrkdwn.js';
+import { escape, fit, link, truncate, when } from './mrkdwn.js';
 
 export const APPROVE_ACTION = 'approve_check';
 export const REJECT_ACTION = 'reject_check';
@@ -14,19 +14,33 @@ export interface Card {
 
 const commitUrl = (check: Check, sha: string): string => `${check.projectUrl}/-/commit/${sha}`;
 
+/**
+ * How much of each piece people or GitLab control a card shows, in characters after escaping.
+ * Chosen so every block stays within Block Kit's limits (a section 3000, a field 2000) with
+ * every piece at its longest: Slack refuses a card that breaks one, and nobody sees anything.
+ */
+const FIT = { title: 1200, path: 300, branch: 300, author: 500, statusCheck: 200, name: 100, reason: 1200, error: 1000 } as const;
+/** Approvers named on a card; more would crowd the section. */
+const NAMED_APPROVERS = 10;
+
 /** Who decided, as a mention for Slack users and a plain name for the web list. */
 export function actorLabel(check: Pick<Check, 'decidedBy' | 'decidedByName' | 'decidedVia'>): string {
   if (check.decidedVia === 'slack' && check.decidedBy && /^[UW][A-Z0-9]+$/.test(check.decidedBy)) return `<@${check.decidedBy}>`;
-  return `${escape(check.decidedByName ?? check.decidedBy ?? 'someone')} (web)`;
+  return `${fit(check.decidedByName ?? check.decidedBy ?? 'someone', FIT.name)} (web)`;
 }
 
 function approverLabel(a: Approval): string {
   return actorLabel({ decidedBy: a.by, decidedByName: a.name, decidedVia: a.via });
 }
 
+function approverList(approvals: readonly Approval[]): string {
+  const named = approvals.slice(0, NAMED_APPROVERS).map(approverLabel).join(', ');
+  return approvals.length > NAMED_APPROVERS ? `${named} and ${approvals.length - NAMED_APPROVERS} more` : named;
+}
+
 /** One line naming the merge request, for lists and fallbacks. */
-export function headline(check: Check): string {
-  return `${link(check.url, `${check.projectPath}!${check.mergeRequestIid}`)} ${escape(truncate(check.title, 200))}`;
+export function headline(check: Check, titleMax: number = FIT.title): string {
+  return `${link(check.url, `${check.projectPath}!${check.mergeRequestIid}`, FIT.path)} ${fit(check.title, titleMax)}`;
 }
 
 function plainText(check: Check): string {
@@ -56,10 +70,10 @@ function reportLine(check: Check): string {
     case 'reported':
       return `:white_check_mark: Reported to GitLab: the check is *${status}* for \`${shortSha(check.sha)}\`.`;
     case 'failed':
-      return `:warning: *GitLab refused the report*: ${escape(check.reportError ?? 'no reason given')}. The check in GitLab did not change.`;
+      return `:warning: *GitLab refused the report*: ${fit(check.reportError ?? 'no reason given', FIT.error)}. The check in GitLab did not change.`;
     case 'sending':
       return check.reportError
-        ? `:hourglass_flowing_sand: Not in GitLab yet, retrying: ${escape(check.reportError)}.`
+        ? `:hourglass_flowing_sand: Not in GitLab yet, retrying: ${fit(check.reportError, FIT.error)}.`
         : ':hourglass_flowing_sand: Reporting to GitLab…';
     case 'none':
       return '';
@@ -73,7 +87,7 @@ function outcomeBlocks(check: Check): KnownBlock[] {
     case 'pending':
       return [
         ...(check.approvalsRequired > 1
-          ? [section(`:busts_in_silhouette: *${check.approvals.length} of ${check.approvalsRequired} approvals*${check.approvals.length ? `: approved by ${check.approvals.map(approverLabel).join(', ')}` : ''}`)]
+          ? [section(`:busts_in_silhouette: *${check.approvals.length} of ${check.approvalsRequired} approvals*${check.approvals.length ? `: approved by ${approverList(check.approvals)}` : ''}`)]
           : []),
         {
           type: 'actions',
@@ -87,7 +101,8 @@ function outcomeBlocks(check: Check): KnownBlock[] {
     case 'approved':
     case 'rejected': {
       const verb = check.state === 'approved' ? ':large_green_circle: *Approved*' : ':red_circle: *Rejected*';
-      const reason = check.reason ? `\n>${escape(truncate(check.reason, 500)).replace(/\n/g, '\n>')}` : '';
+      // Quoting adds a `>` per line: fitted first, the quote stays within the section.
+      const reason = check.reason ? `\n>${fit(check.reason, FIT.reason).replace(/\n/g, '\n>')}` : '';
       return [section(`${verb} by ${actorLabel(check)}${at}${reason}`), section(reportLine(check))];
     }
     case 'stale':
@@ -113,11 +128,11 @@ export function renderCard(check: Check): Card {
     ? `${link(commitUrl(check, check.sha), sha)} (${link(`${check.projectUrl}/-/compare/${check.previousSha}...${check.sha}`, `changes since ${shortSha(check.previousSha)}`)})`
     : link(commitUrl(check, check.sha), sha);
   const fields = [
-    `*Project*\n${escape(check.projectPath)}`,
-    `*Branches*\n\`${escape(truncate(check.sourceBranch, 80))}\` → \`${escape(truncate(check.targetBranch, 80))}\``,
+    `*Project*\n${fit(check.projectPath, FIT.path)}`,
+    `*Branches*\n\`${fit(check.sourceBranch, FIT.branch)}\` → \`${fit(check.targetBranch, FIT.branch)}\``,
     `*Commit*\n${commit}`,
-    `*Author*\n${escape(check.commitAuthor ?? check.triggeredBy ?? 'unknown')}`,
-    `*Status check*\n${escape(truncate(check.statusCheckName, 100))}`,
+    `*Author*\n${fit(check.commitAuthor ?? check.triggeredBy ?? 'unknown', FIT.author)}`,
+    `*Status check*\n${fit(check.statusCheckName, FIT.statusCheck)}`,
     `*Received*\n${when(check.receivedAt)}`,
   ];
   const blocks: KnownBlock[] = [
@@ -136,6 +151,6 @@ export function renderCard(check: Check): Card {
     });
   }
   blocks.push(...outcomeBlocks(check));
-  if (check.cardError) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `:warning: ${escape(check.cardError)}` }] });
+  if (check.cardError) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `:warning: ${fit(check.cardError, FIT.error)}` }] });
   return { text: plainText(check), blocks };
 }

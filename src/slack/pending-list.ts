@@ -7,6 +7,8 @@ import { link } from './mrkdwn.js';
 
 /** How many checks one `/pending` answer lists; the rest are on the web list. */
 export const PENDING_LIST_LIMIT = 15;
+/** A title in the list is shortened more than on a card: fifteen long ones would drown the list. */
+const LIST_TITLE = 150;
 
 function age(from: Date, now: Date): string {
   const minutes = Math.max(0, Math.floor((now.getTime() - from.getTime()) / 60_000));
@@ -26,7 +28,7 @@ export function renderPendingList(checks: readonly Check[], total: number, now: 
   ];
   for (const check of shown) {
     blocks.push(
-      { type: 'section', text: { type: 'mrkdwn', text: `${headline(check)}\nwaiting ${age(check.receivedAt, now)} · \`${check.sha.slice(0, 8)}\`` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `${headline(check, LIST_TITLE)}\nwaiting ${age(check.receivedAt, now)} · \`${check.sha.slice(0, 8)}\`` } },
       {
         type: 'actions',
         block_id: `decide_${check.id}`,
