@@ -195,9 +195,11 @@ describe('a card follows its merge request', () => {
     await h.click(APPROVER, 'reject_check', id);
     const [refusal] = await h.slack.waitFor('response_url');
     expect(String(refusal!.body.text)).toContain(`was already approved by ${APPROVER.toLowerCase()}`);
-    // Even a reject form submitted straight away (a modal opened earlier) is refused.
+    // Even a reject form submitted straight away (a modal opened earlier) is refused, privately.
     const submitted = await h.submitReject(APPROVER, id, 'changed my mind');
-    expect(await submitted.json()).toMatchObject({ response_action: 'errors' });
+    expect(submitted.status).toBe(200);
+    const [told] = await h.slack.waitFor('chat.postEphemeral');
+    expect(String(told!.body.text)).toContain(`was already approved by ${APPROVER.toLowerCase()}`);
 
     expect(h.slack.calls('views.open')).toEqual([]);
     expect(h.bot.store.decisionsOf(id).map((d) => d.outcome)).toEqual(['approve']);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_AUTHOR } from '../../src/fakes/gitlab.js';
-import { APPROVER, basic, SECOND_APPROVER, startHarness, type Harness } from '../support/harness.js';
+import { APPROVER, basic, CHANNEL, SECOND_APPROVER, startHarness, type Harness } from '../support/harness.js';
 import { decideOnWeb } from '../support/web.js';
 import { cardSays, nthPrivateReply, startWithPolicy, submitComment } from '../support/policy.js';
 
@@ -90,7 +90,7 @@ describe('four eyes: nobody approves their own merge request', () => {
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER });
   });
 
-  it('a self-approval under approve_with_comment is refused in the comment modal, and nothing is posted', async () => {
+  it('a self-approval under approve_with_comment is refused privately after the modal closes, and nothing is posted', async () => {
     h = await startWithPolicy(`rules:\n  - name: payments\n    projects: acme/**\n    approvers:\n      slack: [${APPROVER}]\n    approve_with_comment: true\n`);
     h.slack.setEmail(APPROVER, DEFAULT_AUTHOR.email);
     const id = await posted(h);
@@ -98,9 +98,10 @@ describe('four eyes: nobody approves their own merge request', () => {
     await h.click(APPROVER, 'approve_check', id);
     await h.slack.waitFor('views.open');
     const submitted = await submitComment(h, APPROVER, id, 'Looks good to me');
-    const answer = (await submitted.json()) as { response_action: string; errors: Record<string, string> };
-    expect(answer.response_action).toBe('errors');
-    expect(Object.values(answer.errors).join(' ')).toContain('four eyes');
+    expect(submitted.status).toBe(200);
+    const [told] = await h.slack.waitFor('chat.postEphemeral');
+    expect(told!.body).toMatchObject({ channel: CHANNEL, user: APPROVER });
+    expect(String(told!.body.text)).toContain('four eyes');
     expectUndecided(h, id);
     expect(h.gitlab.notes).toEqual([]);
   });

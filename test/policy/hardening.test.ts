@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { APPROVER, SECOND_APPROVER, sha, startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { APPROVER, SECOND_APPROVER, pendingAnswer, sha, startHarness, statusCheck, type Harness } from '../support/harness.js';
 import { decideOnWeb } from '../support/web.js';
 import { mergeRequestInto, nthPrivateReply, startWithPolicy } from '../support/policy.js';
 
@@ -88,7 +88,7 @@ describe('identities are not mixed up', () => {
     h = await startWithPolicy(`rules:\n  - name: payments\n    projects: acme/payments-*\n    approvers: { slack: [U0PAY1] }\n`);
     await h.receive(mergeRequestInto('acme/payments-api', 'main'));
     await h.receive(mergeRequestInto('acme/web', 'main', { iid: 7 }));
-    const list = async (user: string) => JSON.stringify(await (await h.slashCommand('/pending', user)).json());
+    const list = async (user: string) => JSON.stringify(await pendingAnswer(h, user));
     const payments = await list('U0PAY1');
     expect(payments).toContain('acme/payments-api!128');
     expect(payments).not.toContain('acme/web!7');

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { APPROVER, OUTSIDER, SECRETS, startHarness, statusCheck, type Harness } from '../support/harness.js';
-import { cardSays, nthPrivateReply, startWithPolicy, submitComment } from '../support/policy.js';
+import { APPROVER, CHANNEL, OUTSIDER, SECRETS, startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { cardSays, startWithPolicy, submitComment } from '../support/policy.js';
 
 const NOTES_PATH = '/api/v4/projects/42/merge_requests/128/notes';
 const everything = { from: new Date(0), to: new Date(Date.now() + 3_600_000) };
@@ -107,8 +107,7 @@ describe('a rule that asks approvers for a comment', () => {
     const [modal] = await h.slack.waitFor('views.open');
     const view = modal!.body.view as { callback_id: string; private_metadata: string };
     expect(view.callback_id).toBe('approve_comment');
-    expect(JSON.parse(view.private_metadata)).toEqual({ checkId: id });
-    expect(modal!.body.trigger_id).toBe('1111.2222.abcd');
+    expect(JSON.parse(view.private_metadata)).toEqual({ checkId: id, channel: CHANNEL });
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
     expect(h.bot.store.decisionsOf(id)).toEqual([]);
     expect(h.gitlab.responses).toEqual([]);
@@ -134,16 +133,26 @@ describe('a rule that asks approvers for a comment', () => {
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER, reason: 'Checked the retry limits with the gateway team.' });
   });
 
-  it('someone who is not an approver gets no modal, only a refusal', async () => {
+  it('someone who is not an approver sees the modal turn into the refusal, and nothing is recorded', async () => {
     h = await startWithPolicy(POLICY);
     const id = await posted(h);
     await h.click(OUTSIDER, 'approve_check', id);
-    expect(await nthPrivateReply(h, 1)).toContain('rule “payments”');
-    expect(h.slack.calls('views.open')).toEqual([]);
+    // The modal opens first (Slack's trigger lives 3 s); the approver check follows and replaces the form.
+    const [opened] = await h.slack.waitFor('views.open');
+    const [refused] = await h.slack.waitFor('views.update');
+    expect(refused!.body.view_id).toMatch(/^V/);
+    const refusal = refused!.body.view as { submit?: unknown; blocks: unknown[] };
+    expect(refusal.submit).toBeUndefined();
+    expect(JSON.stringify(refusal.blocks)).toContain('rule “payments”');
+    expect(opened).toBeDefined();
 
-    // A comment form submitted anyway (a modal opened earlier) is refused in the modal.
+    // A comment form submitted anyway is closed, then refused privately in the card's channel.
     const submitted = await submitComment(h, OUTSIDER, id, 'looks fine');
-    expect(await submitted.json()).toMatchObject({ response_action: 'errors', errors: { reason: expect.stringContaining('not one of the approvers') } });
+    expect(submitted.status).toBe(200);
+    expect(await submitted.text()).toBe('');
+    const [told] = await h.slack.waitFor('chat.postEphemeral');
+    expect(told!.body).toMatchObject({ channel: CHANNEL, user: OUTSIDER });
+    expect(String(told!.body.text)).toContain('not one of the approvers');
     expect(h.bot.store.decisionsOf(id)).toEqual([]);
     expect(h.gitlab.responses).toEqual([]);
     expect(h.gitlab.notes).toEqual([]);

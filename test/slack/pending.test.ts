@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { APPROVER, startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { APPROVER, pendingAnswer, startHarness, statusCheck, type Harness } from '../support/harness.js';
 
 type Element = { type: string; action_id?: string; value?: string; text?: string | { text: string } };
 type Block = { type: string; block_id?: string; text?: { text: string }; elements?: Element[] };
@@ -9,12 +9,9 @@ interface PendingAnswer {
   blocks: Block[];
 }
 
-/** The answer to `/pending` is the body of the slash command's own HTTP response. */
+/** `/pending` is acknowledged at once; its answer comes through the response_url. */
 async function pending(h: Harness): Promise<PendingAnswer> {
-  const res = await h.slashCommand('/pending');
-  expect(res.status).toBe(200);
-  expect(res.headers.get('content-type')).toContain('application/json');
-  return (await res.json()) as PendingAnswer;
+  return (await pendingAnswer(h)) as unknown as PendingAnswer;
 }
 
 const buttons = (answer: PendingAnswer) => answer.blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []);
@@ -85,7 +82,7 @@ describe('/pending: what still waits for a decision', () => {
     expect(click.status).toBe(200);
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ status: 'passed', external_status_check_id: 7, sha: '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4' });
-    const [told] = await h.slack.waitFor('response_url');
+    const [told] = await h.slack.waitFor('response_url', 1, (c) => c.body.text !== undefined && c.body.blocks === undefined);
     expect(told!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false, text: 'You approved acme/payments-api!128.' });
     // The card in the channel changes too.
     await h.slack.waitFor('chat.update', 1, (c) => JSON.stringify(c.body.blocks).includes('Reported to GitLab'));

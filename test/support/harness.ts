@@ -83,7 +83,7 @@ export interface Harness {
   /** A button click on the card of `checkId` by `userId`. */
   click(userId: string, action: 'approve_check' | 'reject_check', checkId: number, options?: { ephemeral?: boolean; responseUrl?: string }): Promise<Response>;
   submitReject(userId: string, checkId: number, reason: string | null): Promise<Response>;
-  slashCommand(command: string, userId?: string): Promise<Response>;
+  slashCommand(command: string, userId?: string, options?: { responseUrl?: string }): Promise<Response>;
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -132,10 +132,10 @@ export async function startHarness(extra: Record<string, string> = {}, options: 
       ),
     submitReject: (userId, checkId, reason) =>
       sendInteraction(`${h.bot.url}/slack/events`, rejectSubmission({ userId, checkId, reason }), SECRETS.signingSecret),
-    slashCommand: (command, userId = APPROVER) =>
+    slashCommand: (command, userId = APPROVER, o = {}) =>
       sendCommand(
         `${h.bot.url}/slack/events`,
-        { command, text: '', user_id: userId, user_name: userId.toLowerCase(), channel_id: CHANNEL, team_id: 'T0001', trigger_id: slack.triggerId(), response_url: slack.responseUrl(), token: 'x', api_app_id: 'A0001' },
+        { command, text: '', user_id: userId, user_name: userId.toLowerCase(), channel_id: CHANNEL, team_id: 'T0001', trigger_id: slack.triggerId(), response_url: o.responseUrl ?? slack.responseUrl(), token: 'x', api_app_id: 'A0001' },
         SECRETS.signingSecret,
       ),
     restart: async () => {
@@ -149,6 +149,19 @@ export async function startHarness(extra: Record<string, string> = {}, options: 
     },
   };
   return h;
+}
+
+/**
+ * Types `/pending` as `userId`: Slack's request is acknowledged with an empty answer, and the
+ * list follows through the command's response_url. Resolves with what was posted there.
+ */
+export async function pendingAnswer(h: Harness, userId = APPROVER): Promise<Record<string, unknown>> {
+  const responseUrl = h.slack.responseUrl();
+  const res = await h.slashCommand('/pending', userId, { responseUrl });
+  if (res.status !== 200) throw new Error(`/pending was answered ${res.status}: ${await res.text()}`);
+  const path = new URL(responseUrl).pathname;
+  const [answer] = await h.slack.waitFor('response_url', 1, (c) => c.path === path);
+  return answer!.body;
 }
 
 /** Basic credentials for the web list. */

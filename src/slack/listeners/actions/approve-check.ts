@@ -1,20 +1,19 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { slackActor, type ListenerDeps } from '../types.js';
-import { reasonModal } from '../views/reason-modal.js';
+import { openReasonModal } from './open-reason-modal.js';
 
 /** Someone clicked Approve on a card or in the `/pending` list. */
 export const approveCheck =
-  ({ gate }: ListenerDeps) =>
-  async ({ ack, body, action, respond, client }: AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>): Promise<void> => {
+  (deps: ListenerDeps) =>
+  async (args: AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>): Promise<void> => {
+    const { gate } = deps;
+    const { ack, body, action, respond } = args;
     const checkId = Number(action.value);
-    const actor = slackActor(body.user);
     if (gate.wantsApprovalComment(checkId)) {
-      await ack();
-      const allowed = await gate.precheck(checkId, actor, 'approve');
-      if (!allowed.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: allowed.message });
-      else await client.views.open({ trigger_id: body.trigger_id, view: reasonModal('approve', allowed.check) });
+      await openReasonModal('approve', deps, args);
       return;
     }
+    const actor = slackActor(body.user);
     // Slack is told the click arrived only once it is written down (decide calls ack).
     const result = await gate.decide(checkId, 'approve', actor, null, async () => {
       await ack();

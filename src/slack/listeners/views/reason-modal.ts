@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, types } from '@slack/bolt';
 import type { Check, Outcome } from '../../../domain/check.js';
 import { MAX_REASON_LENGTH } from '../../../domain/rules.js';
-import { escape, truncate } from '../../mrkdwn.js';
+import { fit } from '../../mrkdwn.js';
 import { slackActor, type ListenerDeps } from '../types.js';
 
 /** Modal callback ids: a rejection's reason, an approval's comment. */
@@ -14,19 +14,26 @@ const WORDS: Record<Outcome, { title: string; submit: string; label: string; opt
   approve: { title: 'Approve merge request', submit: 'Approve', label: 'Comment (posted on the merge request)', optional: false },
 };
 
-export function reasonModal(outcome: Outcome, check: Check): types.ModalView {
+/** What the modal carries to its submission: the check, and the channel the person clicked in. */
+interface ModalMetadata {
+  checkId: number;
+  channel?: string;
+}
+
+export function reasonModal(outcome: Outcome, check: Check, channel?: string): types.ModalView {
   const words = WORDS[outcome];
+  const metadata: ModalMetadata = { checkId: check.id, ...(channel ? { channel } : {}) };
   return {
     type: 'modal',
     callback_id: REASON_VIEWS[outcome],
-    private_metadata: JSON.stringify({ checkId: check.id }),
+    private_metadata: JSON.stringify(metadata),
     title: { type: 'plain_text', text: words.title },
     submit: { type: 'plain_text', text: words.submit },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
       {
         type: 'section',
-        text: { type: 'mrkdwn', text: `*${escape(check.projectPath)}!${check.mergeRequestIid}* ${escape(truncate(check.title, 200))}` },
+        text: { type: 'mrkdwn', text: `*${fit(check.projectPath, 300)}!${check.mergeRequestIid}* ${fit(check.title, 1200)}` },
       },
       {
         type: 'input',
@@ -39,19 +46,51 @@ export function reasonModal(outcome: Outcome, check: Check): types.ModalView {
   };
 }
 
-/** The modal was submitted: record the decision with its reason or comment. */
+/** What an opened modal turns into when the person turns out not to be allowed: the reason, no submit. */
+export function refusalModal(message: string): types.ModalView {
+  return {
+    type: 'modal',
+    title: { type: 'plain_text', text: 'Not recorded' },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:no_entry: ${fit(message, 2900)}` } }],
+  };
+}
+
+function readMetadata(raw: string): ModalMetadata {
+  try {
+    const parsed = JSON.parse(raw) as { checkId?: unknown; channel?: unknown };
+    return { checkId: Number(parsed.checkId), channel: typeof parsed.channel === 'string' ? parsed.channel : undefined };
+  } catch {
+    return { checkId: NaN }; // finds no check: refused below
+  }
+}
+
+/**
+ * The modal was submitted: record the decision with its reason or comment. The request is
+ * written down, then Slack is answered (the modal closes) before the policy's look-ups, which
+ * may take longer than Slack's 3 seconds; a refusal reaches the person as an ephemeral message
+ * in the channel they clicked in.
+ */
 export const decideWithReason =
   (outcome: Outcome, { gate }: ListenerDeps) =>
-  async ({ ack, body, view }: AllMiddlewareArgs & SlackViewMiddlewareArgs<ViewSubmitAction>): Promise<void> => {
-    let checkId = NaN;
-    try {
-      checkId = Number((JSON.parse(view.private_metadata) as { checkId?: unknown }).checkId);
-    } catch {
-      // handled below: NaN finds no check
-    }
+  async ({ ack, body, view, client, logger }: AllMiddlewareArgs & SlackViewMiddlewareArgs<ViewSubmitAction>): Promise<void> => {
+    const { checkId, channel } = readMetadata(view.private_metadata);
     const reason = view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value ?? null;
-    // Decided before the ack, so a refusal can be shown in the modal itself.
-    const result = await gate.decide(checkId, outcome, slackActor(body.user), reason);
-    if (result.ok) await ack();
-    else await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: result.message } });
+    const result = await gate.decide(checkId, outcome, slackActor(body.user), reason, async () => {
+      await ack();
+    });
+    let text: string | null = null;
+    if (!result.ok) text = `Nothing was recorded: ${result.message}`;
+    else if (result.counted) text = `Your approval is counted: ${result.check.approvals.length} of ${result.check.approvalsRequired}.`;
+    if (text === null) return;
+    const where = channel ?? result.check?.slackChannel;
+    if (!where) {
+      logger.warn(`could not tell ${body.user.id} about check ${String(checkId)}: no channel to answer in`);
+      return;
+    }
+    try {
+      await client.chat.postEphemeral({ channel: where, user: body.user.id, text });
+    } catch (error) {
+      logger.warn(`could not tell ${body.user.id} about check ${String(checkId)}: ${(error as Error).message}`);
+    }
   };
