@@ -133,6 +133,12 @@ export class FakeGitLab {
     this.#routed.push({ route, answers: [...responses] });
   }
 
+  /** Makes GitLab take `ms` to answer calls whose path matches (a loaded GitLab); 0 undoes it. */
+  slow(path: RegExp, ms: number): void {
+    this.#slow.set(path.source, { path, ms });
+  }
+  readonly #slow = new Map<string, { path: RegExp; ms: number }>();
+
   /** The merge request's HEAD; a response for another SHA is refused with 409. */
   setHead(projectId: number, iid: number, sha: string): void {
     this.#heads.set(`${projectId}/${iid}`, sha);
@@ -156,6 +162,9 @@ export class FakeGitLab {
       body,
       ...(url.search ? { query: Object.fromEntries(url.searchParams) } : {}),
     };
+    const delay = [...this.#slow.values()].find((s) => s.path.test(call.path))?.ms ?? 0;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (res.destroyed) return; // closed while it waited
     const answer = this.#answer(call);
     this.requests.push(call);
     this.onCall?.(call, answer.status);
