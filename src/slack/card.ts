@@ -103,7 +103,9 @@ function outcomeBlocks(check: Check): KnownBlock[] {
       const verb = check.state === 'approved' ? ':large_green_circle: *Approved*' : ':red_circle: *Rejected*';
       // Quoting adds a `>` per line: fitted first, the quote stays within the section.
       const reason = check.reason ? `\n>${fit(check.reason, FIT.reason).replace(/\n/g, '\n>')}` : '';
-      return [section(`${verb} by ${actorLabel(check)}${at}${reason}`), section(reportLine(check))];
+      const report = reportLine(check);
+      // Slack refuses an empty section: no report yet, no line.
+      return [section(`${verb} by ${actorLabel(check)}${at}${reason}`), ...(report ? [section(report)] : [])];
     }
     case 'stale':
       return [
