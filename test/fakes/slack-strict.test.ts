@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeSlack, RESPONSE_URL_TTL_MS, TRIGGER_TTL_MS } from '../../src/fakes/slack.js';
+import { ackProblems } from '../support/socket-mode.js';
 
 const TOKEN = 'xoxb-strict';
 const CHANNEL = 'C0STRICT';
@@ -215,5 +216,24 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
       await api('users.info', { user: 'U1' });
       expect(Date.now() - started).toBeLessThan(1500);
     });
+  });
+});
+
+describe('the Socket Mode stand-in refuses acknowledgements Slack would refuse', () => {
+  const ack = (payload?: Record<string, unknown>) => ({ envelope_id: 'e1', ...(payload ? { payload } : {}) });
+
+  it.each(MESSAGE_RULES)('a message answer breaking “$rule”', ({ breach, within }) => {
+    expect(ackProblems(ack({ response_type: 'ephemeral', text: 't', blocks: breach }))).not.toEqual([]);
+    expect(ackProblems(ack({ response_type: 'ephemeral', text: 't', blocks: within }))).toEqual([]);
+  });
+
+  it('a modal answer (response_action update) with a title over 24 characters', () => {
+    expect(ackProblems(ack({ response_action: 'update', view: modal({ title: { type: 'plain_text', text: x(25) } }) }))).not.toEqual([]);
+    expect(ackProblems(ack({ response_action: 'update', view: modal() }))).toEqual([]);
+  });
+
+  it('a bare acknowledgement is always fine', () => {
+    expect(ackProblems(ack())).toEqual([]);
+    expect(ackProblems(ack({}))).toEqual([]);
   });
 });
