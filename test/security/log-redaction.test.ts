@@ -44,7 +44,7 @@ describe('the logs of a full run', () => {
   };
   const click = (action: 'approve_check' | 'reject_check', checkId: number, signingSecret?: string) =>
     toSlack(
-      { payload: JSON.stringify(buttonClick({ userId: APPROVER, actionId: action, value: String(checkId), channel: CHANNEL, responseUrl: h.slack.responseUrl(APPROVER) })) },
+      { payload: JSON.stringify(buttonClick({ userId: APPROVER, actionId: action, value: String(checkId), channel: CHANNEL, responseUrl: h.slack.responseUrl(), triggerId: h.slack.triggerId() })) },
       signingSecret,
     );
   const web = (url: string, authorization: string, init: RequestInit = {}) => {
