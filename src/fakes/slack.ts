@@ -101,6 +101,11 @@ export class FakeSlack {
     return id;
   }
 
+  /** Someone deleted a message in Slack: updating it is message_not_found from now on. */
+  deleteMessage(channel: string, ts: string): void {
+    this.#messages.delete(`${channel}/${ts}`);
+  }
+
   /** Makes Slack take `ms` to answer each call of `method` (0 to answer at once again). */
   slow(method: string, ms: number): void {
     this.#slow.set(method, ms);

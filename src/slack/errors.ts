@@ -35,4 +35,6 @@ const hints: Record<string, string> = {
   not_in_channel: ' (invite the bot to the channel: /invite @GitLab Approvals)',
   invalid_auth: ' (SLACK_BOT_TOKEN is not valid)',
   missing_scope: ' (reinstall the app from manifest.yml to grant its scopes)',
+  message_not_found: ' (the card was deleted in Slack; the decision itself is not affected)',
+  invalid_blocks: ' (a card broke a Block Kit limit; please report it with the bot’s logs)',
 };

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { APPROVER, CHANNEL, OUTSIDER, SECOND_APPROVER, startHarness, statusCheck, type Harness } from '../support/harness.js';
 
 type Block = { type: string; elements?: Array<{ action_id?: string; style?: string; value?: string }>; text?: { text: string } };
@@ -62,6 +62,24 @@ describe('deciding in Slack', () => {
     expect(text).toContain('Rejected* by');
     expect(text).toContain('Needs a &lt;b&gt;migration&lt;/b&gt; plan');
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', reason: 'Needs a <b>migration</b> plan' });
+  });
+
+  it('a card deleted in Slack: the approval still reaches GitLab, and the refused update is not retried', async () => {
+    const id = (await h.receive()).body.id as number;
+    const ts = await vi.waitFor(() => h.bot.store.getCheck(id)?.slackTs ?? expect.fail('the card is not recorded yet'), { timeout: 10_000, interval: 20 });
+    h.slack.deleteMessage(CHANNEL, ts);
+    await h.click(APPROVER, 'approve_check', id);
+
+    const [report] = await h.gitlab.waitForResponses(1);
+    expect(report!.body).toMatchObject({ status: 'passed' });
+    // One update for the approval, one for the report: each refused once, neither retried.
+    const refused = await h.slack.refused.waitFor((c) => c.method === 'chat.update', 2);
+    expect(refused.every((c) => c.body.ts === ts)).toBe(true);
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported' });
+    // A later card is posted as usual: the refused updates held nothing up.
+    await h.receive(statusCheck({ iid: 129 }));
+    await h.slack.waitFor('chat.postMessage', 2);
+    expect(h.slack.refused.calls.filter((c) => c.method === 'chat.update')).toHaveLength(2);
   });
 
   it('a non-approver is refused privately, nothing reaches GitLab and the card stays', async () => {
