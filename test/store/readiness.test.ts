@@ -1,6 +1,16 @@
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
 import { startHarness, statusCheck, type Harness } from '../support/harness.js';
+
+/** /readyz's answer once it is `status` (it is cached for up to a second). */
+const readyzBecomes = (h: Harness, status: number) =>
+  eventually(`/readyz ${status}`, async () => {
+    const res = await fetch(`${h.bot.url}/readyz`);
+    const body = (await res.json()) as { status: string; error?: string };
+    return res.status === status ? body : undefined;
+  });
 
 describe('readiness when the database cannot be written', () => {
   let h: Harness;
@@ -18,13 +28,13 @@ describe('readiness when the database cannot be written', () => {
     const other = new Database(h.env.DATABASE_PATH!);
     other.exec('BEGIN IMMEDIATE');
     try {
-      const ready = await fetch(`${h.bot.url}/readyz`);
-      expect(ready.status).toBe(503);
-      expect(((await ready.json()) as { error: string }).error).toMatch(/^The database cannot be written: /);
+      const ready = await readyzBecomes(h, 503);
+      expect(ready.error).toMatch(/^The database cannot be written: another process holds the database's write lock/);
       expect((await fetch(`${h.bot.url}/healthz`)).status).toBe(200); // alive, just not ready
 
       const refused = await h.receive(statusCheck({ iid: 501 }));
       expect(refused.status).toBe(503);
+      expect(refused.body.error).toContain('another process holds the database');
       expect(refused.body.error).toContain('press Retry on the check in GitLab');
     } finally {
       other.exec('ROLLBACK');
@@ -34,8 +44,60 @@ describe('readiness when the database cannot be written', () => {
     expect(h.slack.calls('chat.postMessage')).toEqual([]);
 
     // GitLab's Retry, once the database takes writes again.
-    expect((await fetch(`${h.bot.url}/readyz`)).status).toBe(200);
+    await readyzBecomes(h, 200);
     expect((await h.receive(statusCheck({ iid: 501 }))).status).toBe(202);
     await h.slack.waitFor('chat.postMessage');
+  });
+
+  it('a flood of readiness probes writes nothing and does not hold up a webhook', async () => {
+    const other = new Database(h.env.DATABASE_PATH!, { readonly: true });
+    try {
+      const version = () => other.pragma('data_version', { simple: true }) as number;
+      const before = version();
+      const flood = Array.from({ length: 300 }, () => fetch(`${h.bot.url}/readyz`).then((r) => r.status));
+      const started = Date.now();
+      const webhook = await h.receive(statusCheck({ iid: 502 }));
+      const webhookMs = Date.now() - started;
+      expect((await Promise.all(flood)).every((s) => s === 200)).toBe(true);
+      expect(webhook.status).toBe(202);
+      expect(webhookMs, 'the webhook answered during the flood').toBeLessThan(5000);
+      await eventually('the card stored', () => h.bot.store.getCheck(webhook.body.id as number)?.slackTs ?? undefined);
+
+      // Only the webhook and its card changed the database: the probes wrote nothing.
+      const afterWebhook = version();
+      expect(afterWebhook).not.toBe(before);
+      await Promise.all(Array.from({ length: 300 }, () => fetch(`${h.bot.url}/readyz`).then((r) => r.arrayBuffer())));
+      expect(version()).toBe(afterWebhook);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('the database file deleted under the running bot: not ready, and webhooks are refused naming the problem', async () => {
+    expect((await h.receive(statusCheck({ iid: 503 }))).status).toBe(202);
+    await h.slack.waitFor('chat.postMessage');
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${h.env.DATABASE_PATH!}${suffix}`, { force: true });
+
+    const ready = await readyzBecomes(h, 503);
+    expect(ready.error).toContain('was deleted while the bot ran');
+    const refused = await h.receive(statusCheck({ iid: 504 }));
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toContain(`the database file ${h.env.DATABASE_PATH!} was deleted while the bot ran`);
+    expect((await fetch(`${h.bot.url}/healthz`)).status).toBe(200);
+    expect(h.slack.calls('chat.postMessage')).toHaveLength(1);
+  });
+
+  it('the database file replaced under the running bot: not ready until restarted on the new file', async () => {
+    const file = h.env.DATABASE_PATH!;
+    fs.copyFileSync(file, `${file}.copy`);
+    fs.renameSync(`${file}.copy`, file);
+
+    const ready = await readyzBecomes(h, 503);
+    expect(ready.error).toContain('was replaced while the bot ran');
+    expect((await h.receive(statusCheck({ iid: 505 }))).status).toBe(503);
+
+    await h.restart();
+    await readyzBecomes(h, 200);
+    expect((await h.receive(statusCheck({ iid: 505 }))).status).toBe(202);
   });
 });
