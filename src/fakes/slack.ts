@@ -34,6 +34,7 @@ export class FakeSlack {
   /** Calls answered with an error (queued or Slack's own), kept apart from the accepted ones. */
   readonly refused = new Recorder<SlackCall>();
   readonly #queued = new Map<string, Canned[]>();
+  readonly #held = new Map<string, Array<{ arrived: () => void; released: Promise<void> }>>();
   readonly #groups = new Map<string, string[]>();
   readonly #emails = new Map<string, string | null>();
   #socketMode: { appToken: string; url: () => string } | null = null;
@@ -87,6 +88,19 @@ export class FakeSlack {
     this.#queued.set(method, [...(this.#queued.get(method) ?? []), ...responses]);
   }
 
+  /**
+   * Holds the answer to the next call of `method` (as a slow Slack would) until `release`;
+   * `arrived` resolves when the call is in. The answer itself is the usual one.
+   */
+  hold(method: string): { arrived: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const arrivedP = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.#held.set(method, [...(this.#held.get(method) ?? []), { arrived, released }]);
+    return { arrived: arrivedP, release };
+  }
+
   calls(method: string): SlackCall[] {
     return this.requests.calls.filter((c) => c.method === method);
   }
@@ -101,6 +115,11 @@ export class FakeSlack {
     const method = path.startsWith('/response/') ? 'response_url' : path.replace(/^\/api\//, '');
     const auth = req.headers.authorization;
     const call: SlackCall = { method, token: auth?.replace(/^Bearer /, ''), body: decodeForm(text, req.headers['content-type']) };
+    const held = this.#held.get(method)?.shift();
+    if (held) {
+      held.arrived();
+      await held.released;
+    }
     const queued = this.#queued.get(method)?.shift();
     const answer = queued ?? this.#answer(call);
     // Recorded only when accepted, so "how many cards" counts cards Slack really has.
