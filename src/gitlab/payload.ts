@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import type { MergeRequestEvent } from '../domain/check.js';
+import { wellFormed } from '../well-formed.js';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const id = z.number().int().positive();
 
 /**
  * The part of GitLab's external status check call that the bot uses. Anything else in the
- * payload passes untouched: GitLab adds fields between versions.
+ * payload passes untouched: GitLab adds fields between versions. Lone surrogates become U+FFFD.
  */
-export const statusCheckPayload = z.object({
+export const statusCheckPayload = z.preprocess(wellFormed, z.object({
   object_kind: z.literal('merge_request', { error: 'must be "merge_request"' }),
   user: z.object({ username: z.string().optional() }).optional(),
   project: z.object({
@@ -32,7 +33,7 @@ export const statusCheckPayload = z.object({
     }),
   }),
   external_approval_rule: z.object({ id, name: z.string().min(1) }),
-});
+}));
 
 export type StatusCheckPayload = z.infer<typeof statusCheckPayload>;
 

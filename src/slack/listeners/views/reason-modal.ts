@@ -49,7 +49,8 @@ export const decideWithReason =
     } catch {
       // handled below: NaN finds no check
     }
-    const reason = view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value ?? null;
+    // Lone surrogates become U+FFFD before the reason is stored or sent on.
+    const reason = view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value?.toWellFormed() ?? null;
     // Decided before the ack, so a refusal can be shown in the modal itself.
     const result = await gate.decide(checkId, outcome, slackActor(body.user), reason);
     if (result.ok) await ack();
