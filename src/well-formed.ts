@@ -1,15 +1,12 @@
 /**
- * Text from outside (JSON, form fields) may hold a lone UTF-16 surrogate, which SQLite would
- * store as bytes no UTF-8 reader accepts. Each is replaced by U+FFFD at the edge, in strings
- * and, for parsed JSON, in every string and key within.
+ * Text from outside may hold a lone UTF-16 surrogate, which SQLite would store as bytes no
+ * UTF-8 reader accepts. Each is replaced by U+FFFD at the edge: here, in the string fields of
+ * a form (one level; own properties only, so a `__proto__` field stays a field).
  */
-export function wellFormed<T>(value: T): T {
-  if (typeof value === 'string') return value.toWellFormed() as T;
-  if (Array.isArray(value)) return value.map((item: unknown) => wellFormed(item)) as T;
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key.toWellFormed()] = wellFormed(item as unknown);
-    return out as T;
+export function wellFormedFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    Object.defineProperty(out, key, { value: typeof value === 'string' ? value.toWellFormed() : value, enumerable: true, writable: true, configurable: true });
   }
-  return value;
+  return out;
 }
