@@ -25,10 +25,16 @@ const ms = (name: string, fallback: number) =>
 const schema = z
   .object({
     PORT: z.coerce.number({ error: 'PORT must be a number' }).int().min(0).max(65535).default(3000),
-    METRICS_PORT: z
-      .union([z.literal('').transform(() => null), z.coerce.number({ error: 'METRICS_PORT must be a port number' }).int().min(0).max(65535)])
-      .optional()
-      .transform((v) => v ?? null),
+    METRICS_PORT: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.coerce
+        .number({ error: 'METRICS_PORT must be a port number' })
+        .int({ error: 'METRICS_PORT must be a port number' })
+        .min(0, { error: 'METRICS_PORT must be a port number' })
+        .max(65535, { error: 'METRICS_PORT must be a port number (at most 65535)' })
+        .optional()
+        .transform((v) => v ?? null),
+    ),
     BASE_PATH: z
       .string()
       .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'BASE_PATH must be empty or a path like /approval-apps (leading slash, no trailing slash)')
