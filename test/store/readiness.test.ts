@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
-import { startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { APPROVER, startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { decideOnWeb } from '../support/web.js';
 
 /** /readyz's answer once it is `status` (it is cached for up to a second). */
 const readyzBecomes = (h: Harness, status: number) =>
@@ -47,6 +48,33 @@ describe('readiness when the database cannot be written', () => {
     await readyzBecomes(h, 200);
     expect((await h.receive(statusCheck({ iid: 501 }))).status).toBe(202);
     await h.slack.waitFor('chat.postMessage');
+  });
+
+  it('decisions while the database refuses writes: 503 with a message, nothing recorded, and the same decision goes through later', async () => {
+    const id = (await h.receive(statusCheck({ iid: 506 }))).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+
+    const other = new Database(h.env.DATABASE_PATH!);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const click = await h.click(APPROVER, 'approve_check', id);
+      expect(click.status).toBe(503);
+      expect(((await click.json()) as { error: string }).error).toMatch(/^The database cannot be written: .*Nothing was recorded; try again in a minute\.$/);
+      const modal = await h.submitReject(APPROVER, id, 'not yet');
+      expect(modal.status).toBe(503);
+      const web = await decideOnWeb(h, id, 'reject', { reason: 'not yet' });
+      expect(web.status).toBe(503);
+      expect(web.html).toContain('Nothing was recorded');
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(h.bot.store.openRequests()).toEqual([]);
+
+    expect((await h.click(APPROVER, 'approve_check', id)).status).toBe(200);
+    await h.gitlab.waitForResponses();
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved' });
   });
 
   it('a flood of readiness probes writes nothing and does not hold up a webhook', async () => {
