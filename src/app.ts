@@ -194,7 +194,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
         if (!(args.error instanceof StoreUnavailable) || args.response.headersSent) return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
         log.warn({ error: args.error.message }, 'Slack request not taken: the database cannot be written');
         args.response.writeHead(503, { 'content-type': 'application/json' });
-        args.response.end(JSON.stringify({ error: `${args.error.message} Nothing was recorded; try again in a minute.` }));
+        args.response.end(JSON.stringify({ error: unavailable(args.error) }));
         return false;
       },
     });
@@ -215,7 +215,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     const status = error.status ?? 500;
     if (error instanceof StoreUnavailable) {
       req.log.warn({ error: error.message }, 'request refused: the database cannot be written');
-      res.status(503).set('Retry-After', '30').json({ error: `${error.message} Nothing was recorded; try again in a minute.` });
+      res.status(503).set('Retry-After', '30').json({ error: unavailable(error) });
     } else if (error.type === 'entity.too.large') {
       res.status(413).json({ error: `Body is larger than this route accepts (${error.limit ?? 'its limit'} bytes).` });
     } else if (status < 500) {
@@ -283,6 +283,11 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   };
 
   return { url: `http://127.0.0.1:${port}${config.basePath}`, port, metricsPort, store, gate, stop };
+}
+
+/** What a person is told when the database cannot take their request. */
+function unavailable(error: StoreUnavailable): string {
+  return error.kept ? error.message : `${error.message} Nothing was recorded; try again in a minute.`;
 }
 
 /**

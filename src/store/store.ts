@@ -158,7 +158,11 @@ function toDelivery(row: DeliveryRow): Delivery {
 export class StoreUnavailable extends Error {
   /** A `code` of its own, so Bolt passes it on as it is rather than wrapping it. */
   readonly code = 'store_unavailable';
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The work was taken in and will be finished once writes work again (not "nothing recorded"). */
+    readonly kept = false,
+  ) {
     super(message);
     this.name = 'StoreUnavailable';
   }
