@@ -116,7 +116,9 @@ describe('a database that refuses writes does not take the bot down', () => {
   });
 
   const envFor = (databasePath: string) =>
-    testEnv(slack, gitlab, dir, { DATABASE_PATH: databasePath, LOG_LEVEL: 'info', ENV_FILE: path.join(dir, 'no-such.env') });
+    // A long request timeout: the card in flight is held at the stand-in Slack while the other
+    // process starts, which may take seconds on a busy machine.
+    testEnv(slack, gitlab, dir, { DATABASE_PATH: databasePath, LOG_LEVEL: 'info', ENV_FILE: path.join(dir, 'no-such.env'), REQUEST_TIMEOUT_MS: '30000' });
   const receive = (bot: BotProcess, iid: number) => sendStatusCheck(`${bot.url}/status_check`, statusCheck({ iid }), SECRETS.webhookSecret);
   const click = (bot: BotProcess, checkId: number) =>
     sendInteraction(
