@@ -192,10 +192,19 @@ class LaneLoop {
     const { store, log } = this.o;
     while (this.#unwritten.length > 0) {
       const { delivery, apply, started } = this.#unwritten[0]!;
-      store.transaction(() => {
-        apply?.();
-        store.delivered(delivery.id);
-      });
+      try {
+        store.transaction(() => {
+          apply?.();
+          store.delivered(delivery.id);
+        });
+      } catch (error) {
+        if (error instanceof StoreUnavailable) throw error;
+        // Not the database's availability: holding on would stall the lane for good.
+        this.#unwritten.shift();
+        const handler = this.o.handlers[delivery.kind];
+        if (handler) this.#failed(delivery, handler, error, started, { deliveryId: delivery.id, checkId: delivery.checkId, kind: delivery.kind });
+        continue;
+      }
       this.#unwritten.shift();
       this.#storePauses = 0;
       this.o.onOutcome?.(this.lane, delivery.kind, 'delivered', this.o.clock() - started);
@@ -243,6 +252,10 @@ class LaneLoop {
         store.delivered(delivery.id);
       });
     } catch (error) {
+      if (!(error instanceof StoreUnavailable)) {
+        this.#failed(delivery, handler, error, started, context);
+        return;
+      }
       // Sent, but not written down: keep it until the database takes writes, so it is not sent again.
       this.#unwritten.push({ delivery, apply, started });
       throw error;
