@@ -195,7 +195,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
         log.warn({ error: args.error.message }, 'Slack request not taken: the database cannot be written');
         args.response.writeHead(503, { 'content-type': 'application/json' });
         args.response.end(JSON.stringify({ error: unavailable(args.error) }));
-        return false;
+        return true; // answered: no "not acknowledged" complaint from Bolt 3 s later
       },
     });
     bolt = new App({ authorize, receiver, logger: boltLog, clientOptions });
