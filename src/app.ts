@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, ExpressReceiver, SocketModeReceiver, webApi } from '@slack/bolt';
+import { App, ExpressReceiver, HTTPModuleFunctions, SocketModeReceiver, webApi } from '@slack/bolt';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -21,13 +21,15 @@ import { Metrics } from './metrics.js';
 import { SlackDirectory } from './slack/directory.js';
 import { cardDeliveries } from './slack/deliveries.js';
 import { registerListeners } from './slack/listeners/index.js';
-import { Store } from './store/store.js';
+import { Store, StoreUnavailable } from './store/store.js';
 import { webRouter } from './web/router.js';
 
 export interface RunningBot {
   /** Base URL the bot answers on, BASE_PATH included. */
   url: string;
   port: number;
+  /** The port /metrics is served on when METRICS_PORT is set; null when it is served on `port`. */
+  metricsPort: number | null;
   store: Store;
   gate: Gate;
   /** Stops accepting, finishes what is in flight (bounded by SHUTDOWN_GRACE_MS), closes the database. */
@@ -131,21 +133,26 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   routes.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Probes come often and from several places: the database is asked at most once a second,
+  // and sooner only when a write has failed since (so readiness drops at once).
+  let readiness: { at: number; problem: string | null } | null = null;
   routes.get('/readyz', (_req, res) => {
     if (stopping) {
       res.status(503).json({ status: 'stopping' });
       return;
     }
-    try {
-      store.heartbeat(clock());
-      res.json({ status: 'ready' });
-    } catch (error) {
-      res.status(503).json({ status: 'unavailable', error: `The database cannot be written: ${(error as Error).message}` });
-    }
+    const now = Date.now();
+    const stale = !readiness || now - readiness.at >= 1000 || (readiness.problem === null && store.failing !== null);
+    if (stale) readiness = { at: now, problem: store.writeProblem(clock()) };
+    const problem = readiness!.problem;
+    if (problem === null) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'unavailable', error: problem });
   });
-  routes.get('/metrics', async (_req, res) => {
+  const serveMetrics = async (_req: Request, res: Response) => {
     res.type(metrics.registry.contentType).send(await metrics.render());
-  });
+  };
+  // With METRICS_PORT, /metrics stays off the public port (and whatever exposes it).
+  if (config.metricsPort === null) routes.get('/metrics', serveMetrics);
   routes.use('/status_check', (_req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => metrics.webhookAnswered(res.statusCode, Number(process.hrtime.bigint() - started) / 1e9));
@@ -182,6 +189,14 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
       router: slackRoutes,
       app: express(), // unused: the routes are mounted on ours, under BASE_PATH
       logger: boltLog,
+      // A click that cannot be written down is not acknowledged: Slack hears 503, the person an error.
+      processEventErrorHandler: async (args) => {
+        if (!(args.error instanceof StoreUnavailable) || args.response.headersSent) return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
+        log.warn({ error: args.error.message }, 'Slack request not taken: the database cannot be written');
+        args.response.writeHead(503, { 'content-type': 'application/json' });
+        args.response.end(JSON.stringify({ error: unavailable(args.error) }));
+        return true; // answered: no "not acknowledged" complaint from Bolt 3 s later
+      },
     });
     bolt = new App({ authorize, receiver, logger: boltLog, clientOptions });
     routes.use(slackRoutes);
@@ -198,7 +213,10 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   });
   web.use((error: Error & { status?: number; type?: string; limit?: number }, req: Request, res: Response, _next: NextFunction) => {
     const status = error.status ?? 500;
-    if (error.type === 'entity.too.large') {
+    if (error instanceof StoreUnavailable) {
+      req.log.warn({ error: error.message }, 'request refused: the database cannot be written');
+      res.status(503).set('Retry-After', '30').json({ error: unavailable(error) });
+    } else if (error.type === 'entity.too.large') {
       res.status(413).json({ error: `Body is larger than this route accepts (${error.limit ?? 'its limit'} bytes).` });
     } else if (status < 500) {
       res.status(status).json({ error: error.message });
@@ -214,10 +232,26 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     server.listen(config.port, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  let metricsServer: http.Server | null = null;
+  if (config.metricsPort !== null) {
+    const metricsApp = express();
+    metricsApp.disable('x-powered-by');
+    metricsApp.get('/metrics', serveMetrics);
+    metricsApp.use((_req, res) => {
+      res.status(404).json({ error: 'This port serves GET /metrics only.' });
+    });
+    const listening = http.createServer(metricsApp);
+    metricsServer = listening;
+    await new Promise<void>((resolve, reject) => {
+      listening.once('error', reject);
+      listening.listen(config.metricsPort ?? 0, host, () => resolve());
+    });
+  }
+  const metricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : null;
   if (config.slack.appToken) await bolt.start();
   worker.start();
   await gate.resume();
-  log.info({ port, basePath: config.basePath, socketMode: Boolean(config.slack.appToken) }, 'gitlab-approval-bot is serving');
+  log.info({ port, metricsPort, basePath: config.basePath, socketMode: Boolean(config.slack.appToken) }, 'gitlab-approval-bot is serving');
 
   let stopped: Promise<void> | null = null;
   const stop = () => {
@@ -240,13 +274,20 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
       await bounded(gate.settled());
       const drained = await worker.stop(Math.max(0, deadline - Date.now()));
       if (!drained) log.warn('deliveries still in flight at shutdown: they will be sent after the next start');
+      metricsServer?.closeAllConnections();
+      metricsServer?.close();
       store.close();
       log.info('stopped');
     })();
     return stopped;
   };
 
-  return { url: `http://127.0.0.1:${port}${config.basePath}`, port, store, gate, stop };
+  return { url: `http://127.0.0.1:${port}${config.basePath}`, port, metricsPort, store, gate, stop };
+}
+
+/** What a person is told when the database cannot take their request. */
+function unavailable(error: StoreUnavailable): string {
+  return error.kept ? error.message : `${error.message} Nothing was recorded; try again in a minute.`;
 }
 
 /**

@@ -25,6 +25,16 @@ const ms = (name: string, fallback: number) =>
 const schema = z
   .object({
     PORT: z.coerce.number({ error: 'PORT must be a number' }).int().min(0).max(65535).default(3000),
+    METRICS_PORT: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.coerce
+        .number({ error: 'METRICS_PORT must be a port number' })
+        .int({ error: 'METRICS_PORT must be a port number' })
+        .min(0, { error: 'METRICS_PORT must be a port number' })
+        .max(65535, { error: 'METRICS_PORT must be a port number (at most 65535)' })
+        .optional()
+        .transform((v) => v ?? null),
+    ),
     BASE_PATH: z
       .string()
       .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'BASE_PATH must be empty or a path like /approval-apps (leading slash, no trailing slash)')
@@ -143,6 +153,8 @@ const schema = z
 
 export interface Config {
   port: number;
+  /** A port of its own for /metrics (kept off the public one); null: /metrics on `port`. */
+  metricsPort: number | null;
   basePath: string;
   databasePath: string;
   gitlab: { url: string; token: string; webhookSecret: string | null; requestTimeoutMs: number };
@@ -177,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const e = parsed.data;
   return {
     port: e.PORT,
+    metricsPort: e.METRICS_PORT,
     basePath: e.BASE_PATH,
     databasePath: e.DATABASE_PATH,
     gitlab: { url: e.GITLAB_URL, token: e.GITLAB_TOKEN, webhookSecret: e.GITLAB_WEBHOOK_SECRET, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },

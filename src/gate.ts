@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent, type Outcome } from './domain/check.js';
 import type { Authorization } from './domain/policy.js';
 import { normaliseReason, planReceipt, refuseDecision, type Refusal } from './domain/rules.js';
-import type { AuditInput, Store } from './store/store.js';
+import { StoreUnavailable, type AuditInput, type Store } from './store/store.js';
 
 /** What the GitLab lane delivers: exactly what was decided, fixed at decision time. */
 export interface ReportPayload {
@@ -120,10 +120,29 @@ export class Gate {
         return this.#o.store.takeRequest(checkId, outcome, actor, kept, this.#o.clock());
       });
       await acknowledge?.();
-      return this.#settle(requestId, checkId, outcome, actor, kept);
+      try {
+        return await this.#settle(requestId, checkId, outcome, actor, kept);
+      } catch (error) {
+        if (!(error instanceof StoreUnavailable)) throw error;
+        // The click is written down, its decision is not: settle it once writes work again.
+        this.#settleLater(requestId, checkId, outcome, actor, kept, 1);
+        throw new StoreUnavailable(`${error.message} Your decision was taken in and will be recorded once the database takes writes again.`, true);
+      }
     })();
     this.#track(work);
     return work;
+  }
+
+  /** Tries an open request again, from 1 s doubling up to 30 s; a stop leaves it to `resume`. */
+  #settleLater(requestId: number, checkId: number, outcome: Outcome, actor: Actor, reason: string | null, attempt: number): void {
+    const timer = setTimeout(() => {
+      const work = this.#settle(requestId, checkId, outcome, actor, reason).catch((error: unknown) => {
+        if (error instanceof StoreUnavailable) this.#settleLater(requestId, checkId, outcome, actor, reason, attempt + 1);
+        else this.#o.log.error({ checkId, error: (error as Error).message }, 'a decision taken in could not be settled; it is settled at the next start');
+      });
+      this.#track(work);
+    }, Math.min(30_000, 1000 * 2 ** (attempt - 1)));
+    timer.unref();
   }
 
   /** Settles clicks that were acknowledged but not decided before the last stop. */

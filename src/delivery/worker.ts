@@ -1,5 +1,14 @@
 import type { Logger } from 'pino';
-import type { Delivery, Lane, Store } from '../store/store.js';
+import { StoreUnavailable, type Delivery, type Lane, type Store } from '../store/store.js';
+
+/**
+ * The longest a server's Retry-After is honoured. A rate limit of a day (seen from Slack)
+ * would otherwise park every card for a day, and the wait is stored, so it outlives restarts.
+ */
+export const MAX_RETRY_AFTER_MS = 15 * 60_000;
+
+/** Pauses of a lane while the database refuses writes: from 250 ms, doubling, up to 10 s. */
+const STORE_PAUSE_MS = { first: 250, max: 10_000 };
 
 /**
  * Why a delivery failed. `permanent` stops retrying (a 4xx that no retry will fix);
@@ -86,8 +95,22 @@ export class DeliveryWorker {
   }
 }
 
+/** A delivery the other side accepted, whose outcome the database has not taken yet. */
+interface Unwritten {
+  delivery: Delivery;
+  apply: (() => void) | void;
+  started: number;
+}
+
 class LaneLoop {
   #stopped = false;
+  /**
+   * Kept in memory while writes fail, written before anything else on the lane: a card Slack
+   * has posted must not be posted again because its timestamp could not be stored.
+   */
+  #unwritten: Unwritten[] = [];
+  #storePauses = 0;
+  #stopWake: (() => void) | null = null;
   #wake: (() => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
   #pausedUntil = 0;
@@ -110,18 +133,82 @@ class LaneLoop {
   stop(): void {
     this.#stopped = true;
     this.wake();
+    this.#stopWake?.();
   }
 
   async #loop(): Promise<void> {
     while (!this.#stopped) {
-      const now = this.o.clock();
-      const next = now >= this.#pausedUntil ? this.o.store.nextDue(this.lane, now) : null;
-      if (!next) {
-        await this.#idle(now);
+      try {
+        this.#writeUnwritten();
+        const now = this.o.clock();
+        const next = now >= this.#pausedUntil ? this.o.store.nextDue(this.lane, now) : null;
+        if (!next) {
+          await this.#idle(now);
+          continue;
+        }
+        await this.#attempt(next);
+        this.#storePauses = 0;
+        this.wakeAll();
+      } catch (error) {
+        // The database refused (locked, full, gone) or failed otherwise: never let that end
+        // the process. Nothing was lost: what was sent is kept in #unwritten, what was not
+        // is still in the outbox. Pause the lane and try again.
+        await this.#pauseForStore(error);
+      }
+    }
+    try {
+      this.#writeUnwritten();
+    } catch (error) {
+      for (const { delivery } of this.#unwritten) {
+        this.o.log.error(
+          { deliveryId: delivery.id, checkId: delivery.checkId, kind: delivery.kind, error: (error as Error).message },
+          'stopped with a delivery done but not written down: it will be sent again after the next start',
+        );
+      }
+    }
+  }
+
+  async #pauseForStore(error: unknown): Promise<void> {
+    const ms = Math.min(STORE_PAUSE_MS.max, STORE_PAUSE_MS.first * 2 ** Math.min(this.#storePauses, 10));
+    this.#storePauses += 1;
+    const context = { lane: this.lane, error: (error as Error).message, retryInMs: ms, unwritten: this.#unwritten.length };
+    if (error instanceof StoreUnavailable) this.o.log.warn(context, 'the database refused a write: deliveries pause and resume when it takes writes again');
+    else this.o.log.error(context, 'delivery lane failed: pausing before the next try');
+    // Only a stop ends the pause early: a kick means new work, which cannot be written either.
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#stopWake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      this.#stopWake = done;
+    });
+  }
+
+  /** Writes what was delivered while the database refused; throws while it still does. */
+  #writeUnwritten(): void {
+    const { store, log } = this.o;
+    while (this.#unwritten.length > 0) {
+      const { delivery, apply, started } = this.#unwritten[0]!;
+      try {
+        store.transaction(() => {
+          apply?.();
+          store.delivered(delivery.id);
+        });
+      } catch (error) {
+        if (error instanceof StoreUnavailable) throw error;
+        // Not the database's availability: holding on would stall the lane for good.
+        this.#unwritten.shift();
+        const handler = this.o.handlers[delivery.kind];
+        if (handler) this.#failed(delivery, handler, error, started, { deliveryId: delivery.id, checkId: delivery.checkId, kind: delivery.kind });
         continue;
       }
-      await this.#attempt(next);
-      this.wakeAll();
+      this.#unwritten.shift();
+      this.#storePauses = 0;
+      this.o.onOutcome?.(this.lane, delivery.kind, 'delivered', this.o.clock() - started);
+      log.info({ deliveryId: delivery.id, checkId: delivery.checkId, kind: delivery.kind }, 'delivered; written down now that the database takes writes');
     }
   }
 
@@ -152,38 +239,63 @@ class LaneLoop {
       log.error(context, 'delivery has no handler');
       return;
     }
+    let apply: (() => void) | void;
     try {
-      const apply = await handler.deliver(delivery);
+      apply = await handler.deliver(delivery);
+    } catch (error) {
+      this.#failed(delivery, handler, error, started, context);
+      return;
+    }
+    try {
       store.transaction(() => {
         apply?.();
         store.delivered(delivery.id);
       });
-      this.o.onOutcome?.(this.lane, delivery.kind, 'delivered', this.o.clock() - started);
-      log.info(context, 'delivered');
     } catch (error) {
-      const failure =
-        error instanceof DeliveryFailure ? error : new DeliveryFailure(error instanceof Error ? error.message : String(error), false);
-      const elapsed = this.o.clock() - started;
-      if (failure.permanent) {
-        store.transaction(() => {
-          store.giveUp(delivery.id, failure.message);
-          handler.failed?.(delivery, failure, true);
-        });
-        this.o.onOutcome?.(this.lane, delivery.kind, 'failed', elapsed);
-        log.error({ ...context, error: failure.message }, 'delivery failed for good');
+      if (!(error instanceof StoreUnavailable)) {
+        this.#failed(delivery, handler, error, started, context);
         return;
       }
-      const delay = failure.retryAfterMs ?? this.#backoff(delivery.attempts);
-      const nextAt = this.o.clock() + delay;
-      // A rate limit applies to the whole lane, not only to this delivery.
-      if (failure.retryAfterMs !== undefined) this.#pausedUntil = nextAt;
-      store.transaction(() => {
-        store.reschedule(delivery.id, nextAt, failure.message);
-        handler.failed?.(delivery, failure, false);
-      });
-      this.o.onOutcome?.(this.lane, delivery.kind, 'retry', elapsed);
-      log.warn({ ...context, error: failure.message, retryInMs: delay }, 'delivery will be retried');
+      // Sent, but not written down: keep it until the database takes writes, so it is not sent again.
+      this.#unwritten.push({ delivery, apply, started });
+      throw error;
     }
+    this.o.onOutcome?.(this.lane, delivery.kind, 'delivered', this.o.clock() - started);
+    log.info(context, 'delivered');
+  }
+
+  #failed(delivery: Delivery, handler: DeliveryHandler, error: unknown, started: number, context: Record<string, unknown>): void {
+    const { store, log } = this.o;
+    const failure =
+      error instanceof DeliveryFailure ? error : new DeliveryFailure(error instanceof Error ? error.message : String(error), false);
+    const elapsed = this.o.clock() - started;
+    if (failure.permanent) {
+      store.transaction(() => {
+        store.giveUp(delivery.id, failure.message);
+        handler.failed?.(delivery, failure, true);
+      });
+      this.o.onOutcome?.(this.lane, delivery.kind, 'failed', elapsed);
+      log.error({ ...context, error: failure.message }, 'delivery failed for good');
+      return;
+    }
+    let retryAfterMs = failure.retryAfterMs;
+    if (retryAfterMs !== undefined && retryAfterMs > MAX_RETRY_AFTER_MS) {
+      log.warn(
+        { ...context, retryAfterMs, cappedMs: MAX_RETRY_AFTER_MS },
+        `asked to wait ${Math.round(retryAfterMs / 1000)}s before retrying: waiting ${MAX_RETRY_AFTER_MS / 1000}s, the longest the bot honours`,
+      );
+      retryAfterMs = MAX_RETRY_AFTER_MS;
+    }
+    const delay = retryAfterMs ?? this.#backoff(delivery.attempts);
+    const nextAt = this.o.clock() + delay;
+    // A rate limit applies to the whole lane, not only to this delivery.
+    if (retryAfterMs !== undefined) this.#pausedUntil = nextAt;
+    store.transaction(() => {
+      store.reschedule(delivery.id, nextAt, failure.message);
+      handler.failed?.(delivery, failure, false);
+    });
+    this.o.onOutcome?.(this.lane, delivery.kind, 'retry', elapsed);
+    log.warn({ ...context, error: failure.message, retryInMs: delay }, 'delivery will be retried');
   }
 
   /** Exponential backoff with "equal jitter": half fixed, half random. */

@@ -50,6 +50,7 @@ export class FakeSlack {
   /** Calls answered with an error (queued or Slack's own), kept apart from the accepted ones. */
   readonly refused = new Recorder<SlackCall>();
   readonly #queued = new Map<string, Canned[]>();
+  readonly #held = new Map<string, Array<{ arrived: () => void; released: Promise<void> }>>();
   readonly #groups = new Map<string, string[]>();
   readonly #emails = new Map<string, string | null>();
   readonly #triggers = new Map<string, { issuedAt: number; used: boolean }>();
@@ -133,6 +134,19 @@ export class FakeSlack {
     this.#queued.set(method, [...(this.#queued.get(method) ?? []), ...responses]);
   }
 
+  /**
+   * Holds the answer to the next call of `method` (as a slow Slack would) until `release`;
+   * `arrived` resolves when the call is in. The answer itself is the usual one.
+   */
+  hold(method: string): { arrived: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const arrivedP = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.#held.set(method, [...(this.#held.get(method) ?? []), { arrived, released }]);
+    return { arrived: arrivedP, release };
+  }
+
   calls(method: string): SlackCall[] {
     return this.requests.calls.filter((c) => c.method === method);
   }
@@ -154,6 +168,11 @@ export class FakeSlack {
       return;
     }
     const call: SlackCall = { method, token: auth?.replace(/^Bearer /, ''), body, path };
+    const held = this.#held.get(method)?.shift();
+    if (held) {
+      held.arrived();
+      await held.released;
+    }
     const delay = this.#slow.get(method) ?? 0;
     if (delay > 0) {
       await new Promise((resolve) => setTimeout(resolve, delay));

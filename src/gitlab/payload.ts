@@ -1,37 +1,39 @@
 import { z } from 'zod';
 import type { MergeRequestEvent } from '../domain/check.js';
 
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).overwrite((s) => s.toWellFormed());
 const id = z.number().int().positive();
+/** A string whose lone UTF-16 surrogates become U+FFFD (SQLite would store them as invalid UTF-8). */
+const text = () => z.string().overwrite((s) => s.toWellFormed());
 
 /**
  * The part of GitLab's external status check call that the bot uses. Anything else in the
- * payload passes untouched: GitLab adds fields between versions.
+ * payload passes untouched: GitLab adds fields between versions. Lone surrogates become U+FFFD.
  */
 export const statusCheckPayload = z.object({
   object_kind: z.literal('merge_request', { error: 'must be "merge_request"' }),
-  user: z.object({ username: z.string().optional() }).optional(),
+  user: z.object({ username: text().optional() }).optional(),
   project: z.object({
     id,
-    path_with_namespace: z.string().min(1),
+    path_with_namespace: text().min(1),
     web_url: httpUrl,
   }),
   object_attributes: z.object({
     iid: id,
-    title: z.string(),
+    title: text(),
     url: httpUrl,
-    source_branch: z.string().min(1),
-    target_branch: z.string().min(1),
+    source_branch: text().min(1),
+    target_branch: text().min(1),
     state: z.enum(['opened', 'closed', 'merged', 'locked']),
-    updated_at: z.string().optional(),
+    updated_at: text().optional(),
     draft: z.boolean().optional(),
     work_in_progress: z.boolean().optional(),
     last_commit: z.object({
-      id: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit SHA'),
-      author: z.object({ name: z.string().optional() }).optional(),
+      id: text().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit SHA'),
+      author: z.object({ name: text().optional() }).optional(),
     }),
   }),
-  external_approval_rule: z.object({ id, name: z.string().min(1) }),
+  external_approval_rule: z.object({ id, name: text().min(1) }),
 });
 
 export type StatusCheckPayload = z.infer<typeof statusCheckPayload>;

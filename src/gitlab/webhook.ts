@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import type { Gate } from '../gate.js';
+import { StoreUnavailable } from '../store/store.js';
 import { describeProblem, statusCheckPayload, toEvent } from './payload.js';
 
 export interface WebhookOptions {
@@ -74,7 +75,8 @@ export function statusCheckRouter({ gate, secret, bodyLimit }: WebhookOptions): 
         received = gate.receive(toEvent(parsed.data));
       } catch (error) {
         req.log.error({ error: (error as Error).message }, 'status check could not be stored');
-        fail(res, 503, 'The check could not be stored (database unavailable). Nothing was saved; press Retry on the check in GitLab once the bot is ready.');
+        const why = error instanceof StoreUnavailable ? error.message : 'The database is unavailable.';
+        fail(res, 503, `The check could not be stored. ${why} Nothing was saved; press Retry on the check in GitLab once the bot is ready.`);
         return;
       }
       res.status(202).json({ id: received.check.id, state: received.check.state });

@@ -151,9 +151,41 @@ function toDelivery(row: DeliveryRow): Delivery {
   };
 }
 
+/**
+ * The database cannot take writes right now: another process holds its write lock, the disk is
+ * full, or the file is gone. Nothing of the failed write landed; try again later.
+ */
+export class StoreUnavailable extends Error {
+  /** A `code` of its own, so Bolt passes it on as it is rather than wrapping it. */
+  readonly code = 'store_unavailable';
+  constructor(
+    message: string,
+    /** The work was taken in and will be finished once writes work again (not "nothing recorded"). */
+    readonly kept = false,
+  ) {
+    super(message);
+    this.name = 'StoreUnavailable';
+  }
+}
+
+/** SQLite's answers that say "not now" rather than "this write is wrong". */
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL|NOTADB|CORRUPT)/;
+
+/**
+ * How long a write waits for another connection's lock. Short because better-sqlite3 waits
+ * synchronously, holding the event loop (and /healthz) for that long; a write that does not
+ * get the lock in time is refused and retried later instead.
+ */
+const BUSY_TIMEOUT_MS = 200;
+
 /** Every SQL statement of the bot lives here. */
 export class Store {
   readonly #db: Database.Database;
+  readonly #file: string | null;
+  /** Device and inode of the file at start: a different pair means it was deleted or replaced. */
+  readonly #identity: { dev: number; ino: number } | null;
+  /** Why the last write failed, until one succeeds again. */
+  #failing: string | null = null;
 
   constructor(file: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -162,8 +194,79 @@ export class Store {
     // FULL: a decision acknowledged to a person survives a power cut, not only a crash.
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('foreign_keys = ON');
-    this.#db.pragma('busy_timeout = 5000');
+    this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.#migrate();
+    this.#file = file === ':memory:' ? null : path.resolve(file);
+    const stat = this.#file ? fs.statSync(this.#file) : null;
+    this.#identity = stat ? { dev: stat.dev, ino: stat.ino } : null;
+  }
+
+  /** Null while the database file is the one opened at start; otherwise what happened to it. */
+  #fileProblem(): string | null {
+    if (!this.#file || !this.#identity) return null;
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(this.#file);
+    } catch {
+      return `the database file ${this.#file} was deleted while the bot ran: writes would go to a file nobody can open again. Restore the file from a backup and restart the bot`;
+    }
+    if (stat.dev !== this.#identity.dev || stat.ino !== this.#identity.ino) {
+      return `the database file ${this.#file} was replaced while the bot ran: the bot still writes to the old one. Restart the bot to open the new file`;
+    }
+    return null;
+  }
+
+  /** Runs a write; turns "not now" from SQLite into StoreUnavailable, and remembers it. */
+  #write<T>(work: () => T): T {
+    const gone = this.#fileProblem();
+    if (gone) {
+      this.#failing = gone;
+      throw new StoreUnavailable(`The database cannot be written: ${gone}.`);
+    }
+    try {
+      const result = work();
+      if (this.#failing !== null) {
+        this.#failing = null;
+        this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+      return result;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== 'string' || !UNAVAILABLE.test(code)) throw error;
+      const busy = /^SQLITE_(BUSY|LOCKED)/.test(code);
+      this.#failing = busy ? `another process holds the database's write lock (${(error as Error).message})` : (error as Error).message;
+      // While writes fail, one quick try each instead of waiting out the timeout every time:
+      // a lock held for long is not released faster by waiting on the event loop.
+      this.#db.pragma('busy_timeout = 0');
+      throw new StoreUnavailable(`The database cannot be written: ${this.#failing}.`);
+    }
+  }
+
+  /** Why the last write failed, or null when it succeeded. */
+  get failing(): string | null {
+    return this.#failing;
+  }
+
+  /**
+   * Whether the database takes writes (readiness), without writing when all is well: the file
+   * is still the one opened, and the write lock can be taken. After a failed write, a real
+   * (tiny) write tells when it works again. Returns the problem, or null.
+   */
+  writeProblem(at: Date): string | null {
+    try {
+      if (this.#failing !== null) {
+        this.#write(() => this.#heartbeatRow(at));
+      } else {
+        this.#write(() => {
+          this.#db.exec('BEGIN IMMEDIATE');
+          this.#db.exec('ROLLBACK');
+        });
+      }
+      return null;
+    } catch (error) {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      return (error as Error).message;
+    }
   }
 
   #migrate(): void {
@@ -183,7 +286,7 @@ export class Store {
 
   /** Runs `work` as one write transaction: all of it lands, or none. */
   transaction<T>(work: () => T): T {
-    return this.#db.transaction(work).immediate();
+    return this.#write(() => this.#db.transaction(work).immediate());
   }
 
   close(): void {
@@ -192,8 +295,12 @@ export class Store {
     this.#db.close();
   }
 
-  /** Proves the database takes writes (readiness). Throws when it does not. */
+  /** Proves the database takes writes. Throws StoreUnavailable when it does not. */
   heartbeat(at: Date): void {
+    this.#write(() => this.#heartbeatRow(at));
+  }
+
+  #heartbeatRow(at: Date): void {
     this.#db.prepare('INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)').run(at.toISOString());
   }
 
@@ -563,6 +670,7 @@ export class Store {
 
   /** A failure no retry will fix: kept, visible, no longer tried. */
   giveUp(id: number, error: string): void {
+    if (!this.#db.inTransaction) return this.transaction(() => this.giveUp(id, error));
     this.#db
       .prepare(`UPDATE delivery SET attempts = attempts + 1, state = 'failed', last_error = ? WHERE id = ?`)
       .run(error, id);

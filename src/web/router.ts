@@ -1,6 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Actor, Outcome } from '../domain/check.js';
 import type { Gate } from '../gate.js';
+import { wellFormedFields } from '../well-formed.js';
 import { basicAuthUser, CsrfTokens, type WebUser } from './auth.js';
 import { oauthRouter, sessionCsrfSubject, type Admits, type GitLabSignIn } from './oauth.js';
 import { auditCsv, auditRange } from './audit.js';
@@ -103,7 +104,8 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     if (!visitor) return;
     const outcome = ({ approve: 'approve', reject: 'reject' } as Record<string, Outcome>)[req.params.outcome as string];
     const id = Number(req.params.id);
-    const form = (req.body ?? {}) as Record<string, unknown>;
+    // Lone surrogates become U+FFFD before anything is stored.
+    const form = wellFormedFields((req.body ?? {}) as Record<string, unknown>);
     const send = (status: number, title: string, message: string) =>
       res.status(status).type('html').send(messagePage(title, basePath, message));
     if (!outcome || !Number.isInteger(id)) return send(404, 'Not found', 'There is no such page.');

@@ -1,6 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Ingress, type IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import { ConfigMap, type IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace, type INamespace } from 'kubernetes-models/v1/Namespace';
 import { PersistentVolumeClaim, type IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
@@ -222,5 +226,84 @@ describe(`k8s/ (read through ${how})`, () => {
     const selector = at(service, 'spec', 'selector');
     expect(isObject(selector) && Object.keys(selector).length > 0).toBe(true);
     expect(at(deployment, 'spec', 'template', 'metadata', 'labels')).toMatchObject(selector as JsonObject);
+  });
+});
+
+describe('metrics on a port of their own', () => {
+  it('serves /metrics on the metrics port, scraped by annotation, and the Service exposes only the app port', () => {
+    const ports = asArray(at(container, 'ports')).filter(isObject);
+    const metricsPort = ports.find((p) => p.name === 'metrics')?.containerPort;
+    expect(metricsPort).toBe(9090);
+    expect(at(named(env, 'METRICS_PORT'), 'value')).toBe(String(metricsPort));
+    expect(at(deployment, 'spec', 'template', 'metadata', 'annotations')).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(metricsPort),
+      'prometheus.io/path': '/metrics',
+    });
+    const service = only('Service');
+    const targets = asArray(at(service, 'spec', 'ports'))
+      .filter(isObject)
+      .map((p) => (typeof p.targetPort === 'number' ? p.targetPort : ports.find((c) => c.name === p.targetPort)?.containerPort));
+    expect(targets).toEqual([3000]);
+  });
+
+  it('keeps the Ingress out of the base: HTTPS is an optional component', () => {
+    expect(objects.filter((obj) => obj.kind === 'Ingress')).toEqual([]);
+  });
+});
+
+/**
+ * The base with the ingress-tls component, as an overlay of an operator's would build it
+ * (kubectl kustomize from a folder outside k8s/), or, without kubectl, the component's own files.
+ */
+function renderWithIngress(): { objects: JsonObject[]; how: string } {
+  const overlay = fs.mkdtempSync(path.join(os.tmpdir(), 'overlay-'));
+  try {
+    const k8s = path.relative(overlay, path.join(repoRoot, 'k8s'));
+    fs.writeFileSync(
+      path.join(overlay, 'kustomization.yaml'),
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${k8s}\ncomponents:\n  - ${k8s}/components/ingress-tls\n`,
+    );
+    const kubectl = spawnSync('kubectl', ['kustomize', overlay], { encoding: 'utf8' });
+    if ((kubectl.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+      const file = 'k8s/components/ingress-tls/ingress.yaml';
+      return { objects: parseYamlDocuments(readRepoFile(file), file).filter(isObject), how: file };
+    }
+    if (kubectl.status !== 0) throw new Error(`kubectl kustomize of an overlay with the ingress-tls component failed:\n${kubectl.stderr}`);
+    return { objects: parseYamlDocuments(kubectl.stdout, 'the overlay').filter(isObject), how: 'kubectl kustomize of an overlay with the component' };
+  } finally {
+    fs.rmSync(overlay, { recursive: true, force: true });
+  }
+}
+
+describe('k8s/components/ingress-tls', () => {
+  const withIngress = renderWithIngress();
+  const ingresses = withIngress.objects.filter((obj) => obj.kind === 'Ingress');
+
+  it(`adds one valid Ingress for ${BASE_PATH}, with TLS from cert-manager (${withIngress.how})`, () => {
+    expect(ingresses).toHaveLength(1);
+    const ingress = ingresses[0]!;
+    expect(() => new Ingress(ingress as unknown as IIngress).validate()).not.toThrow();
+    expect(at(ingress, 'metadata', 'namespace')).toBe(NAMESPACE);
+    expect(at(ingress, 'metadata', 'annotations', 'cert-manager.io/cluster-issuer')).toBeTypeOf('string');
+    const rule = at(ingress, 'spec', 'rules', 0);
+    const host = at(rule, 'host');
+    expect(at(ingress, 'spec', 'tls', 0, 'hosts')).toEqual([host]);
+    expect(at(ingress, 'spec', 'tls', 0, 'secretName')).toBeTypeOf('string');
+    const route = at(rule, 'http', 'paths', 0);
+    expect(at(route, 'path')).toBe(BASE_PATH);
+    expect(at(route, 'pathType')).toBe('Prefix');
+    // It reaches the app's port through the Service, never the metrics port.
+    const service = only('Service');
+    expect(at(route, 'backend', 'service', 'name')).toBe(at(service, 'metadata', 'name'));
+    const portName = at(route, 'backend', 'service', 'port', 'name');
+    expect(asArray(at(service, 'spec', 'ports')).filter(isObject).map((p) => p.name)).toContain(portName);
+  });
+
+  it.runIf(withIngress.how.startsWith('kubectl'))('turns the Service into a ClusterIP: behind the Ingress it needs no address of its own', () => {
+    const services = withIngress.objects.filter((obj) => obj.kind === 'Service');
+    expect(services).toHaveLength(1);
+    expect(at(services[0], 'spec', 'type')).toBe('ClusterIP');
+    expect(withIngress.objects.filter((obj) => obj.kind === 'Deployment')).toHaveLength(1);
   });
 });

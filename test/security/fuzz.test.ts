@@ -538,6 +538,12 @@ describe(`fuzzing the webhook and Slack endpoints (${replay})`, () => {
       expect(stored.length, replay).toBe(accepted.size);
       expect(new Set(stored), replay).toEqual(accepted);
       expect((db.prepare('SELECT count(*) AS n FROM decision').get() as { n: number }).n, replay).toBe(0);
+      // Titles and paths full of lone surrogates were stored as valid UTF-8 all the same.
+      const strict = new TextDecoder('utf-8', { fatal: true });
+      const texts = db
+        .prepare(`SELECT CAST(merge_request_title AS BLOB) AS t FROM status_check UNION ALL SELECT CAST(project_path AS BLOB) FROM status_check`)
+        .all() as Array<{ t: Buffer }>;
+      expect(texts.filter(({ t }) => !tryDecode(strict, t)).map(({ t }) => t.toString('hex')), replay).toEqual([]);
     } finally {
       db.close();
     }
@@ -551,6 +557,15 @@ describe(`fuzzing the webhook and Slack endpoints (${replay})`, () => {
     console.log(`fuzz ${replay}: ${outcomes.length} requests, ${accepted.size} checks stored, statuses ${JSON.stringify(countBy(outcomes.map((o) => o.status)))}`);
   });
 });
+
+function tryDecode(decoder: { decode(bytes: Uint8Array): string }, bytes: Buffer): boolean {
+  try {
+    decoder.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function countBy(values: number[]): Record<string, number> {
   const out: Record<string, number> = {};

@@ -10,5 +10,5 @@ export interface ListenerDeps {
 
 /** The person clicking, from a Slack payload's `user`. */
 export function slackActor(user: { id: string; username?: string; name?: string }) {
-  return { via: 'slack' as const, id: user.id, name: user.username ?? user.name ?? user.id };
+  return { via: 'slack' as const, id: user.id, name: (user.username ?? user.name ?? user.id).toWellFormed() };
 }

@@ -75,7 +75,8 @@ export const decideWithReason =
   (outcome: Outcome, { gate }: ListenerDeps) =>
   async ({ ack, body, view, client, logger }: AllMiddlewareArgs & SlackViewMiddlewareArgs<ViewSubmitAction>): Promise<void> => {
     const { checkId, channel } = readMetadata(view.private_metadata);
-    const reason = view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value ?? null;
+    // Lone surrogates become U+FFFD before the reason is stored or sent on.
+    const reason = view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value?.toWellFormed() ?? null;
     const result = await gate.decide(checkId, outcome, slackActor(body.user), reason, async () => {
       await ack();
     });
