@@ -130,7 +130,7 @@ a.sign-in{display:inline-block;background:var(--brand);color:#fff;padding:.55rem
   tbody tr.pending{border-left:4px solid #d4a72c}
   td{border:0;padding:.3rem .9rem} table.checks td.when time{display:inline} td.actions{min-width:0;padding-top:.5rem}
   td.actions form{flex-wrap:wrap}
-  table.events td.when{font-weight:600;color:var(--ink)} table.events td.code:empty{display:none}
+  table.events td.when{font-weight:600;color:var(--ink)} table.events td.code:empty,table.events td.who:empty{display:none}
   form.search select{flex:1 1 10rem;min-width:0} form.search button{flex:0 0 auto}
   td.actions input[name=reason]{flex:1 1 11rem} td.actions button{flex:1 0 6.5rem;padding:.6rem}
   th.mr,th.code,th.state,th.when,th.actions{width:auto}

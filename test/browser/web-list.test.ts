@@ -76,6 +76,24 @@ describe('the web list in a browser', () => {
     expect(errors).toEqual([]);
   });
 
+  it('works with scripts off: a reload shows what is new, and Approve still decides', async () => {
+    const { page, errors } = await browser.open();
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setScriptExecutionDisabled', { value: true });
+    await page.goto(`${h.bot.url}/`);
+    expect(await page.locator('td.when time').count()).toBe(0);
+
+    const id = (await h.receive()).body.id as number;
+    await page.reload();
+    // Without the script the server's UTC text stays.
+    expect(await page.locator(`#check-${id} td.when time`).textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    await Promise.all([page.waitForURL(/notice=approved/), page.locator(`#check-${id} button.approve`).click()]);
+    const [report] = await h.gitlab.waitForResponses(1);
+    expect(report!.body).toMatchObject({ status: 'passed' });
+    expect(await page.locator(`#check-${id} .badge`).textContent()).toBe('Approved');
+    expect(errors).toEqual([]);
+  });
+
   it('pages through every one of 150 pending checks with the Next links', async () => {
     const sent: number[] = [];
     for (let iid = 1; iid <= 150; iid += 1) sent.push((await h.receive(statusCheck({ iid, title: `Change number ${iid}` }))).body.id as number);
