@@ -84,7 +84,7 @@ describe('finding a check on the web list', () => {
     }
     expect(seen).toHaveLength(55);
     expect([...seen].sort((a, b) => a - b)).toEqual(decided);
-  });
+  }, 120_000);
 
   it.each([
     { query: '?state=bogus', says: 'state must be one of pending, approved, rejected' },
