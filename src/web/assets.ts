@@ -9,7 +9,8 @@ export const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 
 /**
  * Localizes times to the viewer's zone, and keeps an open list current: it asks for the
  * newest change every few seconds and, when there is one, fetches the page again and swaps
- * the lists in. Not while someone types a comment or reason, so nothing typed is lost.
+ * the lists in. Not while someone types a comment or reason, so nothing typed is lost, and
+ * not while the tab is hidden.
  * Without scripts the page is the same, and a reload brings it up to date.
  */
 export const SCRIPT = `'use strict';
@@ -47,13 +48,14 @@ export const SCRIPT = `'use strict';
     if (!live || !live.dataset.changes || !window.fetch) return;
     var busy = false;
     function refresh() {
-      if (busy) return;
+      if (busy || document.hidden) return;
       busy = true;
-      fetch(live.dataset.changes, { headers: { accept: 'application/json' }, cache: 'no-store' })
+      // A sign-in redirect is not followed: the list simply stops changing until a reload.
+      fetch(live.dataset.changes, { headers: { accept: 'application/json' }, cache: 'no-store', redirect: 'manual' })
         .then(function (res) { return res.ok ? res.json() : null; })
         .then(function (body) {
           if (!body || body.mark === live.dataset.mark || typing(live)) return null;
-          return fetch(location.href, { cache: 'no-store' }).then(function (res) { return res.ok ? res.text() : null; });
+          return fetch(location.href, { cache: 'no-store', redirect: 'manual' }).then(function (res) { return res.ok ? res.text() : null; });
         })
         .then(function (text) {
           if (!text) return;

@@ -28,7 +28,9 @@ describe('the web list in a browser', () => {
 
   it('fits a 390 px phone: no sideways scrolling, Approve on screen, the history page too', async () => {
     const long = 'Rewrite the settlement reconciliation job so that it streams rows instead of loading the whole ledger into memory';
-    const id = (await h.receive(statusCheck({ title: long }))).body.id as number;
+    const payload = statusCheck({ title: `${long} (SettlementReconciliationStreamingRewriteWithoutWordBreaks)` });
+    payload.object_attributes.source_branch = 'feature/settlement-reconciliation-streaming-rewrite-without-loading-the-ledger';
+    const id = (await h.receive(payload)).body.id as number;
     const { page, errors } = await browser.open({ width: 390, height: 844 });
 
     await page.goto(`${h.bot.url}/`);
@@ -61,6 +63,30 @@ describe('the web list in a browser', () => {
     await page.locator(`#check-${id} .badge.approved`).waitFor({ timeout: LIVE_WITHIN_MS });
     await page.locator(`#check-${id}`, { hasText: 'reported to GitLab' }).waitFor({ timeout: LIVE_WITHIN_MS });
     expect(await page.evaluate('window.openedOnce')).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps a reason being typed: the list waits, then catches up once the box is left empty', async () => {
+    const first = (await h.receive(statusCheck({ iid: 1 }))).body.id as number;
+    const { page, errors } = await browser.open();
+    await page.goto(`${h.bot.url}/`);
+    const reason = page.locator(`#check-${first} form.reject input[name="reason"]`);
+    await reason.fill('Needs a rollback plan');
+    let polls = 0;
+    page.on('requestfinished', (r) => {
+      if (r.url().endsWith('/changes')) polls += 1;
+    });
+
+    const second = (await h.receive(statusCheck({ iid: 2 }))).body.id as number;
+    // Three polls that saw the new check and held back.
+    const seenBy = polls + 3;
+    await vi.waitFor(() => expect(polls).toBeGreaterThanOrEqual(seenBy), { timeout: LIVE_WITHIN_MS, interval: 100 });
+    expect(await reason.inputValue()).toBe('Needs a rollback plan');
+    expect(await page.locator(`#check-${second}`).count()).toBe(0);
+
+    await reason.fill('');
+    await page.locator('input[name="q"]').focus();
+    await page.locator(`#check-${second}`).waitFor({ timeout: LIVE_WITHIN_MS });
     expect(errors).toEqual([]);
   });
 
