@@ -84,7 +84,7 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:
 a{color:#4b35a0} code{font:13px/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f0eff5;padding:.05rem .3rem;border-radius:4px;overflow-wrap:anywhere}
 header.top{display:flex;justify-content:space-between;align-items:center;gap:1rem;flex-wrap:wrap;background:var(--panel);border-bottom:1px solid var(--line);padding:.6rem 1.5rem}
 .brand{display:flex;align-items:center;gap:.5rem;font-weight:650;font-size:1.05rem;color:var(--ink);text-decoration:none}
-.who{color:var(--muted);display:flex;align-items:center;gap:.5rem;flex-wrap:wrap;margin:0} .who form{margin:0}
+header.top .who{color:var(--muted);display:flex;align-items:center;gap:.5rem;flex-wrap:wrap;margin:0} header.top .who form{margin:0}
 main{max-width:1200px;margin:0 auto;padding:1.25rem 1.5rem 2rem}
 h1{font-size:1.35rem;margin:.2rem 0 .8rem} h2{font-size:1.1rem;margin:1.5rem 0 .6rem;display:flex;align-items:center;gap:.5rem}
 .count{font-size:.8rem;font-weight:600;background:#e8e5f5;color:#4b35a0;border-radius:999px;padding:.05rem .55rem}
@@ -100,7 +100,7 @@ th,td{padding:.65rem .75rem;text-align:left;vertical-align:top;border-bottom:1px
 th{font-size:.78rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);background:#fafafc}
 tbody tr:last-child td{border-bottom:0}
 th.mr{width:29%} th.code{width:21%} th.state{width:15%} th.when{width:12%} th.actions{width:23%}
-table.events th.when{width:13rem} table.events th.who{width:12rem} table.events th.code{width:7rem}
+table.events th.when{width:15rem} table.events th.actor{width:12rem} table.events th.code{width:7rem}
 td.mr .project{color:var(--muted);text-decoration:none} td.mr .iid{font-weight:650} td.mr .title{display:block;font-weight:550;margin-top:.15rem;overflow-wrap:anywhere}
 .draft{font-size:.75rem;font-weight:600;color:var(--muted);border:1px solid var(--line);border-radius:4px;padding:0 .3rem}
 td.code .sha{display:inline-block;margin-left:.25rem} .rule{display:block;color:var(--muted);font-size:.85rem;margin-top:.25rem}
@@ -132,7 +132,7 @@ a.sign-in{display:inline-block;background:var(--brand);color:#fff;padding:.55rem
   tbody tr.pending{border-left:4px solid #d4a72c}
   td{border:0;padding:.3rem .9rem} table.checks td.when time{display:inline} td.actions{min-width:0;padding-top:.5rem}
   td.actions form{flex-wrap:wrap}
-  table.events td.when{font-weight:600;color:var(--ink)} table.events td.code:empty,table.events td.who:empty{display:none}
+  table.events td.when{font-weight:600;color:var(--ink)} table.events td.code:empty,table.events td.actor:empty{display:none}
   form.search select{flex:1 1 10rem;min-width:0} form.search button{flex:0 0 auto}
   td.actions input[name=reason]{flex:1 1 11rem} td.actions button{flex:1 0 6.5rem;padding:.6rem}
   th.mr,th.code,th.state,th.when,th.actions{width:auto}

@@ -300,10 +300,10 @@ export function historyPage(check: Check, events: readonly HistoryEvent[], ctx: 
 <section class="list">
 <h2>History</h2>
 <table class="events">
-  <thead><tr><th class="when">When</th><th class="what">What happened</th><th class="who">Who</th><th class="code">Commit</th></tr></thead>
+  <thead><tr><th class="when">When</th><th class="what">What happened</th><th class="actor">Who</th><th class="code">Commit</th></tr></thead>
   <tbody>${events.map((e) => {
     const words = eventWords(e);
-    return html`<tr><td class="when">${time(e.at, true)}</td><td class="what">${words.text}${words.detail ? html`<span class="detail">${words.detail}</span>` : ''}</td><td class="who">${e.actor ?? ''}${e.via ? ` (${e.via})` : ''}</td><td class="code">${e.sha ? html`<code>${shortSha(e.sha)}</code>` : ''}</td></tr>`;
+    return html`<tr><td class="when">${time(e.at, true)}</td><td class="what">${words.text}${words.detail ? html`<span class="detail">${words.detail}</span>` : ''}</td><td class="actor">${e.actor ?? ''}${e.via ? ` (${e.via})` : ''}</td><td class="code">${e.sha ? html`<code>${shortSha(e.sha)}</code>` : ''}</td></tr>`;
   })}</tbody>
 </table>
 <p class="export">Export this check’s history: <a href="${exportHref('csv')}">CSV</a> · <a href="${exportHref('json')}">JSON</a></p>
