@@ -119,6 +119,9 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
         directives: {
           defaultSrc: ["'none'"],
           styleSrc: ["'self'"],
+          // The web list's own script (times in the viewer's zone, live updates) and its polling.
+          scriptSrc: ["'self'"],
+          connectSrc: ["'self'"],
           imgSrc: ["'self'"],
           formAction: ["'self'"],
           frameAncestors: ["'none'"],

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent, type Outcome } from './domain/check.js';
 import type { Authorization } from './domain/policy.js';
 import { normaliseReason, planReceipt, refuseDecision, type Refusal } from './domain/rules.js';
-import { StoreUnavailable, type AuditInput, type Store } from './store/store.js';
+import { StoreUnavailable, type AuditInput, type CheckFilter, type Store } from './store/store.js';
 
 /** What the GitLab lane delivers: exactly what was decided, fixed at decision time. */
 export interface ReportPayload {
@@ -296,6 +296,16 @@ export class Gate {
 
   check(id: number): Check | null {
     return this.#o.store.getCheck(id);
+  }
+
+  /** One page of the web list, and how many checks match the filter in all. */
+  listChecks(filter: CheckFilter) {
+    return { ...this.#o.store.pageOfChecks(filter), total: this.#o.store.countChecks(filter) };
+  }
+
+  /** Changes whenever a check is added or changes, for an open web list to refresh. */
+  changeMark(): string {
+    return this.#o.store.changeMark();
   }
 
   /** The audit trail of a time range, or of one check. */

@@ -116,4 +116,10 @@ export const migrations: readonly string[] = [
   ALTER TABLE decision ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE status_check ADD COLUMN mr_updated_at TEXT;
   `,
+  // 4: the web list pages through decided checks by when they last changed (keyset, no OFFSET),
+  // all of them or one state's, and asks for the newest change to know when to refresh.
+  `
+  CREATE INDEX status_check_by_change ON status_check (updated_at, id);
+  CREATE INDEX status_check_by_state_change ON status_check (state, updated_at, id);
+  `,
 ];

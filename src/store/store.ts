@@ -40,6 +40,21 @@ export interface AuditEvent {
   detail: string | null;
 }
 
+/** Which checks a page of the web list shows. `states` null: every state. */
+export interface CheckFilter {
+  states: readonly CheckState[] | null;
+  /** Text to find (project, merge request, title, branch, author); null: everything. */
+  q: string | null;
+  after: CheckCursor | null;
+  limit: number;
+}
+
+/** Where the previous page ended: its last check, and when that changed (null for pending by number). */
+export interface CheckCursor {
+  id: number;
+  updatedAt: string | null;
+}
+
 export interface DeliveryStats {
   pending: number;
   failed: number;
@@ -78,6 +93,7 @@ interface CheckRow {
   slack_ts: string | null;
   card_error: string | null;
   received_at: string;
+  updated_at: string;
   approvals_required: number;
   rule_name: string | null;
   mr_updated_at: string | null;
@@ -531,6 +547,82 @@ export class Store {
       .prepare(`SELECT * FROM status_check WHERE state <> 'pending' ORDER BY updated_at DESC, id DESC LIMIT ?`)
       .all(limit) as CheckRow[];
     return rows.map((r) => this.#toCheck(r));
+  }
+
+  /**
+   * One page of the web list. Pending checks alone come newest first by number, which a vote
+   * or a card update does not change; any other selection comes most recently changed first.
+   * Keyset paging: `after` is the last row of the previous page, so a page costs the same
+   * however deep it is.
+   */
+  pageOfChecks(filter: CheckFilter): { checks: Check[]; next: CheckCursor | null } {
+    const byNumber = filter.states?.length === 1 && filter.states[0] === 'pending';
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: filter.limit + 1 };
+    if (filter.states) {
+      where.push(`state IN (${filter.states.map((_, i) => `@state${i}`).join(', ')})`);
+      filter.states.forEach((state, i) => (params[`state${i}`] = state));
+    }
+    if (filter.q) where.push(this.#search(filter.q, params));
+    if (filter.after) {
+      params.afterId = filter.after.id;
+      if (byNumber) where.push('id < @afterId');
+      else {
+        params.afterAt = filter.after.updatedAt ?? '';
+        where.push('(updated_at < @afterAt OR (updated_at = @afterAt AND id < @afterId))');
+      }
+    }
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM status_check ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY ${byNumber ? 'id DESC' : 'updated_at DESC, id DESC'} LIMIT @limit`,
+      )
+      .all(params) as CheckRow[];
+    const more = rows.length > filter.limit;
+    const page = rows.slice(0, filter.limit);
+    const last = page.at(-1);
+    return {
+      checks: page.map((r) => this.#toCheck(r)),
+      next: more && last ? { id: last.id, updatedAt: byNumber ? null : last.updated_at } : null,
+    };
+  }
+
+  /** How many checks match a filter (without paging). */
+  countChecks(filter: Omit<CheckFilter, 'after' | 'limit'>): number {
+    const params: Record<string, unknown> = {};
+    const where: string[] = [];
+    if (filter.states) {
+      where.push(`state IN (${filter.states.map((_, i) => `@state${i}`).join(', ')})`);
+      filter.states.forEach((state, i) => (params[`state${i}`] = state));
+    }
+    if (filter.q) where.push(this.#search(filter.q, params));
+    const sql = `SELECT count(*) AS n FROM status_check ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
+    return (this.#db.prepare(sql).get(params) as { n: number }).n;
+  }
+
+  /**
+   * Words to find in a project, title, branch or author; `!128` or `128` is a merge request,
+   * `group/project!128` one of that project.
+   */
+  #search(q: string, params: Record<string, unknown>): string {
+    const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const mr = /^(.*?)!(\d{1,9})$/.exec(q);
+    if (mr) {
+      params.qIid = Number(mr[2]);
+      params.qProject = like(mr[1] ?? '');
+      return `(merge_request_iid = @qIid AND project_path LIKE @qProject ESCAPE '\\')`;
+    }
+    params.q = like(q);
+    params.qIid = /^\d{1,9}$/.test(q) ? Number(q) : -1;
+    return `(merge_request_iid = @qIid OR ${['project_path', 'merge_request_title', 'source_branch', 'target_branch', 'commit_author', 'triggered_by', 'decided_by_name']
+      .map((column) => `${column} LIKE @q ESCAPE '\\'`)
+      .join(' OR ')})`;
+  }
+
+  /** Changes whenever any check is added or changes: an open web list compares it to refresh. */
+  changeMark(): string {
+    const row = this.#db.prepare('SELECT max(updated_at) AS at, max(id) AS id FROM status_check').get() as { at: string | null; id: number | null };
+    return `${row.id ?? 0}.${row.at ?? ''}`;
   }
 
   decisionsOf(checkId: number): Array<{ outcome: Outcome; actorId: string; actorName: string; via: Via; reason: string | null; sha: string; decidedAt: Date }> {

@@ -5,7 +5,9 @@ import { wellFormedFields } from '../well-formed.js';
 import { basicAuthUser, CsrfTokens, type WebUser } from './auth.js';
 import { oauthRouter, sessionCsrfSubject, type Admits, type GitLabSignIn } from './oauth.js';
 import { auditCsv, auditRange } from './audit.js';
-import { historyPage, listPage, messagePage, signInPage, STYLE, type SignedInUser } from './page.js';
+import { FAVICON, SCRIPT, STYLE } from './assets.js';
+import { parseListQuery, STATE_FILTERS, type ListQuery } from './list-query.js';
+import { historyPage, listPage, messagePage, signInPage, type ListSection, type ListView, type SignedInUser } from './page.js';
 import { CookieSeal, Sessions } from './session.js';
 
 export interface WebOptions {
@@ -48,6 +50,26 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
   router.get('/assets/style.css', (_req, res) => {
     res.type('text/css').set('Cache-Control', 'public, max-age=3600').send(STYLE);
   });
+  router.get('/assets/list.js', (_req, res) => {
+    res.type('text/javascript').set('Cache-Control', 'public, max-age=3600').send(SCRIPT);
+  });
+  router.get('/assets/favicon.svg', (_req, res) => {
+    res.type('image/svg+xml').set('Cache-Control', 'public, max-age=86400').send(FAVICON);
+  });
+
+  const PAGE_SIZE = 50;
+  const RECENT_ON_FRONT = 10;
+  /** The front page: what waits, then a glimpse of recent decisions. A state: that list, page by page. */
+  const listView = (query: ListQuery): ListView => {
+    const mark = gate.changeMark();
+    const sectionOf = (state: ListSection['state'], limit: number, after = query.after): ListSection => {
+      const found = gate.listChecks({ states: STATE_FILTERS[state].states, q: query.q, after, limit });
+      return { state, checks: found.checks, total: found.total, next: found.next };
+    };
+    const sections = query.state ? [sectionOf(query.state, PAGE_SIZE)] : [sectionOf('pending', PAGE_SIZE), sectionOf('decided', RECENT_ON_FRONT)];
+    return { query, sections, mark };
+  };
+  const wantsComment = (check: { id: number }) => gate.wantsApprovalComment(check.id);
 
   /** A GitLab session wins; then HTTP Basic against WEB_USERS. Answers the request itself when neither. */
   const signedIn = (req: Request, res: Response): Visitor | null => {
@@ -93,10 +115,22 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     const visitor = signedIn(req, res);
     if (!visitor) return;
     const notice = typeof req.query.notice === 'string' ? (NOTICES[req.query.notice] ?? null) : null;
+    const query = parseListQuery(req.query as Record<string, unknown>);
+    if ('error' in query) {
+      res.status(400).type('html').send(messagePage('Cannot show that list', basePath, query.error));
+      return;
+    }
     res
       .set('Cache-Control', 'no-store')
       .type('html')
-      .send(listPage(gate.overview(100), { basePath, user: visitor.user, csrf: csrf.issue(visitor.csrfSubject, clock().getTime()), notice, error: null }));
+      .send(listPage(listView(query), { basePath, user: visitor.user, csrf: csrf.issue(visitor.csrfSubject, clock().getTime()), notice, error: null, wantsComment }));
+  });
+
+  /** What an open list polls: a stamp of the newest change, small enough to ask for every few seconds. */
+  router.get('/changes', (req, res) => {
+    const visitor = signedIn(req, res);
+    if (!visitor) return;
+    res.set('Cache-Control', 'no-store').json({ mark: gate.changeMark() });
   });
 
   router.post('/checks/:id/:outcome', express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 }), async (req, res) => {
@@ -135,10 +169,13 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     res
       .set('Cache-Control', 'no-store')
       .type('html')
-      .send(historyPage(check, events, { basePath, user: visitor.user, csrf: csrf.issue(visitor.csrfSubject, clock().getTime()), notice: null, error: null }));
+      .send(historyPage(check, events, { basePath, user: visitor.user, csrf: csrf.issue(visitor.csrfSubject, clock().getTime()), notice: null, error: null, wantsComment }));
   });
 
-  /** The audit trail for a time range, as CSV (default) or JSON: `?from=2026-11-01&to=2026-12-01&format=json`. */
+  /**
+   * The audit trail for a time range, as CSV (default) or JSON: `?from=2026-11-01&to=2026-12-01&format=json`.
+   * `?check=12` narrows it to one check, over its whole life unless `from` says otherwise.
+   */
   router.get('/audit', (req, res) => {
     const visitor = signedIn(req, res);
     if (!visitor) return;
@@ -147,15 +184,29 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
       res.status(400).json({ error: 'format must be csv or json' });
       return;
     }
-    const range = auditRange(req.query as Record<string, unknown>, clock());
+    const checkParam = req.query.check;
+    if (checkParam !== undefined && (typeof checkParam !== 'string' || !/^\d{1,15}$/.test(checkParam))) {
+      res.status(400).json({ error: 'check must be the number of one check, as in /audit?check=12 (the number in its history page’s address)' });
+      return;
+    }
+    const checkId = checkParam === undefined ? undefined : Number(checkParam);
+    if (checkId !== undefined && !gate.check(checkId)) {
+      res.status(404).json({ error: `There is no check ${checkId}.` });
+      return;
+    }
+    const query = req.query as Record<string, unknown>;
+    const range = auditRange(checkId === undefined ? query : { from: '1970-01-01', ...query }, clock());
     if ('error' in range) {
       res.status(400).json({ error: range.error });
       return;
     }
-    const events = gate.history(range);
-    const name = `audit-${range.from.toISOString().slice(0, 10)}-${range.to.toISOString().slice(0, 10)}.${format}`;
+    const events = gate.history({ ...range, checkId });
+    const name =
+      checkId === undefined
+        ? `audit-${range.from.toISOString().slice(0, 10)}-${range.to.toISOString().slice(0, 10)}.${format}`
+        : `audit-check-${checkId}.${format}`;
     res.set('Cache-Control', 'no-store').attachment(name);
-    if (format === 'json') res.json({ from: range.from, to: range.to, events });
+    if (format === 'json') res.json({ from: range.from, to: range.to, ...(checkId === undefined ? {} : { check: checkId }), events });
     else res.type('text/csv; charset=utf-8').send(auditCsv(events));
   });
 

@@ -69,7 +69,7 @@ describe('when GitLab refuses a decision, people see it plainly', () => {
     expect(h.gitlab.responses).toHaveLength(1);
 
     const row = await webRow(h, id);
-    expect(row).toContain('stale — GitLab refused the report: GitLab answered 409');
+    expect(row).toMatch(/<span class="badge stale">Stale<\/span>[\s\S]*GitLab refused the report: GitLab answered 409/);
     // A stale check takes no second decision.
     await h.click(APPROVER, 'approve_check', id);
     const [refusal] = await h.slack.waitFor('response_url');
@@ -108,7 +108,7 @@ describe('when GitLab refuses a decision, people see it plainly', () => {
     await h.slack.waitFor('chat.update', 1, (c) => cardText(c).includes('Reported to GitLab'));
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported', reportError: null, reportedAt: expect.any(Date) });
     expect(h.gitlab.responses).toHaveLength(2);
-    expect(await webRow(h, id)).toContain('approved — reported to GitLab');
+    expect(await webRow(h, id)).toMatch(/<span class="badge approved">Approved<\/span>[\s\S]*reported to GitLab/);
   });
 });
 

@@ -45,9 +45,9 @@ describe('a restart keeps every check and decision', () => {
     expect(h.bot.store.countPending()).toBe(1);
 
     const html = await webList(h);
-    expect(row(html, approved)).toContain('approved — reported to GitLab');
+    expect(row(html, approved)).toMatch(/<span class="badge approved">Approved<\/span>[\s\S]*reported to GitLab/);
     expect(row(html, approved)).toContain('Retry card capture');
-    expect(row(html, waiting)).toContain('<td class="state">pending</td>');
+    expect(row(html, waiting)).toContain('<span class="badge pending">Waiting</span>');
     expect(row(html, waiting)).toContain('Rotate webhook keys');
 
     // A late click on the decided card is refused, and GitLab hears nothing more.

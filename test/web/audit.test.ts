@@ -80,9 +80,10 @@ describe('the audit trail', () => {
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('Ship &lt;b&gt;it&lt;/b&gt;');
-    expect(html).toMatch(/<td>received<\/td>[\s\S]*<td>card_posted<\/td>/);
+    expect(html).toMatch(/GitLab asked for a decision[\s\S]*Card posted to Slack channel C0APPROVALS/);
+    expect(html).not.toContain('card_posted');
     expect((await get('/checks/9999')).status).toBe(404);
-    expect(await (await get('/')).text()).toContain(`/checks/${id}">history</a>`);
+    expect(await (await get('/')).text()).toContain(`/checks/${id}">History</a>`);
   });
 
   it('cannot be changed or deleted, even with the database in hand', async () => {

@@ -286,7 +286,8 @@ describe('Sign in with GitLab next to WEB_USERS', () => {
     expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="GitLab approvals"/);
     const html = await res.text();
     expect(html).toContain('<a class="sign-in" href="/auth/login">Sign in with GitLab</a>');
-    expect(html).toContain('name and password from WEB_USERS');
+    expect(html).toContain('name and password you were given for this list');
+    expect(html).not.toContain('WEB_USERS');
   });
 
   it('a WEB_USERS name still decides, without a Sign out button; a session wins over Basic', async () => {

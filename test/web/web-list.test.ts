@@ -44,7 +44,7 @@ describe('the web list', () => {
     expect(row).toContain('Retry card capture on gateway timeout');
     expect(row).toContain('<code>feature/capture-retry</code> → <code>main</code>');
     expect(row).toContain('<code>9f2c4e1b</code>');
-    expect(row).toContain('<td class="state">pending</td>');
+    expect(row).toContain('<span class="badge pending">Waiting</span>');
     expect(html).toContain(`Signed in as <strong>${WEB_USER.name}</strong>`);
   });
 
@@ -87,7 +87,8 @@ describe('the web list', () => {
 
     const after = await page(`${h.bot.url}/?notice=approved`);
     expect(after.html).toContain('Approved. The decision is on its way');
-    expect(rowOf(after.html, id)).toContain('approved — reported to GitLab');
+    expect(rowOf(after.html, id)).toContain('<span class="badge approved">Approved</span>');
+    expect(rowOf(after.html, id)).toContain('<span class="detail">reported to GitLab</span><span class="by">by alice (web)</span>');
   });
 
   it.each([

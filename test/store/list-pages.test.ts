@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CheckState } from '../../src/domain/check.js';
+import { Store, type CheckCursor, type CheckFilter } from '../../src/store/store.js';
+import { tempDir } from '../support/harness.js';
+import { sampleEvent } from '../support/samples.js';
+
+const RULE = { name: 'default', required: 1 };
+
+/** Every check a filter reaches by following `next`, page by page. */
+function walk(store: Store, filter: Omit<CheckFilter, 'after'>): { ids: number[]; pages: number } {
+  const ids: number[] = [];
+  let after: CheckCursor | null = null;
+  let pages = 0;
+  do {
+    const page = store.pageOfChecks({ ...filter, after });
+    ids.push(...page.checks.map((c) => c.id));
+    after = page.next;
+    pages += 1;
+  } while (after && pages < 100);
+  return { ids, pages };
+}
+
+describe('paging the web list in the store', () => {
+  let dir: string;
+  let store: Store;
+  beforeEach(() => {
+    dir = tempDir();
+    store = new Store(path.join(dir, 'approvals.db'));
+  });
+  afterEach(() => {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reaches every check once, even when many changed in the same millisecond', () => {
+    const at = new Date('2026-12-01T09:00:00.000Z');
+    const ids: number[] = [];
+    for (let iid = 1; iid <= 23; iid += 1) ids.push(store.insertCheck({ ...sampleEvent, mergeRequestIid: iid }, 'pending', null, RULE, at));
+    // Ten closed in one instant: their order rests on the id alone.
+    for (const id of ids.slice(0, 10)) store.retire(id, 'closed', new Date('2026-12-01T10:00:00.000Z'));
+    for (const [n, id] of ids.slice(10, 15).entries()) store.retire(id, 'merged', new Date(Date.UTC(2026, 11, 1, 11, n)));
+
+    const pending = walk(store, { states: ['pending'], q: null, limit: 3 });
+    expect(pending.ids).toEqual(ids.slice(15).reverse());
+    expect(pending.pages).toBe(3);
+
+    const decided = walk(store, { states: ['closed', 'merged'] as CheckState[], q: null, limit: 4 });
+    expect(decided.ids).toEqual([...ids.slice(10, 15).reverse(), ...ids.slice(0, 10).reverse()]);
+    expect(decided.pages).toBe(4);
+
+    const all = walk(store, { states: null, q: null, limit: 7 });
+    expect(new Set(all.ids).size).toBe(23);
+    expect(all.ids).toHaveLength(23);
+    expect(store.countChecks({ states: null, q: null })).toBe(23);
+  });
+
+  it('a page that ends exactly at the last check has no next', () => {
+    for (let iid = 1; iid <= 4; iid += 1) store.insertCheck({ ...sampleEvent, mergeRequestIid: iid }, 'pending', null, RULE, new Date());
+    expect(store.pageOfChecks({ states: ['pending'], q: null, after: null, limit: 4 }).next).toBeNull();
+    expect(store.pageOfChecks({ states: ['pending'], q: null, after: null, limit: 3 }).next).not.toBeNull();
+  });
+
+  it('finds words, not patterns: % and _ match themselves', () => {
+    const percent = store.insertCheck({ ...sampleEvent, mergeRequestIid: 1, title: 'Round 100% of fees' }, 'pending', null, RULE, new Date());
+    const underscore = store.insertCheck({ ...sampleEvent, mergeRequestIid: 2, title: 'Rename fee_total' }, 'pending', null, RULE, new Date());
+    const find = (q: string) => store.pageOfChecks({ states: null, q, after: null, limit: 10 }).checks.map((c) => c.id);
+    expect(find('%')).toEqual([percent]);
+    expect(find('_')).toEqual([underscore]);
+    expect(find('fee_')).toEqual([underscore]);
+    expect(find('\\')).toEqual([]);
+    expect(find('!2')).toEqual([underscore]);
+    expect(find('2')).toEqual([underscore]);
+  });
+
+  it('the change mark moves when a check is added and when one changes', () => {
+    const empty = store.changeMark();
+    const id = store.insertCheck(sampleEvent, 'pending', null, RULE, new Date('2026-12-01T09:00:00.000Z'));
+    const added = store.changeMark();
+    expect(added).not.toBe(empty);
+    store.setCardError(id, 'channel_not_found', new Date('2026-12-01T09:00:01.000Z'));
+    expect(store.changeMark()).not.toBe(added);
+  });
+
+  it('pages by index, with no sort of the whole table', () => {
+    const db = new Database(path.join(dir, 'approvals.db'), { readonly: true });
+    try {
+      const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('\n');
+      const decided = plan(`SELECT * FROM status_check WHERE state IN ('approved') AND (updated_at < '2026' OR (updated_at = '2026' AND id < 9)) ORDER BY updated_at DESC, id DESC LIMIT 51`);
+      expect(decided).toContain('status_check_by_state_change');
+      expect(decided).not.toContain('TEMP B-TREE');
+      const all = plan(`SELECT * FROM status_check WHERE (updated_at < '2026' OR (updated_at = '2026' AND id < 9)) ORDER BY updated_at DESC, id DESC LIMIT 51`);
+      expect(all).toContain('status_check_by_change');
+      expect(all).not.toContain('TEMP B-TREE');
+      const pending = plan(`SELECT * FROM status_check WHERE state IN ('pending') AND id < 9 ORDER BY id DESC LIMIT 51`);
+      expect(pending).toContain('status_check_by_state');
+      expect(pending).not.toContain('TEMP B-TREE');
+    } finally {
+      db.close();
+    }
+  });
+});
