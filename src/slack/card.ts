@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 
 type KnownBlock = types.KnownBlock;
 import { shortSha, type Approval, type Check } from '../domain/check.js';
-import { escape, link, truncate, when } from './mrkdwn.js';
+import { escape, escapeShort, link, truncate, when } from './mrkdwn.js';
 
 export const APPROVE_ACTION = 'approve_check';
 export const REJECT_ACTION = 'reject_check';
@@ -22,6 +22,21 @@ export function actorLabel(check: Pick<Check, 'decidedBy' | 'decidedByName' | 'd
 
 function approverLabel(a: Approval): string {
   return actorLabel({ decidedBy: a.by, decidedByName: a.name, decidedVia: a.via });
+}
+
+/** How far the check is from passing: "1 of 2 approvals, 1 more needed". */
+export function approvalsLine(check: Pick<Check, 'approvals' | 'approvalsRequired' | 'state'>): string {
+  const have = check.approvals.length;
+  const need = check.approvalsRequired;
+  if (check.state !== 'pending') return `${need} approval${need === 1 ? '' : 's'} required`;
+  const more = Math.max(0, need - have);
+  return `${have} of ${need} approval${need === 1 ? '' : 's'}, ${more} more needed`;
+}
+
+/** Links a card can carry; absent when PUBLIC_URL is unknown. */
+export interface CardLinks {
+  /** The check's history page on the web list. */
+  history?: string | null;
 }
 
 /** One line naming the merge request, for lists and fallbacks. */
@@ -107,7 +122,7 @@ function outcomeBlocks(check: Check): KnownBlock[] {
 }
 
 /** The Slack card of a check, true to its current state. */
-export function renderCard(check: Check): Card {
+export function renderCard(check: Check, links: CardLinks = {}): Card {
   const sha = shortSha(check.sha);
   const commit = check.previousSha
     ? `${link(commitUrl(check, check.sha), sha)} (${link(`${check.projectUrl}/-/compare/${check.previousSha}...${check.sha}`, `changes since ${shortSha(check.previousSha)}`)})`
@@ -119,6 +134,7 @@ export function renderCard(check: Check): Card {
     `*Author*\n${escape(check.commitAuthor ?? check.triggeredBy ?? 'unknown')}`,
     `*Status check*\n${escape(truncate(check.statusCheckName, 100))}`,
     `*Received*\n${when(check.receivedAt)}`,
+    `*Rule*\n${escapeShort(check.ruleName ?? 'default', 100)}: ${approvalsLine(check)}`,
   ];
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: `*${stateWord(check)}*${check.draft ? ' (draft)' : ''}: ${headline(check)}` } },
@@ -136,6 +152,9 @@ export function renderCard(check: Check): Card {
     });
   }
   blocks.push(...outcomeBlocks(check));
+  if (check.state !== 'pending' && links.history) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${link(links.history, 'History of this check')} (who decided, when, what GitLab answered)` }] });
+  }
   if (check.cardError) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `:warning: ${escape(check.cardError)}` }] });
   return { text: plainText(check), blocks };
 }

@@ -25,3 +25,16 @@ export function when(date: Date): string {
   const fallback = date.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   return `<!date^${unix}^{date_short_pretty} at {time}|${fallback}>`;
 }
+
+/**
+ * Escapes, then shortens to at most `max` characters without cutting an escape in two:
+ * limits count characters after escaping, and half an `&amp;` would show as text.
+ */
+export function escapeShort(text: string, max: number): string {
+  const escaped = escape(text);
+  if (escaped.length <= max) return escaped;
+  let cut = max - 1;
+  const amp = escaped.lastIndexOf('&', cut);
+  if (amp !== -1 && escaped.indexOf(';', amp) >= cut) cut = amp;
+  return `${escaped.slice(0, cut)}…`;
+}
