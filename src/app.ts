@@ -69,8 +69,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
 
   const gitlabOptions = { url: config.gitlab.url, token: config.gitlab.token, timeoutMs: config.gitlab.requestTimeoutMs };
   const directory = new SlackDirectory({ client: slack, log });
-  const findAuthors = createAuthorLookup(gitlabOptions);
-  const authorization = new Authorizer({ policy, slack: directory, findAuthors, log });
+  const authorization = new Authorizer({ policy, slack: directory, findAuthors: createAuthorLookup(gitlabOptions), log });
   const historyUrl = (id: number) => (config.publicUrl ? `${config.publicUrl}${config.basePath}/checks/${id}` : null);
   let worker: DeliveryWorker | null = null;
   const gate = new Gate({
@@ -94,7 +93,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     handlers: {
       ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel, historyUrl }),
       ...home.deliveries(),
-      ...authorNotices({ client: slack, store, clock, findAuthors, historyUrl }),
+      ...authorNotices({ client: slack, store, clock, findAuthors: (check) => authorization.authorsOf(check), historyUrl }),
       ...gitlabDeliveries({
         store,
         clock,

@@ -15,7 +15,7 @@ export interface AuthorNoticeOptions {
   store: Store;
   clock: () => Date;
   /** Who wrote the merge request, from GitLab: the author's own e-mail first, then the commits'. */
-  findAuthors: (projectId: number, mergeRequestIid: number) => Promise<Authors>;
+  findAuthors: (check: Check) => Promise<Authors>;
   historyUrl: (checkId: number) => string | null;
 }
 
@@ -56,7 +56,7 @@ export function authorNotices({ client, store, clock, findAuthors, historyUrl }:
         const check = store.getCheck(checkId);
         if (!check) return;
         const { about } = payload as AuthorNoticePayload;
-        const authors = await findAuthors(check.projectId, check.mergeRequestIid);
+        const authors = await findAuthors(check);
         const emails = [...new Set([...authors.emails, ...(check.commitAuthorEmail ? [check.commitAuthorEmail] : [])].map((e) => e.toLowerCase()))];
         let userId: string | null = null;
         for (const email of emails) {
