@@ -103,6 +103,7 @@ export class FakeSlack {
     const call: SlackCall = { method, token: auth?.replace(/^Bearer /, ''), body: decodeForm(text, req.headers['content-type']) };
     const queued = this.#queued.get(method)?.shift();
     const answer = queued ?? this.#answer(call);
+    this.#answers.set(call, answer.body);
     // Recorded only when accepted, so "how many cards" counts cards Slack really has.
     if (answer.status === 200 && (answer.body as { ok?: boolean }).ok !== false) this.requests.push(call);
     else this.refused.push(call);
@@ -114,6 +115,12 @@ export class FakeSlack {
   // message from the app). Only people added with `addPerson` exist in this workspace.
 
   readonly #people = new Map<string, string>();
+  readonly #answers = new WeakMap<SlackCall, unknown>();
+
+  /** What the stand-in answered to a call (a posted message's `ts`, say). */
+  answerTo(call: SlackCall): Record<string, unknown> {
+    return (this.#answers.get(call) ?? {}) as Record<string, unknown>;
+  }
 
   /** A person in the workspace: found by `users.lookupByEmail`, reachable by direct message. */
   addPerson(userId: string, email: string): void {
