@@ -106,7 +106,7 @@ function buttonHtml(e: NonNullable<Block['elements']>[number], where: Action['wh
     <input type="hidden" name="action_id" value="${e.action_id ?? ''}">
     <input type="hidden" name="value" value="${e.value ?? ''}">
     <input type="hidden" name="where" value="${at}">
-    ${reject ? html`<input type="text" name="reason" maxlength="2000" placeholder="Reason (Slack asks in a modal)" aria-label="Reason for rejecting">` : ''}
+    ${reject ? html`<input type="text" name="reason" maxlength="2000" placeholder="Reason (optional)" aria-label="Reason for rejecting">` : ''}
     <button type="submit" class="${e.style ?? 'plain'}">${label}</button>
   </form>`;
 }
@@ -144,7 +144,7 @@ export function slackViewPage(slack: FakeSlack, o: { channel: string; user: stri
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Demo: the stand-in Slack</title><link rel="stylesheet" href="slack-view.css"><script src="slack-view.js" defer></script></head>
 <body>
-<header class="top"><h1>Stand-in Slack</h1><p>What the bot sent to Slack in this demo. Buttons send the bot the same signed requests Slack would, as <span class="mention">@${o.user}</span>, an approver.</p></header>
+<header class="top"><h1>Stand-in Slack</h1><p>What the bot sent to Slack in this demo. Buttons send the bot the same signed requests Slack would, as <span class="mention">@${o.user}</span>, an approver. What the bot tells GitLab is printed in the demo’s terminal.</p></header>
 ${o.notice ? html`<p class="notice" role="status">${o.notice}</p>` : ''}
 <main>
 <section class="pane" aria-labelledby="channel">
@@ -171,7 +171,7 @@ ${o.notice ? html`<p class="notice" role="status">${o.notice}</p>` : ''}
 
 export const SLACK_VIEW_CSS = `
 *{box-sizing:border-box}body{margin:0;font:15px/1.45 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d1c1d;background:#f8f8f8}
-.top{background:#3f0e40;color:#fff;padding:12px 20px}.top h1{margin:0;font-size:20px}.top p{margin:4px 0 0;opacity:.85;font-size:14px}
+.top{background:#3f0e40;color:#fff;padding:12px 20px}.top .mention{background:#5c2c5e;color:#fff}.top h1{margin:0;font-size:20px}.top p{margin:4px 0 0;opacity:.85;font-size:14px}
 .notice{margin:12px 20px;padding:8px 12px;background:#e8f5fa;border-left:4px solid #1264a3}
 main{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px;padding:16px 20px}
 @media (max-width:800px){main{grid-template-columns:1fr}}
