@@ -69,7 +69,8 @@ export function authorNotices({ client, store, clock, findAuthors, historyUrl }:
           }
           if (userId) break;
         }
-        if (!userId) return () => store.audit({ checkId, event: 'author_not_in_slack', sha: check.sha, detail: about }, clock());
+        // Nobody in Slack has the author's e-mail: there is nobody to tell.
+        if (!userId) return;
         try {
           await client.chat.postMessage({ channel: userId, ...authorNotice(check, about, historyUrl(checkId)), unfurl_links: false, unfurl_media: false });
         } catch (error) {
