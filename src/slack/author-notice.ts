@@ -21,9 +21,12 @@ export interface AuthorNoticeOptions {
 
 /** What the author reads, in words; user text escaped and bounded. */
 export function authorNotice(check: Check, about: AuthorNoticePayload['about'], history: string | null): { text: string; blocks: KnownBlock[] } {
-  const mr = `${link(check.url, `${check.projectPath}!${check.mergeRequestIid}`)} ${escapeShort(check.title, 200)}`;
-  const by = actorLabel(check);
-  const reason = check.reason ? `\n>${escapeShort(check.reason, 1500).replace(/\n/g, '\n>')}` : '';
+  const ref = `${check.projectPath}!${check.mergeRequestIid}`;
+  // An absurdly long URL is left out rather than cut: a section holds 3000 characters.
+  const mr = `${check.url.length <= 500 ? link(check.url, ref) : escapeShort(ref, 300)} ${escapeShort(check.title, 200)}`;
+  const by = check.decidedVia === 'slack' ? actorLabel(check) : `${escapeShort(check.decidedByName ?? check.decidedBy ?? 'someone', 100)} (web)`;
+  // Quoting adds a character per line: 800 escaped characters stay under 1600 quoted.
+  const reason = check.reason ? `\n>${escapeShort(check.reason, 800).replace(/\n/g, '\n>')}` : '';
   const decided = check.state === 'approved' ? 'approved' : 'rejected';
   const lines: Record<AuthorNoticePayload['about'], string> = {
     approved: `:large_green_circle: Your merge request ${mr} was *approved* by ${by}. GitLab’s status check “${escapeShort(check.statusCheckName, 100)}” turns green.`,

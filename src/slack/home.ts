@@ -43,9 +43,27 @@ function age(from: Date, now: Date): string {
   return hours < 48 ? `${hours} h` : `${Math.floor(hours / 24)} days`;
 }
 
-/** `acme/api!12 Title`, linked, escaped and bounded. */
+/** A section holds at most 3000 characters. */
+const SECTION_MAX = 3000;
+
+/** `acme/api!12 Title`, linked, escaped and bounded; an absurdly long URL is left out rather than cut. */
 function name(check: Check): string {
-  return `${link(check.url, `${check.projectPath}!${check.mergeRequestIid}`)} ${escapeShort(check.title, 150)}`;
+  const ref = `${check.projectPath}!${check.mergeRequestIid}`;
+  // link() escapes its text; a GitLab path has no character that escaping lengthens.
+  return `${check.url.length <= 1000 ? link(check.url, ref) : escapeShort(ref, 300)} ${escapeShort(check.title, 150)}`;
+}
+
+/** As many whole lines as fit in one section, and how many did not. */
+function fit(lines: readonly string[]): string {
+  let text = '';
+  let shown = 0;
+  for (const line of lines) {
+    const next = text ? `${text}\n${line}` : line;
+    if (next.length > SECTION_MAX - 40) break;
+    text = next;
+    shown += 1;
+  }
+  return shown < lines.length ? `${text}\n…and ${lines.length - shown} more on the web list.` : text;
 }
 
 const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
@@ -62,7 +80,7 @@ export function renderHome(c: HomeContent): HomeView {
     const rule = check.ruleName ? `rule *${escapeShort(check.ruleName, 80)}*` : 'default rule';
     const freeze = c.freezeOf(check);
     const details = [`waiting ${age(check.receivedAt, c.now)}`, rule, approvalsLine(check), ...(freeze ? [`:snowflake: ${escapeShort(freeze, 200)}`] : [])];
-    blocks.push(section(`${name(check)}\n${details.join(' · ')}`), {
+    blocks.push(section(fit([name(check), details.join(' · ')])), {
       type: 'actions',
       block_id: `home_decide_${check.id}`,
       elements: [
@@ -84,12 +102,12 @@ export function renderHome(c: HomeContent): HomeView {
       const history = c.historyUrl(check.id);
       return `${verb} ${name(check)} ${age(decidedAt, c.now)} ago${history ? ` · ${link(history, 'history')}` : ''}`;
     });
-    blocks.push(section(lines.join('\n')));
+    blocks.push(section(fit(lines)));
   }
 
   if (c.mine && c.mine.length > 0) {
     const lines = c.mine.slice(0, MINE_LIMIT).map((check) => `${name(check)}\nwaiting ${age(check.receivedAt, c.now)} · ${approvalsLine(check)}`);
-    blocks.push({ type: 'divider' }, header('Your merge requests waiting on others'), section(lines.join('\n')));
+    blocks.push({ type: 'divider' }, header('Your merge requests waiting on others'), section(fit(lines)));
   }
   if (c.webListUrl) blocks.push(context(`Everything, with history: ${link(c.webListUrl, 'the approvals web list')}`));
   return { type: 'home', blocks };

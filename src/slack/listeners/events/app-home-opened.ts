@@ -7,8 +7,8 @@ export const appHomeOpened =
   async ({ event, logger }: AllMiddlewareArgs & SlackEventMiddlewareArgs<'app_home_opened'>): Promise<void> => {
     // The Messages and About tabs need nothing from the bot.
     if (event.tab !== 'home' || !home) return;
-    gate.homeOpened(event.user);
     try {
+      gate.homeOpened(event.user);
       await home.publish(event.user);
     } catch (error) {
       logger.warn(`The Home tab could not be published: ${(error as Error).message}`);
