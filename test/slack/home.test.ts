@@ -98,6 +98,18 @@ describe('the Slack Home tab', () => {
     await h.slack.waitFor('chat.update', 1, (c) => JSON.stringify(c.body.blocks).includes('Reported to GitLab'));
   });
 
+  it('Reject on the Home tab asks for a reason in the same modal, and the rejection reaches GitLab', async () => {
+    const id = (await h.receive()).body.id as number;
+    await openHome(APPROVER);
+    await sendInteraction(`${h.bot.url}/slack/events`, homeButtonClick({ userId: APPROVER, actionId: 'reject_check', value: String(id) }), SECRETS.signingSecret);
+    const [modal] = await h.slack.waitFor('views.open');
+    expect((modal!.body.view as { callback_id: string }).callback_id).toBe('reject_reason');
+    await h.submitReject(APPROVER, id, 'Not this week');
+    const [report] = await h.gitlab.waitForResponses(1);
+    expect(report!.body).toMatchObject({ status: 'failed' });
+    await h.slack.waitFor('views.publish', 1, (c) => c.body.user_id === APPROVER && textOf((c.body.view as { blocks: Block[] }).blocks).includes(':red_circle: rejected'));
+  });
+
   it('a refused click on the Home tab is explained on the tab itself', async () => {
     const id = (await h.receive()).body.id as number;
     await openHome(OUTSIDER);
