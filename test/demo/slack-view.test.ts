@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mrkdwnToHtml, serveSlackView } from '../../src/demo/slack-view.js';
+import { mrkdwnToHtml, serveSlackView, slackViewPage } from '../../src/demo/slack-view.js';
 import { FakeSlack } from '../../src/fakes/slack.js';
 
 describe('the demo’s Slack view draws mrkdwn as HTML, escaping everything', () => {
@@ -46,5 +46,24 @@ describe('the demo’s Slack view server', () => {
     const forged = await fetch(`http://127.0.0.1:${view.port}/act`, { method: 'POST', body: new URLSearchParams({ csrf: 'x', action_id: 'approve_check', value: '1', where: 'home' }) });
     expect(forged.status).toBe(403);
     expect(await forged.text()).toContain('reload the page');
+  });
+
+  it('draws a card in its latest version with its thread replies (a reminder, say) under it', async () => {
+    const post = (body: Record<string, unknown>) =>
+      fetch(`${slack.apiUrl}chat.${body.ts ? 'update' : 'postMessage'}`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer xoxb-demo', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((r) => r.json() as Promise<{ ts: string }>);
+    const section = (text: string) => [{ type: 'section', text: { type: 'mrkdwn', text } }];
+    const { ts } = await post({ channel: 'C0DEMO', text: 'card', blocks: section('*Approval needed*: first') });
+    await post({ channel: 'C0DEMO', ts, text: 'card', blocks: section('*Approved*: first') });
+    await post({ channel: 'C0DEMO', thread_ts: ts, text: 'Still waiting for a decision &lt;2 h&gt;' });
+    const page = slackViewPage(slack, { channel: 'C0DEMO', user: 'U0DEMO', csrf: 't', notice: null });
+    expect(page).toContain('<b>Approved</b>: first');
+    expect(page).not.toContain('Approval needed');
+    expect(page).toContain('(edited)');
+    expect(page).toContain('1 reply in thread');
+    expect(page).toContain('Still waiting for a decision &lt;2 h&gt;');
   });
 });

@@ -72,6 +72,8 @@ describe('Block Kit limits, whatever GitLab and people send', () => {
     });
     expectWithinLimits(view.blocks as Block[], 100);
     expect(JSON.stringify(view.blocks)).toContain('…and 110 more');
+    // A freeze on the rule shows beside each check (the hook freeze windows plug into).
+    expect(JSON.stringify(view.blocks)).toContain(':snowflake: &amp;');
   });
 
   it('the author’s message stays within a section, the reason escaped and shortened at a whole escape', () => {
