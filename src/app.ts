@@ -18,7 +18,9 @@ import { isOpen, type Rule } from './domain/policy.js';
 import { statusCheckRouter } from './gitlab/webhook.js';
 import { boltLogger } from './logging.js';
 import { Metrics } from './metrics.js';
+import { authorNotices } from './slack/author-notice.js';
 import { SlackDirectory } from './slack/directory.js';
+import { HomeTab } from './slack/home.js';
 import { cardDeliveries } from './slack/deliveries.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { Store, StoreUnavailable } from './store/store.js';
@@ -68,17 +70,22 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   const slack = new webApi.WebClient(config.slack.botToken, clientOptions);
 
   const gitlabOptions = { url: config.gitlab.url, token: config.gitlab.token, timeoutMs: config.gitlab.requestTimeoutMs };
-  const authorization = new Authorizer({ policy, slack: new SlackDirectory({ client: slack, log }), findAuthors: createAuthorLookup(gitlabOptions), log });
+  const directory = new SlackDirectory({ client: slack, log });
+  const authorization = new Authorizer({ policy, slack: directory, findAuthors: createAuthorLookup(gitlabOptions), log });
+  const historyUrl = (id: number) => (config.publicUrl ? `${config.publicUrl}${config.basePath}/checks/${id}` : null);
   let worker: DeliveryWorker | null = null;
   const gate = new Gate({
     store,
     clock,
     log,
     draftCards: config.draftCards,
+    notifyAuthors: config.notifyAuthors,
     authorization,
     onWork: () => worker?.kick(),
     onDecision: (outcome, actor) => metrics.decided(outcome, actor.via),
   });
+  const webListUrl = config.publicUrl ? `${config.publicUrl}${config.basePath}/` : null;
+  const home = new HomeTab({ gate, store, client: slack, clock, emailOf: (id) => directory.email(id), webListUrl, historyUrl });
   worker = new DeliveryWorker({
     store,
     log: log.child({ component: 'delivery' }),
@@ -86,8 +93,17 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     maxDelayMs: config.delivery.maxDelayMs,
     onOutcome: (lane, kind, outcome, ms) => metrics.delivery(lane, kind, outcome, ms),
     handlers: {
-      ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel }),
-      ...gitlabDeliveries({ store, clock, report: createReporter(gitlabOptions), postNote: createNotePoster(gitlabOptions), cardChanged: (id) => gate.cardChanged(id) }),
+      ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel, historyUrl }),
+      ...home.deliveries(),
+      ...authorNotices({ client: slack, store, clock, findAuthors: (check) => authorization.authorsOf(check), historyUrl }),
+      ...gitlabDeliveries({
+        store,
+        clock,
+        report: createReporter(gitlabOptions),
+        postNote: createNotePoster(gitlabOptions),
+        cardChanged: (id) => gate.cardChanged(id),
+        reportRefused: (id) => gate.reportRefused(id),
+      }),
     },
   });
 
@@ -204,8 +220,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     bolt = new App({ authorize, receiver, logger: boltLog, clientOptions });
     routes.use(slackRoutes);
   }
-  const webListUrl = config.publicUrl ? `${config.publicUrl}${config.basePath}/` : null;
-  registerListeners(bolt, { gate, clock, webListUrl });
+  registerListeners(bolt, { gate, clock, webListUrl, home });
 
   const gitlabSignIn = config.oauth && { ...config.oauth, gitlabUrl: config.gitlab.url, timeoutMs: config.gitlab.requestTimeoutMs };
   const admits = gitlabSignIn ? approversOnGitLab(policy, log) : undefined;

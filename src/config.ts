@@ -94,6 +94,11 @@ const schema = z
       .optional()
       .transform((v) => (v ? v : null))
       .refine((v) => v === null || v.length >= 32, 'SESSION_SECRET is too short: use 32 or more random characters, such as the output of openssl rand -base64 48'),
+    // On unless turned off: authors hear of decisions in Slack, not only in GitLab.
+    NOTIFY_AUTHORS: z
+      .enum(['true', 'false', '1', '0', ''], { error: 'NOTIFY_AUTHORS must be true or false' })
+      .optional()
+      .transform((v) => v !== 'false' && v !== '0'),
     DRAFT_CARDS: z.enum(['wait', 'post'], { error: 'DRAFT_CARDS must be wait or post' }).default('wait'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'LOG_LEVEL must be a pino level such as info' }).default('info'),
     WEBHOOK_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'WEBHOOK_BODY_LIMIT must be a size such as 25mb').default('25mb'),
@@ -169,6 +174,8 @@ export interface Config {
   /** Sign in with GitLab for the web list; null when off. */
   oauth: { clientId: string; clientSecret: string; sessionSecret: string; redirectUri: string } | null;
   draftCards: 'wait' | 'post';
+  /** Tell a merge request's author of decisions by Slack direct message. */
+  notifyAuthors: boolean;
   logLevel: string;
   webhookBodyLimit: string;
   delivery: { baseDelayMs: number; maxDelayMs: number };
@@ -219,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
           }
         : null,
     draftCards: e.DRAFT_CARDS,
+    notifyAuthors: e.NOTIFY_AUTHORS,
     logLevel: e.LOG_LEVEL,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
     delivery: { baseDelayMs: e.DELIVERY_RETRY_BASE_MS, maxDelayMs: e.DELIVERY_RETRY_MAX_MS },

@@ -14,6 +14,19 @@ export interface ReportPayload {
   status: 'passed' | 'failed' | 'pending';
 }
 
+/** What a merge request's author is told by direct message, and why. */
+export interface AuthorNoticePayload {
+  about: 'approved' | 'rejected' | 'regated' | 'report_refused';
+}
+
+/** Whose Slack Home tab to draw again. */
+export interface HomeRefreshPayload {
+  userId: string;
+}
+
+/** How long after opening the Home tab a person's tab is kept current after decisions. */
+const HOME_TAB_KEPT_MS = 12 * 60 * 60_000;
+
 /** A comment for the merge request's author: a rejection's reason, an approval's comment. */
 export interface NotePayload {
   projectId: number;
@@ -33,6 +46,8 @@ export interface GateOptions {
   onDecision?: (outcome: Outcome | 'refused', actor: Actor) => void;
   /** `wait`: a draft merge request gets its card once it is marked ready. */
   draftCards: 'wait' | 'post';
+  /** Tell a merge request's author of decisions (Slack direct message). */
+  notifyAuthors?: boolean;
 }
 
 export type Refused = { ok: false; code: Refusal['code'] | 'not_found' | 'already_counted'; message: string; check: Check | null };
@@ -210,6 +225,7 @@ export class Gate {
         store.enqueue(checkId, 'gitlab', 'note', note, at);
       }
       this.#updateCard(checkId, at);
+      this.#followUp(checkId, result === 'decided' ? (outcome === 'approve' ? 'approved' : 'rejected') : null, at);
       return result;
     });
     const now = store.getCheck(checkId) as Check;
@@ -333,6 +349,7 @@ export class Gate {
       store.enqueue(check.id, 'gitlab', 'report', report, at);
       if (cardDue) store.enqueue(check.id, 'slack', 'post_card', null, at);
       store.audit({ checkId: check.id, event: 'approval_withdrawn', sha: check.sha, detail }, at);
+      this.#followUp(check.id, 'regated', at);
     } else {
       this.#updateCard(check.id, at);
       store.audit({ checkId: check.id, event: 'rule_changed', sha: check.sha, detail }, at);
@@ -342,6 +359,38 @@ export class Gate {
   /** A delivery changed the check (a report landed or was refused): show it on its card. */
   cardChanged(checkId: number): void {
     this.#updateCard(checkId, this.#o.clock());
+  }
+
+  /** GitLab refused a decision's report for good: its author hears of it. */
+  reportRefused(checkId: number): void {
+    this.#followUp(checkId, 'report_refused', this.#o.clock());
+  }
+
+  /** Someone opened the app's Home tab in Slack: keep it current after decisions. */
+  homeOpened(userId: string): void {
+    this.#o.store.homeOpened(userId, this.#o.clock());
+  }
+
+  /** One person's most recent votes, newest first. */
+  decisionsBy(actor: Pick<Actor, 'via' | 'id'>, limit: number) {
+    return this.#o.store.decisionsBy(actor.via, actor.id, limit);
+  }
+
+  /** Checks waiting on others whose newest commit this e-mail wrote, oldest first. */
+  pendingAuthoredBy(email: string, limit: number): Check[] {
+    return this.#o.store.pendingAuthoredBy(email, limit);
+  }
+
+  /**
+   * What follows a decision, written with it: a word to the author (when the check was
+   * decided, re-gated, or its report refused) and open Home tabs drawn again.
+   */
+  #followUp(checkId: number, about: AuthorNoticePayload['about'] | null, at: Date): void {
+    const { store } = this.#o;
+    if (about && this.#o.notifyAuthors) store.enqueue(checkId, 'slack', 'notify_author', { about } satisfies AuthorNoticePayload, at);
+    for (const userId of store.homeViewers(new Date(at.getTime() - HOME_TAB_KEPT_MS))) {
+      store.enqueue(checkId, 'slack', 'refresh_home', { userId } satisfies HomeRefreshPayload, at);
+    }
   }
 
   /** Queue a card update when there is, or will be, a card to update. */

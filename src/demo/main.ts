@@ -3,13 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { startBot } from '../app.js';
 import { loadConfig } from '../config.js';
-import { FakeGitLab, sendStatusCheck } from '../fakes/gitlab.js';
+import { DEFAULT_AUTHOR, FakeGitLab, sendStatusCheck } from '../fakes/gitlab.js';
 import { FakeSlack } from '../fakes/slack.js';
 import { createLogger } from '../logging.js';
+import { serveSlackView } from './slack-view.js';
 
 /**
  * `npm run demo`: the bot against local stand-ins for GitLab and Slack, with one sample
- * status check waiting. Approve it on the web list and watch the GitLab call in the log.
+ * status check waiting. Approve it in the stand-in Slack's view or on the web list and watch
+ * the GitLab call in the log.
  */
 const DEMO = {
   gitlabToken: 'demo-gitlab-token',
@@ -17,6 +19,10 @@ const DEMO = {
   slackToken: 'xoxb-demo',
   signingSecret: 'demo-signing-secret',
   channel: 'C0DEMO',
+  /** The Slack approver the demo's Slack view clicks as. */
+  approver: 'U0DEMO',
+  /** The sample merge request's author in Slack: they get a direct message on each decision. */
+  author: 'U0DANA',
   user: 'demo',
   password: 'demo-password',
 };
@@ -28,6 +34,7 @@ async function main(): Promise<void> {
     say(`\n>>> GitLab received ${call.method} ${call.path} ${JSON.stringify(call.body)} -> ${status}\n`);
   });
   const slack = await FakeSlack.start(DEMO.slackToken, [DEMO.channel]);
+  slack.addPerson(DEMO.author, DEFAULT_AUTHOR.email);
   const port = process.env.PORT ?? '3000';
   // Each demo starts from nothing, so the sample check always waits for a decision. A folder
   // of its own, never DATABASE_PATH: in the image that is the real database.
@@ -44,11 +51,20 @@ async function main(): Promise<void> {
     SLACK_CHANNEL: DEMO.channel,
     SLACK_API_URL: slack.apiUrl,
     WEB_USERS: `${DEMO.user}:${DEMO.password}`,
-    APPROVERS: 'U0DEMO',
+    APPROVERS: DEMO.approver,
     PUBLIC_URL: `http://localhost:${port}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   });
   const bot = await startBot(config, { log: createLogger(config.logLevel) });
+  const slackView = await serveSlackView({
+    slack,
+    botEventsUrl: `${bot.url}/slack/events`,
+    signingSecret: DEMO.signingSecret,
+    channel: DEMO.channel,
+    user: DEMO.approver,
+    // Next to the bot's port; any free one when the bot's is chosen for it.
+    port: port === '0' ? 0 : Number(port) + 1,
+  });
 
   const sample = JSON.parse(fs.readFileSync(new URL('../../test/fixtures/status-check.json', import.meta.url), 'utf8')) as {
     object_attributes: { last_commit: { id: string } };
@@ -56,21 +72,34 @@ async function main(): Promise<void> {
   const answer = await sendStatusCheck(`${bot.url}/status_check`, sample, DEMO.webhookSecret);
   await slack.waitFor('chat.postMessage');
 
-  const stop = async () => {
-    await bot.stop();
-    await Promise.all([gitlab.close(), slack.close()]);
-    fs.rmSync(folder, { recursive: true, force: true });
-    process.exit(0);
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      await slackView.close();
+      await bot.stop();
+      await Promise.all([gitlab.close(), slack.close()]);
+      fs.rmSync(folder, { recursive: true, force: true });
+      process.exit(0);
+    })();
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop);
+  // Started by npm, the demo stops with it: when the parent goes (npm killed, a terminal
+  // closed), nothing may keep the bot's port.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 500).unref();
 
   say('');
   say('gitlab-approval-bot demo is running (Ctrl+C to stop).');
   say(`  A sample status check was received: HTTP ${answer.status} ${JSON.stringify(answer.body)}; its card was posted to the stand-in Slack.`);
+  say(`  Slack view:  http://localhost:${slackView.port}/  (the cards, Home tab and messages Slack received; its buttons work)`);
   say(`  Web list:    http://localhost:${bot.port}/`);
   say(`  Sign in as:  ${DEMO.user} / ${DEMO.password}`);
-  say('  Approve or reject the check there; the call the bot makes to GitLab is printed here, after ">>> GitLab received".');
+  say('  Approve or reject the check in either; the call the bot makes to GitLab is printed here, after ">>> GitLab received".');
+  say(`  Another one: npm run demo:send -- http://localhost:${bot.port}`);
   say(`  Metrics:     http://localhost:${bot.port}/metrics`);
   say(`  Database:    ${database} (removed when the demo stops)`);
   say('');

@@ -34,6 +34,8 @@ export interface MergeRequestEvent {
   statusCheckName: string;
   /** Who wrote the newest commit, as GitLab reports it. */
   commitAuthor: string | null;
+  /** That commit author's e-mail, when GitLab sent one. */
+  commitAuthorEmail?: string | null;
   /** Who triggered this call (pushed, edited, reopened ...). */
   triggeredBy: string | null;
   mergeRequestState: 'opened' | 'closed' | 'merged' | 'locked';

@@ -180,10 +180,73 @@ export class FakeSlack {
     }
     const queued = this.#queued.get(method)?.shift();
     const answer = queued ?? this.#answer(call);
+    this.#answers.set(call, answer.body);
     // Recorded only when accepted, so "how many cards" counts cards Slack really has.
     if (answer.status === 200 && (answer.body as { ok?: boolean }).ok !== false) this.requests.push(call);
     else this.refused.push(call);
     send(res, answer);
+  }
+
+  // --- Home tab, people and direct messages ---------------------------------------------
+  // `views.publish`, `users.lookupByEmail` and `chat.postMessage` to a user's ID (a direct
+  // message from the app). Only people added with `addPerson` exist in this workspace.
+
+  readonly #people = new Map<string, string>();
+  readonly #answers = new WeakMap<SlackCall, unknown>();
+
+  /** What the stand-in answered to a call (a posted message's `ts`, say). */
+  answerTo(call: SlackCall): Record<string, unknown> {
+    return (this.#answers.get(call) ?? {}) as Record<string, unknown>;
+  }
+
+  /** A person in the workspace: found by `users.lookupByEmail`, reachable by direct message. */
+  addPerson(userId: string, email: string): void {
+    this.#people.set(email.toLowerCase(), userId);
+    this.setEmail(userId, email);
+  }
+
+  /** The Home tab views published for a user, oldest first. */
+  homeViews(userId: string): Array<{ type: string; blocks: Array<Record<string, unknown>> }> {
+    return this.calls('views.publish')
+      .filter((c) => c.body.user_id === userId)
+      .map((c) => c.body.view as { type: string; blocks: Array<Record<string, unknown>> });
+  }
+
+  /** Direct messages the app sent to a user (chat.postMessage with the user's ID as channel). */
+  directMessages(userId: string): SlackCall[] {
+    return this.calls('chat.postMessage').filter((c) => c.body.channel === userId);
+  }
+
+  #answerHomeAndPeople(call: SlackCall): Canned | null {
+    const ok = (body: Record<string, unknown> = {}): Canned => ({ status: 200, body: { ok: true, ...body } });
+    const error = (code: string, extra: Record<string, unknown> = {}): Canned => ({ status: 200, body: { ok: false, error: code, ...extra } });
+    switch (call.method) {
+      case 'users.lookupByEmail': {
+        const email = String(call.body.email ?? '').toLowerCase();
+        if (!email) return error('invalid_arguments');
+        const id = this.#people.get(email);
+        return id ? ok({ user: { id, name: id.toLowerCase(), profile: { email } } }) : error('users_not_found');
+      }
+      case 'views.publish': {
+        const userId = String(call.body.user_id ?? '');
+        const view = call.body.view as { type?: unknown; blocks?: unknown } | undefined;
+        if (!/^[UW][A-Z0-9]+$/.test(userId) || typeof view !== 'object' || view === null) return error('invalid_arguments');
+        if (view.type !== 'home') return error('invalid_arguments');
+        const problem = homeViewProblem(view.blocks);
+        if (problem) return error('invalid_blocks', { response_metadata: { messages: [`[ERROR] ${problem}`] } });
+        return ok({ view: { id: `V${userId}`, type: 'home', blocks: view.blocks } });
+      }
+      case 'chat.postMessage': {
+        const channel = String(call.body.channel ?? '');
+        if (!/^[UW][A-Z0-9]+$/.test(channel)) return null;
+        // Slack opens the app's direct message channel with a person given by ID.
+        if (![...this.#people.values()].includes(channel)) return error('channel_not_found');
+        const ts = `${this.#ts++}.000300`;
+        return ok({ channel: `D${channel.slice(1)}`, ts, message: { text: call.body.text, ts } });
+      }
+      default:
+        return null;
+    }
   }
 
   #answer(call: SlackCall): Canned {
@@ -208,6 +271,8 @@ export class FakeSlack {
       return ok({ url: this.#socketMode.url() });
     }
     if (call.token !== this.token) return error('invalid_auth');
+    const home = this.#answerHomeAndPeople(call);
+    if (home) return home;
     const channel = String(call.body.channel ?? '');
     switch (call.method) {
       case 'auth.test':
@@ -369,4 +434,77 @@ export function reasonSubmission(options: { callbackId: string; userId: string; 
 export function rejectSubmission(options: { userId: string; userName?: string; checkId: number; reason: string | null }): Record<string, unknown> {
   const { reason, ...rest } = options;
   return reasonSubmission({ ...rest, callbackId: 'reject_reason', text: reason });
+}
+
+/** The first Block Kit limit a Home tab's blocks break, or null (Slack answers invalid_blocks). */
+function homeViewProblem(blocks: unknown): string | null {
+  if (!Array.isArray(blocks) || blocks.length === 0) return 'a view needs blocks';
+  if (blocks.length > 100) return `a Home tab holds at most 100 blocks, got ${blocks.length}`;
+  const text = (t: unknown) => String((t as { text?: unknown } | undefined)?.text ?? '');
+  for (const [i, block] of (blocks as Array<Record<string, unknown>>).entries()) {
+    if (block.type === 'section') {
+      if (block.text !== undefined && (text(block.text).length < 1 || text(block.text).length > 3000)) return `blocks[${i}].text must be 1..3000 characters`;
+      const fields = (block.fields ?? []) as unknown[];
+      if (fields.length > 10) return `blocks[${i}].fields holds at most 10`;
+      if (fields.some((f) => text(f).length > 2000)) return `blocks[${i}].fields: each at most 2000 characters`;
+    }
+    if (block.type === 'header' && (text(block.text).length < 1 || text(block.text).length > 150)) return `blocks[${i}].text must be 1..150 characters`;
+    if (block.type === 'context') {
+      const elements = (block.elements ?? []) as unknown[];
+      if (elements.length < 1 || elements.length > 10) return `blocks[${i}].elements must be 1..10`;
+    }
+    if (block.type === 'actions') {
+      const elements = (block.elements ?? []) as Array<Record<string, unknown>>;
+      if (elements.length < 1 || elements.length > 25) return `blocks[${i}].elements must be 1..25`;
+      for (const button of elements) {
+        const label = text(button.text);
+        if (label.length < 1 || label.length > 75) return `blocks[${i}]: button text must be 1..75 characters`;
+        if (String(button.value ?? '').length > 2000) return `blocks[${i}]: button value at most 2000 characters`;
+        if (String(button.url ?? '').length > 3000) return `blocks[${i}]: button url at most 3000 characters`;
+      }
+    }
+  }
+  return null;
+}
+
+/** An `app_home_opened` event, as Slack sends it when a person opens the app's Home tab. */
+export function appHomeOpened(userId: string, tab: 'home' | 'messages' = 'home'): Record<string, unknown> {
+  return { type: 'app_home_opened', user: userId, channel: `D${userId.slice(1)}`, tab, event_ts: `${Math.floor(Date.now() / 1000)}.000100` };
+}
+
+/** The Events API envelope Slack posts for an event (`event_callback`). */
+export function eventCallback(event: Record<string, unknown>): Record<string, unknown> {
+  return {
+    token: 'legacy-verification-token',
+    team_id: 'T0001',
+    api_app_id: 'A0001',
+    event,
+    type: 'event_callback',
+    event_id: `Ev${crypto.randomBytes(5).toString('hex').toUpperCase()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ team_id: 'T0001', user_id: 'U0BOT', is_bot: true }],
+  };
+}
+
+/** Posts an event to the bot as Slack's Events API does: signed JSON. */
+export async function sendEvent(url: string, event: Record<string, unknown>, signingSecret: string): Promise<Response> {
+  const body = JSON.stringify(eventCallback(event));
+  return fetch(url, { method: 'POST', headers: { ...slackHeaders(body, signingSecret), 'content-type': 'application/json' }, body });
+}
+
+/** A `block_actions` payload for a button on the app's Home tab: a view container, no `response_url`. */
+export function homeButtonClick(options: { userId: string; actionId: string; value: string }): Record<string, unknown> {
+  return {
+    type: 'block_actions',
+    team: { id: 'T0001', domain: 'example' },
+    user: slackUser(options.userId),
+    api_app_id: 'A0001',
+    token: 'legacy-verification-token',
+    container: { type: 'view', view_id: `V${options.userId}` },
+    trigger_id: '1111.3333.home',
+    view: { id: `V${options.userId}`, type: 'home', team_id: 'T0001', app_id: 'A0001', bot_id: 'B0BOT', blocks: [], private_metadata: '', callback_id: '', hash: '1.home' },
+    actions: [
+      { type: 'button', action_id: options.actionId, block_id: `home_decide_${options.value}`, value: options.value, text: { type: 'plain_text', text: 'x' }, action_ts: '1.2' },
+    ],
+  };
 }

@@ -11,10 +11,12 @@ interface Options {
   postNote: PostNote;
   /** The check changed: its card should say so (the gate decides whether there is a card). */
   cardChanged: (checkId: number) => void;
+  /** GitLab refused the report for good (the author is told). */
+  reportRefused?: (checkId: number) => void;
 }
 
 /** Reporting decisions and posting notes: the GitLab lane of the outbox. Every outcome is shown on the card. */
-export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: updateCard }: Options): Record<string, DeliveryHandler> {
+export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: updateCard, reportRefused }: Options): Record<string, DeliveryHandler> {
   return {
     report: {
       async deliver({ checkId, payload }) {
@@ -39,6 +41,7 @@ export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: 
         }
         store.audit({ checkId, event: final ? 'report_failed' : 'report_retrying', sha, detail: failure.message }, clock());
         updateCard(checkId);
+        if (final) reportRefused?.(checkId);
       },
     },
     note: {

@@ -30,7 +30,7 @@ export const statusCheckPayload = z.object({
     work_in_progress: z.boolean().optional(),
     last_commit: z.object({
       id: text().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit SHA'),
-      author: z.object({ name: text().optional() }).optional(),
+      author: z.object({ name: text().optional(), email: text().optional() }).optional(),
     }),
   }),
   external_approval_rule: z.object({ id, name: text().min(1) }),
@@ -62,6 +62,8 @@ export function toEvent(p: StatusCheckPayload): MergeRequestEvent {
     statusCheckId: p.external_approval_rule.id,
     statusCheckName: p.external_approval_rule.name,
     commitAuthor: mr.last_commit.author?.name ?? null,
+    // GitLab may send "[REDACTED]" in place of an address.
+    commitAuthorEmail: mr.last_commit.author?.email?.includes('@') ? mr.last_commit.author.email : null,
     triggeredBy: p.user?.username ?? null,
     mergeRequestState: mr.state,
     draft: mr.draft ?? mr.work_in_progress ?? false,

@@ -123,6 +123,11 @@ export class Authorizer implements Authorization {
     }
   }
 
+  /** Who wrote the check's merge request (cached per commit, shared with the four-eyes rule). */
+  authorsOf(check: Check): Promise<Authors> {
+    return this.#authorsOf(check);
+  }
+
   #authorsOf(check: Check): Promise<Authors> {
     const key = `${check.projectId}/${check.mergeRequestIid}/${check.sha}`;
     const hit = this.#authors.get(key);

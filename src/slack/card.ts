@@ -33,6 +33,21 @@ function approverLabel(a: Approval): string {
   return actorLabel({ decidedBy: a.by, decidedByName: a.name, decidedVia: a.via });
 }
 
+/** How far the check is from passing: "1 of 2 approvals, 1 more needed". */
+export function approvalsLine(check: Pick<Check, 'approvals' | 'approvalsRequired' | 'state'>): string {
+  const have = check.approvals.length;
+  const need = check.approvalsRequired;
+  if (check.state !== 'pending') return `${need} approval${need === 1 ? '' : 's'} required`;
+  const more = Math.max(0, need - have);
+  return `${have} of ${need} approval${need === 1 ? '' : 's'}, ${more} more needed`;
+}
+
+/** Links a card can carry; absent when PUBLIC_URL is unknown. */
+export interface CardLinks {
+  /** The check's history page on the web list. */
+  history?: string | null;
+}
+
 function approverList(approvals: readonly Approval[]): string {
   const named = approvals.slice(0, NAMED_APPROVERS).map(approverLabel).join(', ');
   return approvals.length > NAMED_APPROVERS ? `${named} and ${approvals.length - NAMED_APPROVERS} more` : named;
@@ -124,7 +139,7 @@ function outcomeBlocks(check: Check): KnownBlock[] {
 }
 
 /** The Slack card of a check, true to its current state. */
-export function renderCard(check: Check): Card {
+export function renderCard(check: Check, links: CardLinks = {}): Card {
   const sha = shortSha(check.sha);
   const commit = check.previousSha
     ? `${link(commitUrl(check, check.sha), sha)} (${link(`${check.projectUrl}/-/compare/${check.previousSha}...${check.sha}`, `changes since ${shortSha(check.previousSha)}`)})`
@@ -136,6 +151,7 @@ export function renderCard(check: Check): Card {
     `*Author*\n${fit(check.commitAuthor ?? check.triggeredBy ?? 'unknown', FIT.author)}`,
     `*Status check*\n${fit(check.statusCheckName, FIT.statusCheck)}`,
     `*Received*\n${when(check.receivedAt)}`,
+    `*Rule*\n${fit(check.ruleName ?? 'default', 100)}: ${approvalsLine(check)}`,
   ];
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: `*${stateWord(check)}*${check.draft ? ' (draft)' : ''}: ${headline(check)}` } },
@@ -153,6 +169,9 @@ export function renderCard(check: Check): Card {
     });
   }
   blocks.push(...outcomeBlocks(check));
+  if (check.state !== 'pending' && links.history) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${link(links.history, 'History of this check')} (who decided, when, what GitLab answered)` }] });
+  }
   if (check.cardError) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `:warning: ${fit(check.cardError, FIT.error)}` }] });
   return { text: plainText(check), blocks };
 }

@@ -122,4 +122,15 @@ export const migrations: readonly string[] = [
   CREATE INDEX status_check_by_change ON status_check (updated_at, id);
   CREATE INDEX status_check_by_state_change ON status_check (state, updated_at, id);
   `,
+  // 5: who has the Slack Home tab open (to refresh it after a decision), and the e-mail of
+  // the newest commit's author (to show people their own merge requests).
+  `
+  CREATE TABLE home_tab (
+    user_id    TEXT PRIMARY KEY,
+    opened_at  TEXT NOT NULL,
+    -- What was last published, so a refresh that changes nothing is not sent.
+    view_hash  TEXT
+  );
+  ALTER TABLE status_check ADD COLUMN commit_author_email TEXT;
+  `,
 ];

@@ -97,6 +97,7 @@ interface CheckRow {
   approvals_required: number;
   rule_name: string | null;
   mr_updated_at: string | null;
+  commit_author_email: string | null;
 }
 
 interface DeliveryRow {
@@ -129,6 +130,7 @@ function toCheck(row: CheckRow, approvals: Approval[]): Check {
     statusCheckId: row.external_status_check_id,
     statusCheckName: row.external_status_check_name,
     commitAuthor: row.commit_author,
+    commitAuthorEmail: row.commit_author_email,
     triggeredBy: row.triggered_by,
     mergeRequestState: row.merge_request_state,
     draft: row.draft === 1,
@@ -367,12 +369,14 @@ export class Store {
            project_id, project_path, project_url, merge_request_iid, merge_request_title,
            merge_request_url, source_branch, target_branch, sha, external_status_check_id,
            external_status_check_name, commit_author, triggered_by, merge_request_state, draft,
-           state, previous_sha, received_at, updated_at, approvals_required, rule_name, mr_updated_at)
+           state, previous_sha, received_at, updated_at, approvals_required, rule_name, mr_updated_at,
+           commit_author_email)
          VALUES (@projectId, @projectPath, @projectUrl, @mergeRequestIid, @title, @url, @sourceBranch,
            @targetBranch, @sha, @statusCheckId, @statusCheckName, @commitAuthor, @triggeredBy,
-           @mergeRequestState, @draft, @state, @previousSha, @now, @now, @required, @ruleName, @mrUpdatedAt)`,
+           @mergeRequestState, @draft, @state, @previousSha, @now, @now, @required, @ruleName, @mrUpdatedAt,
+           @commitAuthorEmail)`,
       )
-      .run({ ...event, draft: event.draft ? 1 : 0, state, previousSha, now, required: rule.required, ruleName: rule.name, mrUpdatedAt: iso(event.updatedAt) });
+      .run({ ...event, commitAuthorEmail: event.commitAuthorEmail ?? null, draft: event.draft ? 1 : 0, state, previousSha, now, required: rule.required, ruleName: rule.name, mrUpdatedAt: iso(event.updatedAt) });
     return Number(result.lastInsertRowid);
   }
 
@@ -690,6 +694,49 @@ export class Store {
       reason: string | null;
     }>;
     return rows.map((r) => ({ id: r.id, checkId: r.check_id, outcome: r.outcome, actor: JSON.parse(r.actor) as Actor, reason: r.reason }));
+  }
+
+  // --- the Slack Home tab ------------------------------------------------------------------
+
+  /** A person opened the app's Home tab: refresh it after decisions from now on. */
+  homeOpened(userId: string, at: Date): void {
+    this.#db
+      .prepare('INSERT INTO home_tab (user_id, opened_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET opened_at = excluded.opened_at')
+      .run(userId, at.toISOString());
+  }
+
+  /** People who opened the Home tab since `since`. */
+  homeViewers(since: Date): string[] {
+    return (this.#db.prepare('SELECT user_id FROM home_tab WHERE opened_at >= ? ORDER BY user_id').all(since.toISOString()) as Array<{ user_id: string }>).map(
+      (r) => r.user_id,
+    );
+  }
+
+  homeViewHash(userId: string): string | null {
+    return (this.#db.prepare('SELECT view_hash FROM home_tab WHERE user_id = ?').get(userId) as { view_hash: string | null } | undefined)?.view_hash ?? null;
+  }
+
+  setHomeViewHash(userId: string, hash: string): void {
+    this.#db.prepare('UPDATE home_tab SET view_hash = ? WHERE user_id = ?').run(hash, userId);
+  }
+
+  /** One person's most recent decisions (votes), newest first, with the check each was on. */
+  decisionsBy(via: Via, actorId: string, limit: number): Array<{ check: Check; outcome: Outcome; decidedAt: Date }> {
+    const rows = this.#db
+      .prepare(
+        `SELECT c.*, d.outcome AS voted, d.decided_at AS voted_at FROM decision d JOIN status_check c ON c.id = d.check_id
+         WHERE d.via = ? AND d.actor_id = ? ORDER BY d.id DESC LIMIT ?`,
+      )
+      .all(via, actorId, limit) as Array<CheckRow & { voted: Outcome; voted_at: string }>;
+    return rows.map((r) => ({ check: this.#toCheck(r), outcome: r.voted, decidedAt: new Date(r.voted_at) }));
+  }
+
+  /** Pending checks whose newest commit this e-mail wrote, oldest first. */
+  pendingAuthoredBy(email: string, limit: number): Check[] {
+    const rows = this.#db
+      .prepare(`SELECT * FROM status_check WHERE state = 'pending' AND lower(commit_author_email) = lower(?) ORDER BY id LIMIT ?`)
+      .all(email, limit) as CheckRow[];
+    return rows.map((r) => this.#toCheck(r));
   }
 
   // --- deliveries (the outbox) ---------------------------------------------------------

@@ -39,6 +39,14 @@ describe('manifest.yml', () => {
     expect(String(at(manifest, 'settings', 'interactivity', 'request_url'))).toMatch(EVENTS_URL);
   });
 
+  it('has a Home tab, and subscribes to app_home_opened at the same route', () => {
+    expect(at(manifest, 'features', 'app_home', 'home_tab_enabled')).toBe(true);
+    // Authors' direct messages land in the Messages tab.
+    expect(at(manifest, 'features', 'app_home', 'messages_tab_enabled')).toBe(true);
+    expect(String(at(manifest, 'settings', 'event_subscriptions', 'request_url'))).toMatch(EVENTS_URL);
+    expect(asArray(at(manifest, 'settings', 'event_subscriptions', 'bot_events'))).toEqual(['app_home_opened']);
+  });
+
   it('asks for exactly the bot scopes the bot uses', () => {
     const scopes = asArray(at(manifest, 'oauth_config', 'scopes', 'bot')).map(String);
     expect([...scopes].sort()).toEqual(['chat:write', 'commands', 'usergroups:read', 'users:read', 'users:read.email']);

@@ -1,4 +1,5 @@
 import type { Gate } from '../../gate.js';
+import type { HomeTab } from '../home.js';
 
 /** What every Slack listener may use. */
 export interface ListenerDeps {
@@ -6,6 +7,8 @@ export interface ListenerDeps {
   clock: () => Date;
   /** Absolute URL of the web list, for links; null when unknown. */
   webListUrl: string | null;
+  /** The app's Home tab; absent where it is not drawn. */
+  home?: HomeTab;
 }
 
 /** The person clicking, from a Slack payload's `user`. */

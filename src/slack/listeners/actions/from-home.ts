@@ -1,0 +1,19 @@
+import type { AllMiddlewareArgs, BlockButtonAction, RespondArguments, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { ListenerDeps } from '../types.js';
+
+type ButtonArgs = AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>;
+
+/**
+ * A click on the Home tab has no `response_url` to answer privately: what the card's handler
+ * would say there is shown on top of the person's Home tab instead. Clicks elsewhere pass as they are.
+ */
+export function fromHome({ home }: ListenerDeps, handler: (args: ButtonArgs) => Promise<void>): (args: ButtonArgs) => Promise<void> {
+  return async (args) => {
+    if (args.body.container?.type !== 'view' || !home) return handler(args);
+    const respond = async (message: string | RespondArguments) => {
+      const text = typeof message === 'string' ? message : (message.text ?? '');
+      await home.publish(args.body.user.id, text);
+    };
+    return handler({ ...args, respond: respond as unknown as ButtonArgs['respond'] });
+  };
+}
