@@ -1,6 +1,8 @@
 import picomatch from 'picomatch';
 import type { Actor, Check, Outcome } from './check.js';
+import type { BreakGlass, Freeze } from './freeze.js';
 import type { Refusal } from './rules.js';
+import type { Reminders } from './schedule.js';
 
 /** Who may decide under a rule. Empty lists everywhere: anyone who can see the card. */
 export interface Approvers {
@@ -28,6 +30,12 @@ export interface Rule {
   allowSelfApproval: boolean;
   /** Ask approvers for a comment and post it on the merge request. */
   approveWithComment: boolean;
+  /** Reminders in the card's thread, and escalation to backup approvers; none when absent. */
+  reminders?: Reminders | null;
+  /** When approvals are refused (rejections still count). */
+  freezes?: Freeze[];
+  /** Who may approve during a freeze, with a reason, through "Emergency approve". */
+  breakGlass?: BreakGlass | null;
 }
 
 export interface Policy {

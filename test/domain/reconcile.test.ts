@@ -78,7 +78,7 @@ describe('what a sweep repairs', () => {
       seen: [8],
       repairs: [{ kind: 'created', statusCheckId: 8, statusCheckName: 'Old URL' }],
     },
-  ] as Array<{ v: MergeRequestView; known: Check[]; seen?: number[]; repairs: unknown[] }>)('$story', ({ v, known, seen = [], repairs }) => {
+  ] as Array<{ story: string; v: MergeRequestView; known: Check[]; seen?: number[]; repairs: unknown[] }>)('$story', ({ v, known, seen = [], repairs }) => {
     expect(planRepairs(v, known, new Set(seen), OUR_URL)).toEqual(repairs);
   });
 });
