@@ -14,6 +14,7 @@ import { createAuthorLookup, createNotePoster } from './gitlab/merge-request.js'
 import { createReporter } from './gitlab/reporter.js';
 import { Authorizer } from './policy/authorize.js';
 import { loadPolicy } from './policy/load.js';
+import { Reconciler } from './reconciler.js';
 import { isOpen, type Rule } from './domain/policy.js';
 import { statusCheckRouter } from './gitlab/webhook.js';
 import { boltLogger } from './logging.js';
@@ -217,6 +218,20 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   if (config.slack.appToken) await bolt.start();
   worker.start();
   await gate.resume();
+  const reconciler =
+    config.reconcile.intervalSeconds > 0
+      ? new Reconciler({
+          gate,
+          store,
+          log: log.child({ component: 'reconcile' }),
+          gitlab: gitlabOptions,
+          projects: config.reconcile.projects,
+          intervalMs: config.reconcile.intervalSeconds * 1000,
+          ourUrl: config.publicUrl ? `${config.publicUrl}${config.basePath}/status_check` : null,
+          onSweep: (summary, ok) => metrics.reconciled(summary.repaired, summary.errors, ok, Date.now()),
+        })
+      : null;
+  reconciler?.start();
   log.info({ port, basePath: config.basePath, socketMode: Boolean(config.slack.appToken) }, 'gitlab-approval-bot is serving');
 
   let stopped: Promise<void> | null = null;
@@ -237,6 +252,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
       clearInterval(letGo);
       server.closeAllConnections();
       if (socketMode) await bounded(socketMode.client.disconnect());
+      await bounded(reconciler?.stop() ?? Promise.resolve());
       await bounded(gate.settled());
       const drained = await worker.stop(Math.max(0, deadline - Date.now()));
       if (!drained) log.warn('deliveries still in flight at shutdown: they will be sent after the next start');

@@ -53,8 +53,11 @@ export class Gate {
     this.#o = options;
   }
 
-  /** GitLab called the check. Idempotent: the same commit again changes nothing but details. */
-  receive(event: MergeRequestEvent): { check: Check; created: boolean } {
+  /**
+   * GitLab called the check (or a sweep found a call that never arrived: `reconciled`).
+   * Idempotent: the same commit again changes nothing but details.
+   */
+  receive(event: MergeRequestEvent, source: 'gitlab' | 'reconciled' = 'gitlab'): { check: Check; created: boolean } {
     const { store, clock } = this.#o;
     const at = clock();
     const cardDue = !(event.draft && this.#o.draftCards === 'wait');
@@ -75,6 +78,7 @@ export class Gate {
         const id = store.insertCheck(event, plan.state, plan.previousSha, rule, at);
         if (plan.state === 'pending' && cardDue) store.enqueue(id, 'slack', 'post_card', null, at);
         audit(id, 'received', `state ${plan.state}${plan.late ? ' (a late call about an older commit)' : ''}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
+        if (source === 'reconciled') audit(id, 'reconciled', 'GitLab never called for this commit; found by the sweep');
         return { id, created: true };
       }
       if (plan.late) return { id: same.id, created: false };
@@ -91,6 +95,8 @@ export class Gate {
       } else if (same.title !== event.title || same.targetBranch !== event.targetBranch || same.draft !== event.draft) {
         this.#updateCard(same.id, at);
       }
+      // GitLab's Retry (the same commit again) also sends a decision GitLab refused before.
+      if (same.ruleName === rule.name && same.approvalsRequired === rule.required) this.#reReport(same.id, 'the same commit was sent again', at);
       return { id: same.id, created: false };
     });
     this.#o.onWork();
@@ -297,6 +303,35 @@ export class Gate {
       this.#updateCard(check.id, at);
       store.audit({ checkId: check.id, event: 'rule_changed', sha: check.sha, detail }, at);
     }
+  }
+
+  /**
+   * Reports a decision again that GitLab refused for good (401, 403, a 5xx given up): a token
+   * that works again heals it without a click. False when there is nothing to resend.
+   */
+  reReport(checkId: number, why: string): boolean {
+    const sent = this.#o.store.transaction(() => this.#reReport(checkId, why, this.#o.clock()));
+    if (sent) this.#o.onWork();
+    return sent;
+  }
+
+  #reReport(checkId: number, why: string, at: Date): boolean {
+    const { store } = this.#o;
+    const check = store.getCheck(checkId);
+    if (!check || (check.state !== 'approved' && check.state !== 'rejected') || check.report !== 'failed') return false;
+    if (store.hasPendingDelivery(checkId, 'report')) return false;
+    const report: ReportPayload = {
+      projectId: check.projectId,
+      mergeRequestIid: check.mergeRequestIid,
+      sha: check.sha,
+      statusCheckId: check.statusCheckId,
+      status: gitlabStatus(check.state === 'approved' ? 'approve' : 'reject'),
+    };
+    store.setReport(checkId, 'sending', null, at);
+    store.enqueue(checkId, 'gitlab', 'report', report, at);
+    store.audit({ checkId, event: 'report_resent', sha: check.sha, detail: `${report.status}: ${why}` }, at);
+    this.#updateCard(checkId, at);
+    return true;
   }
 
   /** A delivery changed the check (a report landed or was refused): show it on its card. */

@@ -441,6 +441,37 @@ export class Store {
     }));
   }
 
+  // --- reconciliation: what the bot holds, to compare with GitLab's view -------------------
+
+  /** Every project the bot has received a call for. */
+  knownProjects(): number[] {
+    return (this.#db.prepare('SELECT DISTINCT project_id FROM status_check ORDER BY project_id').all() as Array<{ project_id: number }>).map((r) => r.project_id);
+  }
+
+  /** The GitLab status check ids the bot has seen in calls for a project. */
+  statusCheckIdsSeen(projectId: number): number[] {
+    return (
+      this.#db.prepare('SELECT DISTINCT external_status_check_id AS id FROM status_check WHERE project_id = ?').all(projectId) as Array<{ id: number }>
+    ).map((r) => r.id);
+  }
+
+  /** Every stored check of one merge request (all status checks, all commits), oldest first. */
+  checksOfMergeRequest(projectId: number, mergeRequestIid: number): Check[] {
+    const rows = this.#db
+      .prepare('SELECT * FROM status_check WHERE project_id = ? AND merge_request_iid = ? ORDER BY id')
+      .all(projectId, mergeRequestIid) as CheckRow[];
+    return rows.map((r) => this.#toCheck(r));
+  }
+
+  /** The merge requests of a project that have a check waiting for a decision. */
+  mergeRequestsWaiting(projectId: number): number[] {
+    return (
+      this.#db
+        .prepare(`SELECT DISTINCT merge_request_iid AS iid FROM status_check WHERE project_id = ? AND state = 'pending' ORDER BY iid`)
+        .all(projectId) as Array<{ iid: number }>
+    ).map((r) => r.iid);
+  }
+
   // --- the audit trail (append-only: triggers refuse updates and deletes) -----------------
 
   audit(event: AuditInput, at: Date): void {

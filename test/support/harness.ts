@@ -68,6 +68,8 @@ export function testEnv(slack: FakeSlack, gitlab: FakeGitLab, dir: string, extra
     DELIVERY_RETRY_MAX_MS: '200',
     REQUEST_TIMEOUT_MS: '2000',
     SHUTDOWN_GRACE_MS: '3000',
+    // Off unless a test turns it on: a sweep's GitLab calls would show in every other test's fakes.
+    RECONCILE_INTERVAL_SECONDS: '0',
     ...extra,
   };
 }
