@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent, type Outcome } from './domain/check.js';
-import type { Authorization } from './domain/policy.js';
+import type { Authorization, Rule } from './domain/policy.js';
+import { firstDue } from './domain/schedule.js';
 import { normaliseReason, planReceipt, refuseDecision, type Refusal } from './domain/rules.js';
 import type { AuditInput, Store } from './store/store.js';
 
@@ -76,7 +77,10 @@ export class Gate {
       const rule = this.#o.authorization.ruleFor(event);
       if (plan.create || !same) {
         const id = store.insertCheck(event, plan.state, plan.previousSha, rule, at);
-        if (plan.state === 'pending' && cardDue) store.enqueue(id, 'slack', 'post_card', null, at);
+        if (plan.state === 'pending' && cardDue) {
+          store.enqueue(id, 'slack', 'post_card', null, at);
+          this.#scheduleNudges(id, rule, at);
+        }
         audit(id, 'received', `state ${plan.state}${plan.late ? ' (a late call about an older commit)' : ''}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
         if (source === 'reconciled') audit(id, 'reconciled', 'GitLab never called for this commit; found by the sweep');
         return { id, created: true };
@@ -87,11 +91,15 @@ export class Gate {
         this.#regate(same, rule, cardDue, at);
       } else if (plan.reopen) {
         store.reopen(same.id, at);
-        if (cardDue) store.enqueue(same.id, 'slack', 'post_card', null, at);
+        if (cardDue) {
+          store.enqueue(same.id, 'slack', 'post_card', null, at);
+          this.#scheduleNudges(same.id, rule, at);
+        }
         audit(same.id, 'reopened');
       } else if (plan.state === 'pending' && same.slackTs === null && cardDue && !store.hasPendingDelivery(same.id, 'post_card')) {
         // A draft became ready, or the first card could not be posted: post it now.
         store.enqueue(same.id, 'slack', 'post_card', null, at);
+        if (store.nudgesOf(same.id).length === 0) this.#scheduleNudges(same.id, rule, at);
       } else if (same.title !== event.title || same.targetBranch !== event.targetBranch || same.draft !== event.draft) {
         this.#updateCard(same.id, at);
       }
@@ -258,8 +266,10 @@ export class Gate {
     const verdicts = new Map<string, Promise<boolean>>();
     for (const check of this.#o.store.pendingChecks(1000)) {
       const rule = authorization.ruleFor(check);
-      let verdict = verdicts.get(rule.name);
-      if (!verdict) verdicts.set(rule.name, (verdict = authorization.isApprover(actor, rule)));
+      // An escalated check has more approvers than its rule's other checks.
+      const key = `${rule.name}${check.escalatedAt ? ' (escalated)' : ''}`;
+      let verdict = verdicts.get(key);
+      if (!verdict) verdicts.set(key, (verdict = authorization.isApprover(actor, rule)));
       if (await verdict) mine.push(check);
     }
     return { checks: mine.slice(0, limit), total: mine.length };
@@ -284,7 +294,7 @@ export class Gate {
    * cast under the old rule stop counting. An approval is withdrawn, in GitLab too (the
    * commit goes back to pending), and a fresh card asks the new rule's approvers.
    */
-  #regate(check: Check, rule: { name: string; required: number }, cardDue: boolean, at: Date): void {
+  #regate(check: Check, rule: Rule, cardDue: boolean, at: Date): void {
     const { store } = this.#o;
     const state = store.regate(check.id, rule, at);
     const detail = `now governed by rule “${rule.name}” (${rule.required} approval(s) needed), was “${check.ruleName}”`;
@@ -297,7 +307,10 @@ export class Gate {
         status: 'pending',
       };
       store.enqueue(check.id, 'gitlab', 'report', report, at);
-      if (cardDue) store.enqueue(check.id, 'slack', 'post_card', null, at);
+      if (cardDue) {
+        store.enqueue(check.id, 'slack', 'post_card', null, at);
+        this.#scheduleNudges(check.id, rule, at);
+      }
       store.audit({ checkId: check.id, event: 'approval_withdrawn', sha: check.sha, detail }, at);
     } else {
       this.#updateCard(check.id, at);
@@ -332,6 +345,15 @@ export class Gate {
     store.audit({ checkId, event: 'report_resent', sha: check.sha, detail: `${report.status}: ${why}` }, at);
     this.#updateCard(checkId, at);
     return true;
+  }
+
+  /** The rule's first reminder and its escalation, counted from now (in working time when set). */
+  #scheduleNudges(checkId: number, rule: Rule, at: Date): void {
+    if (!rule.reminders) return;
+    for (const kind of ['remind', 'escalate'] as const) {
+      const due = firstDue(kind, at.getTime(), rule.reminders);
+      if (due !== null) this.#o.store.scheduleNudge(checkId, kind, due);
+    }
   }
 
   /** A delivery changed the check (a report landed or was refused): show it on its card. */

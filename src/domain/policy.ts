@@ -55,6 +55,18 @@ export function ruleFor(policy: Policy, projectPath: string, targetBranch: strin
   return policy.rules.find((r) => matches(r.projects, projectPath) && matches(r.branches, targetBranch)) ?? policy.fallback;
 }
 
+/**
+ * The rule as it stands for one check: once the check was escalated, the people in
+ * escalate_to may decide it too, as backup approvers under every other test of the rule.
+ */
+export function withEscalation(rule: Rule, check: { escalatedAt?: Date | null }): Rule {
+  const to = rule.reminders?.escalateTo;
+  // A rule that names nobody lets anyone decide already: naming backups would narrow it.
+  if (!check.escalatedAt || !to || isOpen(rule.approvers)) return rule;
+  const union = (a: string[], b: string[]) => [...new Set([...a, ...b])];
+  return { ...rule, approvers: { ...rule.approvers, slack: union(rule.approvers.slack, to.slack), gitlab: union(rule.approvers.gitlab, to.gitlab) } };
+}
+
 /** The people behind a merge request, for the four-eyes rule. */
 export interface Authors {
   usernames: string[];
@@ -100,7 +112,8 @@ export type Permit = { ok: true; rule: Rule; person: string } | { ok: false; ref
 
 /** Applies the policy; the implementation looks people up in Slack and GitLab. */
 export interface Authorization {
-  ruleFor(check: Pick<Check, 'projectPath' | 'targetBranch'>): Rule;
+  /** The governing rule; with the check's escalation, its backup approvers too. */
+  ruleFor(check: Pick<Check, 'projectPath' | 'targetBranch'> & Partial<Pick<Check, 'escalatedAt'>>): Rule;
   permit(actor: Actor, check: Check, outcome: Outcome): Promise<Permit>;
   /** Whether the person is one of the rule's approvers (no other test). */
   isApprover(actor: Actor, rule: Rule): Promise<boolean>;

@@ -5,6 +5,7 @@ import {
   isOpen,
   personKey,
   ruleFor,
+  withEscalation,
   type Authorization,
   type Authors,
   type FindAuthors,
@@ -42,8 +43,8 @@ export class Authorizer implements Authorization {
     this.#o = { clock: Date.now, authorsTtlMs: 10 * 60_000, ...options };
   }
 
-  ruleFor(check: Pick<Check, 'projectPath' | 'targetBranch'>): Rule {
-    return ruleFor(this.#o.policy, check.projectPath, check.targetBranch);
+  ruleFor(check: Pick<Check, 'projectPath' | 'targetBranch'> & Partial<Pick<Check, 'escalatedAt'>>): Rule {
+    return withEscalation(ruleFor(this.#o.policy, check.projectPath, check.targetBranch), check);
   }
 
   async isApprover(actor: Actor, rule: Rule): Promise<boolean> {

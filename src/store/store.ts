@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Actor, Approval, Check, CheckState, MergeRequestEvent, Outcome, ReportState, Via } from '../domain/check.js';
+import type { Nudge } from '../domain/schedule.js';
 import { migrations } from './migrations.js';
 
 export type Lane = 'slack' | 'gitlab';
@@ -81,6 +82,7 @@ interface CheckRow {
   approvals_required: number;
   rule_name: string | null;
   mr_updated_at: string | null;
+  escalated_at: string | null;
 }
 
 interface DeliveryRow {
@@ -134,6 +136,7 @@ function toCheck(row: CheckRow, approvals: Approval[]): Check {
     updatedAt: date(row.mr_updated_at),
     ruleName: row.rule_name,
     approvals,
+    escalatedAt: date(row.escalated_at),
   };
 }
 
@@ -470,6 +473,45 @@ export class Store {
         .prepare(`SELECT DISTINCT merge_request_iid AS iid FROM status_check WHERE project_id = ? AND state = 'pending' ORDER BY iid`)
         .all(projectId) as Array<{ iid: number }>
     ).map((r) => r.iid);
+  }
+
+  // --- reminders and escalation (durable: a restart neither loses nor doubles them) --------
+
+  /** Schedules (or moves) the reminder or escalation of a check. */
+  scheduleNudge(checkId: number, kind: Nudge, dueAt: number): void {
+    this.#db
+      .prepare('INSERT INTO nudge (check_id, kind, due_at) VALUES (?, ?, ?) ON CONFLICT (check_id, kind) DO UPDATE SET due_at = excluded.due_at')
+      .run(checkId, kind, dueAt);
+  }
+
+  dueNudges(nowMs: number, limit: number): Array<{ id: number; checkId: number; kind: Nudge; dueAt: number }> {
+    return (
+      this.#db.prepare('SELECT id, check_id, kind, due_at FROM nudge WHERE due_at <= ? ORDER BY due_at, id LIMIT ?').all(nowMs, limit) as Array<{
+        id: number;
+        check_id: number;
+        kind: Nudge;
+        due_at: number;
+      }>
+    ).map((r) => ({ id: r.id, checkId: r.check_id, kind: r.kind, dueAt: r.due_at }));
+  }
+
+  nudgesOf(checkId: number): Array<{ kind: Nudge; dueAt: number }> {
+    return (this.#db.prepare('SELECT kind, due_at FROM nudge WHERE check_id = ? ORDER BY kind').all(checkId) as Array<{ kind: Nudge; due_at: number }>).map((r) => ({
+      kind: r.kind,
+      dueAt: r.due_at,
+    }));
+  }
+
+  moveNudge(id: number, dueAt: number): void {
+    this.#db.prepare('UPDATE nudge SET due_at = ? WHERE id = ?').run(dueAt, id);
+  }
+
+  dropNudge(id: number): void {
+    this.#db.prepare('DELETE FROM nudge WHERE id = ?').run(id);
+  }
+
+  markEscalated(checkId: number, at: Date): void {
+    this.#db.prepare('UPDATE status_check SET escalated_at = ?, updated_at = ? WHERE id = ?').run(at.toISOString(), at.toISOString(), checkId);
   }
 
   // --- the audit trail (append-only: triggers refuse updates and deletes) -----------------
