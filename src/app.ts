@@ -87,7 +87,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     maxDelayMs: config.delivery.maxDelayMs,
     onOutcome: (lane, kind, outcome, ms) => metrics.delivery(lane, kind, outcome, ms),
     handlers: {
-      ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel }),
+      ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel, freezeOf: (check) => gate.freezeOf(check)?.reason ?? null }),
       ...nudgeDeliveries({ client: slack, store, clock, ruleFor: (check) => authorization.ruleFor(check) }),
       ...gitlabDeliveries({ store, clock, report: createReporter(gitlabOptions), postNote: createNotePoster(gitlabOptions), cardChanged: (id) => gate.cardChanged(id) }),
     },

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent, type Outcome } from './domain/check.js';
-import type { Authorization, Rule } from './domain/policy.js';
+import { frozenBy, frozenMessage, type Freeze } from './domain/freeze.js';
+import { breakGlassRule, type Authorization, type Rule } from './domain/policy.js';
 import { firstDue } from './domain/schedule.js';
 import { normaliseReason, planReceipt, refuseDecision, type Refusal } from './domain/rules.js';
 import type { AuditInput, Store } from './store/store.js';
@@ -36,7 +37,21 @@ export interface GateOptions {
   draftCards: 'wait' | 'post';
 }
 
-export type Refused = { ok: false; code: Refusal['code'] | 'not_found' | 'already_counted'; message: string; check: Check | null };
+export type Refused = {
+  ok: false;
+  code: Refusal['code'] | 'not_found' | 'already_counted' | 'frozen' | 'not_frozen' | 'reason_required';
+  message: string;
+  check: Check | null;
+};
+
+/** Told to the escalation channel when someone approves during a freeze. */
+export interface BreakGlassNotice {
+  channel: string;
+  freeze: string;
+  by: string;
+  via: Actor['via'];
+  reason: string;
+}
 export type DecideResult = { ok: true; check: Check; counted: boolean } | Refused;
 
 const where = (check: Pick<Check, 'projectPath' | 'mergeRequestIid'>) => `${check.projectPath}!${check.mergeRequestIid}`;
@@ -178,6 +193,13 @@ export class Gate {
     if (!check) return refuse('not_found', `There is no check ${checkId}.`, null);
     const early = refuseDecision(check);
     if (early) return refuse(early.code, early.message, check);
+    const frozen = outcome === 'approve' ? this.#frozen(check) : null;
+    if (frozen) {
+      // The card may predate the freeze: show it there, with the emergency button.
+      store.transaction(() => this.#updateCard(checkId, clock()));
+      this.#o.onWork();
+      return refuse('frozen', frozen, check);
+    }
     const permit = await this.#o.authorization.permit(actor, check, outcome);
     if (!permit.ok) return refuse(permit.refusal.code, permit.refusal.message, check);
 
@@ -245,12 +267,96 @@ export class Gate {
     if (!check) return { ok: false, code: 'not_found', message: `There is no check ${checkId}.`, check: null };
     const early = refuseDecision(check);
     if (early) return { ok: false, ...early, check };
+    const frozen = outcome === 'approve' ? this.#frozen(check) : null;
+    if (frozen) return { ok: false, code: 'frozen', message: frozen, check };
     const rule = authorization.ruleFor(check);
     if (!(await authorization.isApprover(actor, rule))) {
       return { ok: false, code: 'not_allowed', message: `You are not one of the approvers for this check (rule “${rule.name}”), so nothing was recorded.`, check };
     }
     void authorization.permit(actor, check, outcome).catch(() => undefined);
     return { ok: true, check, counted: false };
+  }
+
+  /** The freeze that holds this check's approvals now, or null. */
+  freezeOf(check: Check): Freeze | null {
+    return frozenBy(this.#o.authorization.ruleFor(check).freezes, this.#o.clock().getTime());
+  }
+
+  /** Why an approval of this check is refused now (a freeze), or null. */
+  #frozen(check: Check): string | null {
+    const freeze = this.freezeOf(check);
+    if (!freeze) return null;
+    const rule = this.#o.authorization.ruleFor(check);
+    return frozenMessage(where(check), rule.name, freeze, breakGlassRule(rule) !== null);
+  }
+
+  /**
+   * Before asking for an emergency approval's reason: is the check frozen, and is this person
+   * in break_glass? The full tests run when the reason is submitted.
+   */
+  async emergencyPrecheck(checkId: number, actor: Actor): Promise<DecideResult> {
+    const { store, authorization } = this.#o;
+    const check = store.getCheck(checkId);
+    if (!check) return { ok: false, code: 'not_found', message: `There is no check ${checkId}.`, check: null };
+    const early = refuseDecision(check);
+    if (early) return { ok: false, ...early, check };
+    if (!this.freezeOf(check)) return { ok: false, code: 'not_frozen', message: `${where(check)} is not frozen now: approve it with Approve. Nothing was recorded.`, check };
+    const rule = breakGlassRule(authorization.ruleFor(check));
+    if (!rule || !(await authorization.isApprover(actor, rule))) {
+      return { ok: false, code: 'not_allowed', message: 'You are not named in break_glass for this check’s rule, so you cannot approve during the freeze. Nothing was recorded.', check };
+    }
+    return { ok: true, check, counted: false };
+  }
+
+  /**
+   * Break glass: someone named in the rule's break_glass approves during a freeze, with a
+   * reason. It decides the check alone (four eyes still holds), is audited as `break_glass`,
+   * the reason goes on the merge request, and the escalation channel is told.
+   */
+  emergencyApprove(checkId: number, actor: Actor, reason: string | null): Promise<DecideResult> {
+    const work = (async (): Promise<DecideResult> => {
+      const { store, clock, log, authorization } = this.#o;
+      const refuse = (code: Refused['code'], message: string, check: Check | null) => this.#refused(code, message, check, checkId, 'approve', actor);
+      const check = Number.isSafeInteger(checkId) ? store.getCheck(checkId) : null;
+      if (!check) return refuse('not_found', `There is no check ${String(checkId)}.`, null);
+      const kept = normaliseReason(reason);
+      if (!kept) return refuse('reason_required', 'An emergency approval needs a reason: it is posted on the merge request and kept in the audit trail. Nothing was recorded.', check);
+      const early = refuseDecision(check);
+      if (early) return refuse(early.code, early.message, check);
+      const freeze = this.freezeOf(check);
+      if (!freeze) return refuse('not_frozen', `${where(check)} is not frozen now: approve it with Approve. Nothing was recorded.`, check);
+      const permit = await authorization.permit(actor, check, 'approve', 'break_glass');
+      if (!permit.ok) return refuse(permit.refusal.code, permit.refusal.message, check);
+      const rule = authorization.ruleFor(check);
+      const at = clock();
+      const vote = store.transaction(() => {
+        const result = store.vote(checkId, { outcome: 'approve', actor, person: permit.person, reason: kept, required: 1 }, at);
+        if (result !== 'decided') return result;
+        const report: ReportPayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, sha: check.sha, statusCheckId: check.statusCheckId, status: 'passed' };
+        store.enqueue(checkId, 'gitlab', 'report', report, at);
+        store.audit({ checkId, event: 'break_glass', actor: actor.name, via: actor.via, sha: check.sha, detail: `during the freeze “${freeze.reason}”: ${kept}` }, at);
+        const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: breakGlassNote(check, actor, freeze.reason, kept) };
+        store.enqueue(checkId, 'gitlab', 'note', note, at);
+        const channel = rule.reminders?.escalateTo?.channel;
+        if (channel) {
+          const notice: BreakGlassNotice = { channel, freeze: freeze.reason, by: actor.id, via: actor.via, reason: kept };
+          store.enqueue(checkId, 'slack', 'break_glass_notice', notice, at);
+        }
+        this.#updateCard(checkId, at);
+        return result;
+      });
+      const now = store.getCheck(checkId) as Check;
+      if (vote !== 'decided') {
+        const late = refuseDecision(now) ?? { code: 'not_pending' as const, message: 'This check was decided already.' };
+        return refuse(late.code, late.message, now);
+      }
+      this.#o.onWork();
+      this.#o.onDecision?.('approve', actor);
+      log.warn({ checkId, actor: actor.id, via: actor.via, freeze: freeze.reason, sha: now.sha }, 'emergency approval during a freeze');
+      return { ok: true, check: now, counted: false };
+    })();
+    this.#track(work);
+    return work;
   }
 
   /** Whether the rule governing this check asks approvers for a comment. */
@@ -378,4 +484,19 @@ function noteBody(check: Check, outcome: Outcome, actor: Actor, reason: string):
   const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
   const quoted = reason.split('\n').map((line) => `> ${line}`).join('\n');
   return `**${verb}** by ${actor.name} ${via} (status check “${check.statusCheckName}”, commit ${shortSha(check.sha)}):\n\n${quoted}`;
+}
+
+/**
+ * Text a person typed, made literal for GitLab Markdown: no mentions, references, links, HTML
+ * or formatting, whatever it contains.
+ */
+export function escapeGitLabMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()<>#+\-!|~@$%&:^=]/g, (c) => `\\${c}`);
+}
+
+/** The note an emergency approval leaves on the merge request. */
+function breakGlassNote(check: Check, actor: Actor, freeze: string, reason: string): string {
+  const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
+  const quoted = reason.split('\n').map((line) => `> ${escapeGitLabMarkdown(line)}`).join('\n');
+  return `**Emergency approval** (break glass) by ${escapeGitLabMarkdown(actor.name)} ${via}, during the freeze “${escapeGitLabMarkdown(freeze)}” (status check “${escapeGitLabMarkdown(check.statusCheckName)}”, commit ${shortSha(check.sha)}):\n\n${quoted}`;
 }

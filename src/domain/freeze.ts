@@ -18,3 +18,9 @@ export function frozenBy(freezes: readonly Freeze[] | undefined, at: number): Fr
   }
   return null;
 }
+
+/** What someone who approves during a freeze is told. */
+export function frozenMessage(what: string, ruleName: string, freeze: Freeze, breakGlass: boolean): string {
+  const way = breakGlass ? ' People named in break_glass can use Emergency approve, with a reason.' : '';
+  return `${what} is frozen (rule “${ruleName}”): ${freeze.reason}. Approvals are refused until the freeze ends; a rejection still counts.${way} Nothing was recorded.`;
+}

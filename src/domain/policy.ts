@@ -67,6 +67,16 @@ export function withEscalation(rule: Rule, check: { escalatedAt?: Date | null })
   return { ...rule, approvers: { ...rule.approvers, slack: union(rule.approvers.slack, to.slack), gitlab: union(rule.approvers.gitlab, to.gitlab) } };
 }
 
+/**
+ * The rule as it stands for an emergency approval: only its break_glass people may, each
+ * approval decides alone; null when the rule names nobody for it.
+ */
+export function breakGlassRule(rule: Rule): Rule | null {
+  const people = rule.breakGlass;
+  if (!people || people.slack.length + people.gitlab.length === 0) return null;
+  return { ...rule, approvers: { slack: people.slack, gitlab: people.gitlab, emails: [], web: [] }, required: 1 };
+}
+
 /** The people behind a merge request, for the four-eyes rule. */
 export interface Authors {
   usernames: string[];
@@ -114,7 +124,8 @@ export type Permit = { ok: true; rule: Rule; person: string } | { ok: false; ref
 export interface Authorization {
   /** The governing rule; with the check's escalation, its backup approvers too. */
   ruleFor(check: Pick<Check, 'projectPath' | 'targetBranch'> & Partial<Pick<Check, 'escalatedAt'>>): Rule;
-  permit(actor: Actor, check: Check, outcome: Outcome): Promise<Permit>;
+  /** `break_glass`: as one of the rule's break_glass people (an emergency approval during a freeze). */
+  permit(actor: Actor, check: Check, outcome: Outcome, as?: 'approver' | 'break_glass'): Promise<Permit>;
   /** Whether the person is one of the rule's approvers (no other test). */
   isApprover(actor: Actor, rule: Rule): Promise<boolean>;
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Actor, Check, Outcome } from '../domain/check.js';
 import {
+  breakGlassRule,
   isAuthor,
   isOpen,
   personKey,
@@ -56,8 +57,10 @@ export class Authorizer implements Authorization {
     }
   }
 
-  async permit(actor: Actor, check: Check, outcome: Outcome): Promise<Permit> {
-    const rule = this.ruleFor(check);
+  async permit(actor: Actor, check: Check, outcome: Outcome, as: 'approver' | 'break_glass' = 'approver'): Promise<Permit> {
+    const governing = this.ruleFor(check);
+    const rule = as === 'break_glass' ? breakGlassRule(governing) : governing;
+    if (!rule) return refuse(`Rule “${governing.name}” names nobody in break_glass, so there is no emergency approval. Nothing was recorded.`);
     const fourEyes = outcome === 'approve' && !rule.allowSelfApproval;
     let identity: Identity;
     try {
@@ -70,10 +73,16 @@ export class Authorizer implements Authorization {
     if (!isOpen(rule.approvers)) {
       const listed = await this.#listed(identity, rule);
       if (listed === 'unknown') return refuse(`Slack did not tell who is in the approver groups just now, ${TRY_AGAIN}`);
-      if (!listed) return refuse(`You are not one of the approvers for this check (rule “${rule.name}”), so nothing was recorded.`);
+      if (!listed) {
+        return refuse(
+          as === 'break_glass'
+            ? `You are not named in break_glass for rule “${rule.name}”, so you cannot approve during the freeze. Nothing was recorded.`
+            : `You are not one of the approvers for this check (rule “${rule.name}”), so nothing was recorded.`,
+        );
+      }
     }
 
-    if (outcome === 'approve' && check.approvalsRequired > 1 && identity.login === 'password') {
+    if (outcome === 'approve' && rule.required > 1 && check.approvalsRequired > 1 && identity.login === 'password') {
       return refuse(
         `This check needs ${check.approvalsRequired} approvals from different people, and a shared web login cannot tell people apart. Approve in Slack or sign in with GitLab. Nothing was recorded.`,
       );

@@ -6,6 +6,14 @@ import { escape, link, truncate, when } from './mrkdwn.js';
 
 export const APPROVE_ACTION = 'approve_check';
 export const REJECT_ACTION = 'reject_check';
+/** Break glass: approve during a freeze, with a reason. Shown only while a freeze holds. */
+export const EMERGENCY_APPROVE_ACTION = 'emergency_approve_check';
+
+/** What the card shows beyond the check itself. */
+export interface CardContext {
+  /** The freeze holding approvals now (its reason), or null. */
+  freeze?: string | null;
+}
 
 export interface Card {
   text: string;
@@ -66,7 +74,7 @@ function reportLine(check: Check): string {
   }
 }
 
-function outcomeBlocks(check: Check): KnownBlock[] {
+function outcomeBlocks(check: Check, context: CardContext): KnownBlock[] {
   const at = check.decidedAt ? ` at ${when(check.decidedAt)}` : '';
   const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
   switch (check.state) {
@@ -81,6 +89,7 @@ function outcomeBlocks(check: Check): KnownBlock[] {
           elements: [
             { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: String(check.id) },
             { type: 'button', action_id: REJECT_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value: String(check.id) },
+            ...(context.freeze ? [{ type: 'button' as const, action_id: EMERGENCY_APPROVE_ACTION, text: { type: 'plain_text' as const, text: 'Emergency approve' }, value: String(check.id) }] : []),
           ],
         },
       ];
@@ -106,8 +115,13 @@ function outcomeBlocks(check: Check): KnownBlock[] {
   }
 }
 
+/** A freeze, as cards and /pending show it. */
+export function freezeLine(reason: string): string {
+  return `:snowflake: *Frozen*: ${escape(truncate(reason, 300))}. Approvals are refused until it ends; a rejection still counts.`;
+}
+
 /** The Slack card of a check, true to its current state. */
-export function renderCard(check: Check): Card {
+export function renderCard(check: Check, context: CardContext = {}): Card {
   const sha = shortSha(check.sha);
   const commit = check.previousSha
     ? `${link(commitUrl(check, check.sha), sha)} (${link(`${check.projectUrl}/-/compare/${check.previousSha}...${check.sha}`, `changes since ${shortSha(check.previousSha)}`)})`
@@ -135,7 +149,10 @@ export function renderCard(check: Check): Card {
       ],
     });
   }
-  blocks.push(...outcomeBlocks(check));
+  if (check.state === 'pending' && context.freeze) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: freezeLine(context.freeze) } });
+  }
+  blocks.push(...outcomeBlocks(check, context));
   if (check.cardError) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `:warning: ${escape(check.cardError)}` }] });
   return { text: plainText(check), blocks };
 }

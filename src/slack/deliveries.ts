@@ -12,16 +12,18 @@ export interface CardDeliveryOptions {
   clock: () => Date;
   /** The channel a check's card goes to (the rule's). */
   channelFor: (check: Check) => string;
+  /** The freeze holding the check's approvals now (its reason), or null. */
+  freezeOf?: (check: Check) => string | null;
 }
 
 /** Posting and updating cards: the Slack lane of the outbox. */
-export function cardDeliveries({ client, store, clock, channelFor }: CardDeliveryOptions): Record<string, DeliveryHandler> {
+export function cardDeliveries({ client, store, clock, channelFor, freezeOf = () => null }: CardDeliveryOptions): Record<string, DeliveryHandler> {
   const postCard: DeliveryHandler = {
     async deliver({ checkId }) {
       const check = store.getCheck(checkId);
       // Already posted, or ended before its turn came (a newer push, closed, merged): nobody needs it.
       if (!check || check.slackTs !== null || !needsCard(check)) return;
-      const card = renderCard(check);
+      const card = renderCard(check, { freeze: freezeOf(check) });
       let result;
       try {
         result = await client.chat.postMessage({ channel: channelFor(check), ...card, unfurl_links: false, unfurl_media: false });
@@ -48,7 +50,7 @@ export function cardDeliveries({ client, store, clock, channelFor }: CardDeliver
       // No card (never posted, or a card that could not be posted): nothing to update.
       if (!check?.slackChannel || !check.slackTs) return;
       try {
-        await client.chat.update({ channel: check.slackChannel, ts: check.slackTs, ...renderCard(check) });
+        await client.chat.update({ channel: check.slackChannel, ts: check.slackTs, ...renderCard(check, { freeze: freezeOf(check) }) });
       } catch (error) {
         throw explainSlackError(error);
       }

@@ -3,6 +3,7 @@ import type { DeliveryHandler } from '../delivery/worker.js';
 import type { Check } from '../domain/check.js';
 import type { Rule } from '../domain/policy.js';
 import { age } from '../domain/schedule.js';
+import type { BreakGlassNotice } from '../gate.js';
 import type { NudgePayload } from '../nudger.js';
 import type { Store } from '../store/store.js';
 import { explainSlackError } from './errors.js';
@@ -72,5 +73,20 @@ export function nudgeDeliveries({ client, store, clock, ruleFor }: NudgeDelivery
     },
   };
 
-  return { remind, escalate };
+  /** Someone approved during a freeze: the escalation channel hears of it. */
+  const breakGlassNotice: DeliveryHandler = {
+    async deliver({ checkId, payload }) {
+      const check = store.getCheck(checkId);
+      if (!check) return;
+      const notice = payload as BreakGlassNotice;
+      const by = notice.via === 'slack' && /^[UW][A-Z0-9]+$/.test(notice.by) ? `<@${notice.by}>` : `${escape(notice.by)} (web)`;
+      const quoted = escape(truncate(notice.reason, 1500)).replace(/\n/g, '\n>');
+      await post({
+        channel: notice.channel,
+        text: `:rotating_light: *Emergency approval* during the freeze “${escape(truncate(notice.freeze, 300))}”: ${what(check)} was approved by ${by}.\n>${quoted}`,
+      });
+    },
+  };
+
+  return { remind, escalate, break_glass_notice: breakGlassNotice };
 }

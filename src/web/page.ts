@@ -14,6 +14,8 @@ export interface PageContext {
   csrf: string;
   notice: string | null;
   error: string | null;
+  /** The freeze holding a check's approvals now (its reason), or null. */
+  freezeOf?: (check: Check) => string | null;
 }
 
 const time = (d: Date | null): Safe =>
@@ -29,6 +31,18 @@ function stateText(check: Check): string {
   const card = check.cardError ? ` — ${check.cardError}` : '';
   const quorum = check.state === 'pending' && check.approvalsRequired > 1 ? ` — ${check.approvals.length} of ${check.approvalsRequired} approvals` : '';
   return `${check.state}${quorum}${report[check.report]}${card}`;
+}
+
+/** During a freeze: what holds approvals, and break glass, which always asks why. */
+function freezeForm(check: Check, ctx: PageContext): Safe {
+  const freeze = check.state === 'pending' ? (ctx.freezeOf?.(check) ?? null) : null;
+  if (freeze === null) return html``;
+  return html`<p class="freeze">Frozen: ${freeze}. Approvals are refused until it ends; a rejection still counts.</p>
+          <form method="post" action="${ctx.basePath}/checks/${check.id}/emergency">
+            <input type="hidden" name="csrf" value="${ctx.csrf}">
+            <input name="reason" maxlength="2000" required placeholder="Why it cannot wait (posted on the merge request)" aria-label="Reason for the emergency approval">
+            <button class="emergency">Emergency approve</button>
+          </form>`;
 }
 
 function row(check: Check, ctx: PageContext): Safe {
@@ -55,7 +69,7 @@ function row(check: Check, ctx: PageContext): Safe {
       <td class="state">${stateText(check)}</td>
       <td>${check.decidedByName ?? ''}${check.decidedVia ? ` (${check.decidedVia})` : ''}${check.reason ? html`<br><q>${check.reason}</q>` : ''}</td>
       <td>${time(check.decidedAt ?? check.receivedAt)}</td>
-      <td>${decide}<a href="${ctx.basePath}/checks/${check.id}">history</a></td>
+      <td>${freezeForm(check, ctx)}${decide}<a href="${ctx.basePath}/checks/${check.id}">history</a></td>
     </tr>`;
 }
 
@@ -158,6 +172,7 @@ tr.pending{background:#fffbe6} tr.approved .state{color:#1a7f37} tr.rejected .st
 form{display:inline-block;margin:0 .25rem .25rem 0}
 button.approve{background:#1a7f37;color:#fff;border:0;padding:.3rem .7rem;border-radius:4px}
 button.reject{background:#cf222e;color:#fff;border:0;padding:.3rem .7rem;border-radius:4px}
+button.emergency{background:#9a6700;color:#fff;border:0;padding:.3rem .7rem;border-radius:4px} .freeze{color:#0550ae;margin:0 0 .25rem}
 header form{margin-left:.5rem} a.sign-in{display:inline-block;background:#6b4fbb;color:#fff;padding:.4rem .8rem;border-radius:4px;text-decoration:none}
 .notice{background:#dafbe1;padding:.5rem} .error{background:#ffebe9;padding:.5rem} .hint{color:#555}
 `;

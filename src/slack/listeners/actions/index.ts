@@ -1,10 +1,12 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
-import { APPROVE_ACTION, REJECT_ACTION } from '../../card.js';
+import { APPROVE_ACTION, EMERGENCY_APPROVE_ACTION, REJECT_ACTION } from '../../card.js';
 import type { ListenerDeps } from '../types.js';
 import { approveCheck } from './approve-check.js';
+import { emergencyApprove } from './emergency-approve.js';
 import { rejectCheck } from './reject-check.js';
 
 export function registerActions(app: App, deps: ListenerDeps): void {
   app.action<BlockButtonAction>(APPROVE_ACTION, approveCheck(deps));
   app.action<BlockButtonAction>(REJECT_ACTION, rejectCheck(deps));
+  app.action<BlockButtonAction>(EMERGENCY_APPROVE_ACTION, emergencyApprove(deps));
 }

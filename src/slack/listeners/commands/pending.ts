@@ -9,5 +9,5 @@ export const listPending =
     // Only what this person may decide: other teams' merge requests stay with their approvers.
     const actor = { via: 'slack' as const, id: command.user_id, name: command.user_name };
     const { checks, total } = await gate.pendingFor(actor, PENDING_LIST_LIMIT);
-    await ack({ response_type: 'ephemeral', ...renderPendingList(checks, total, clock(), webListUrl) });
+    await ack({ response_type: 'ephemeral', ...renderPendingList(checks, total, clock(), webListUrl, (check) => gate.freezeOf(check)?.reason ?? null) });
   };
