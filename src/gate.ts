@@ -455,6 +455,7 @@ export class Gate {
 
   /** The rule's first reminder and its escalation, counted from now (in working time when set). */
   #scheduleNudges(checkId: number, rule: Rule, at: Date): void {
+    this.#o.store.clearEscalation(checkId);
     if (!rule.reminders) return;
     for (const kind of ['remind', 'escalate'] as const) {
       const due = firstDue(kind, at.getTime(), rule.reminders);

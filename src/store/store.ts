@@ -510,6 +510,11 @@ export class Store {
     this.#db.prepare('DELETE FROM nudge WHERE id = ?').run(id);
   }
 
+  /** The check waits anew (reopened, re-gated): its backup approvers wait for a new escalation. */
+  clearEscalation(checkId: number): void {
+    this.#db.prepare('UPDATE status_check SET escalated_at = NULL WHERE id = ?').run(checkId);
+  }
+
   markEscalated(checkId: number, at: Date): void {
     this.#db.prepare('UPDATE status_check SET escalated_at = ?, updated_at = ? WHERE id = ?').run(at.toISOString(), at.toISOString(), checkId);
   }
