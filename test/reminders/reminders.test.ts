@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SlackCall } from '../../src/fakes/slack.js';
-import { CHANNEL, type Harness } from '../support/harness.js';
+import { CHANNEL, sha, statusCheck, type Harness } from '../support/harness.js';
 import { nthPrivateReply, PAYMENTS_CHANNEL, startWithPolicy } from '../support/policy.js';
 
 const ONCALL = 'C0ONCALL';
@@ -139,5 +139,21 @@ describe('reminders and escalation', () => {
     time.set(MONDAY_9AM + 2000);
     const [reminder] = await h.slack.waitFor('chat.postMessage', 1, (c) => c.body.thread_ts === ts);
     expect(String(reminder!.body.text)).toContain('has waited 47 hours');
+  });
+
+  it('a superseded check gets no reminder; the newest card does', async () => {
+    const time = handClock(MONDAY_9AM);
+    h = await startWithPolicy(policy('    remind_after: 2s\n'), {}, { clock: time.clock });
+    const old = await cardOf(h);
+    expect((await h.receive(statusCheck({ sha: sha(2) }))).status).toBe(202);
+    await h.slack.waitFor('chat.postMessage', 2);
+    expect(h.bot.store.getCheck(old.id)?.state).toBe('superseded');
+    const newestTs = await eventually(() => h.bot.store.pendingChecks(10)[0]?.slackTs);
+
+    time.advance(2000);
+    const [reminder] = await h.slack.waitFor('chat.postMessage', 1, (c) => c.body.thread_ts !== undefined);
+    expect(reminder!.body.thread_ts).toBe(newestTs);
+    await eventually(() => h.bot.store.nudgesOf(old.id).length === 0);
+    expect(threadReplies(h, old.ts)).toHaveLength(0);
   });
 });
