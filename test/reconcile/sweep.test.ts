@@ -92,6 +92,26 @@ describe('the sweep asks GitLab what the bot missed', () => {
   });
 });
 
+describe('a push the bot never heard of', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('the sweep posts the new commit’s card and supersedes the waiting one', async () => {
+    h = await startHarness({ RECONCILE_INTERVAL_SECONDS: '1' });
+    const old = (await h.receive()).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+    setMergeRequest(h.gitlab, PROJECT, mergeRequest({ sha: 'e'.repeat(40), updatedAt: '2026-11-22T10:00:00Z' }));
+
+    const [, card] = await h.slack.waitFor('chat.postMessage', 2, () => true, 10_000);
+    const id = checkIdOf(card!) as number;
+    expect(h.bot.store.getCheck(id)).toMatchObject({ sha: 'e'.repeat(40), state: 'pending', previousSha: FIXTURE_SHA });
+    await h.slack.waitFor('chat.update', 1, (c) => cardText(c).includes('Superseded'));
+    expect(h.bot.store.getCheck(old)?.state).toBe('superseded');
+  });
+});
+
 describe('GitLab’s own Retry', () => {
   let h: Harness;
   afterEach(async () => {
