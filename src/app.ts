@@ -14,6 +14,8 @@ import { createAuthorLookup, createNotePoster } from './gitlab/merge-request.js'
 import { createReporter } from './gitlab/reporter.js';
 import { Authorizer } from './policy/authorize.js';
 import { loadPolicy } from './policy/load.js';
+import { Nudger } from './nudger.js';
+import { Reconciler } from './reconciler.js';
 import { isOpen, type Rule } from './domain/policy.js';
 import { statusCheckRouter } from './gitlab/webhook.js';
 import { boltLogger } from './logging.js';
@@ -22,6 +24,7 @@ import { authorNotices } from './slack/author-notice.js';
 import { SlackDirectory } from './slack/directory.js';
 import { HomeTab } from './slack/home.js';
 import { cardDeliveries } from './slack/deliveries.js';
+import { nudgeDeliveries } from './slack/nudges.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { Store, StoreUnavailable } from './store/store.js';
 import { webRouter } from './web/router.js';
@@ -93,7 +96,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     maxDelayMs: config.delivery.maxDelayMs,
     onOutcome: (lane, kind, outcome, ms) => metrics.delivery(lane, kind, outcome, ms),
     handlers: {
-      ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel, historyUrl }),
+      ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel, historyUrl, freezeOf: (check) => gate.freezeOf(check)?.reason ?? null }),
       ...home.deliveries(),
       ...authorNotices({ client: slack, store, clock, findAuthors: (check) => authorization.authorsOf(check), historyUrl }),
       ...gitlabDeliveries({
@@ -104,6 +107,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
         cardChanged: (id) => gate.cardChanged(id),
         reportRefused: (id) => gate.reportRefused(id),
       }),
+      ...nudgeDeliveries({ client: slack, store, clock, ruleFor: (check) => authorization.ruleFor(check) }),
     },
   });
 
@@ -269,6 +273,22 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   if (config.slack.appToken) await bolt.start();
   worker.start();
   await gate.resume();
+  const reconciler =
+    config.reconcile.intervalSeconds > 0
+      ? new Reconciler({
+          gate,
+          store,
+          log: log.child({ component: 'reconcile' }),
+          gitlab: gitlabOptions,
+          projects: config.reconcile.projects,
+          intervalMs: config.reconcile.intervalSeconds * 1000,
+          ourUrl: config.publicUrl ? `${config.publicUrl}${config.basePath}/status_check` : null,
+          onSweep: (summary, ok) => metrics.reconciled(summary.repaired, summary.errors, ok, Date.now()),
+        })
+      : null;
+  reconciler?.start();
+  const nudger = new Nudger({ store, log: log.child({ component: 'reminders' }), clock, ruleFor: (check) => authorization.ruleFor(check), onWork: () => worker?.kick() });
+  nudger.start();
   log.info({ port, metricsPort, basePath: config.basePath, socketMode: Boolean(config.slack.appToken) }, 'gitlab-approval-bot is serving');
 
   let stopped: Promise<void> | null = null;
@@ -289,6 +309,8 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
       clearInterval(letGo);
       server.closeAllConnections();
       if (socketMode) await bounded(socketMode.client.disconnect());
+      await bounded(reconciler?.stop() ?? Promise.resolve());
+      nudger.stop();
       await bounded(gate.settled());
       const drained = await worker.stop(Math.max(0, deadline - Date.now()));
       if (!drained) log.warn('deliveries still in flight at shutdown: they will be sent after the next start');
@@ -336,7 +358,8 @@ function defaultRule(config: Config): Rule {
 function approversOnGitLab(policy: { rules: Rule[]; fallback: Rule }, log: Logger): (person: { username: string; email: string | null }) => boolean {
   const lower = (s: string) => s.trim().toLowerCase();
   const rules = [...policy.rules, policy.fallback];
-  const usernames = new Set(rules.flatMap((r) => r.approvers.gitlab.map(lower)));
+  // Backup approvers (escalate_to) and break_glass people decide on the web list too.
+  const usernames = new Set(rules.flatMap((r) => [...r.approvers.gitlab, ...(r.reminders?.escalateTo?.gitlab ?? []), ...(r.breakGlass?.gitlab ?? [])].map(lower)));
   const emails = new Set(rules.flatMap((r) => r.approvers.emails.map(lower)));
   for (const rule of rules.filter((r) => isOpen(r.approvers))) {
     log.warn({ rule: rule.name }, 'Sign in with GitLab admits nobody through a rule that names no approvers: name people in GITLAB_APPROVERS or the rule’s approvers.gitlab or approvers.emails.');

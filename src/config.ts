@@ -106,6 +106,16 @@ const schema = z
     DELIVERY_RETRY_MAX_MS: ms('DELIVERY_RETRY_MAX_MS', 5 * 60_000),
     REQUEST_TIMEOUT_MS: ms('REQUEST_TIMEOUT_MS', 10_000),
     SHUTDOWN_GRACE_MS: ms('SHUTDOWN_GRACE_MS', 10_000),
+    RECONCILE_INTERVAL_SECONDS: z.coerce
+      .number({ error: 'RECONCILE_INTERVAL_SECONDS must be a whole number of seconds (0 turns the sweep off)' })
+      .int('RECONCILE_INTERVAL_SECONDS must be a whole number of seconds (0 turns the sweep off)')
+      .min(0, 'RECONCILE_INTERVAL_SECONDS must be 0 (off) or more')
+      .default(300),
+    GITLAB_PROJECTS: z
+      .string()
+      .optional()
+      .transform(list)
+      .pipe(z.array(z.string().regex(/^(\d+|[\w.-]+(\/[\w.-]+)+)$/, 'GITLAB_PROJECTS must list project ids (42) or paths (acme/payments-api), comma-separated'))),
   })
   // `when`: run even when other variables are wrong, so one start-up names every problem at once.
   .superRefine((env, ctx) => {
@@ -180,6 +190,8 @@ export interface Config {
   webhookBodyLimit: string;
   delivery: { baseDelayMs: number; maxDelayMs: number };
   shutdownGraceMs: number;
+  /** Asking GitLab what the bot missed: every `intervalSeconds` (0: never), these projects besides the known ones. */
+  reconcile: { intervalSeconds: number; projects: string[] };
 }
 
 export class ConfigError extends Error {
@@ -231,5 +243,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
     delivery: { baseDelayMs: e.DELIVERY_RETRY_BASE_MS, maxDelayMs: e.DELIVERY_RETRY_MAX_MS },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    reconcile: { intervalSeconds: e.RECONCILE_INTERVAL_SECONDS, projects: e.GITLAB_PROJECTS },
   };
 }

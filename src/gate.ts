@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent, type Outcome } from './domain/check.js';
-import type { Authorization } from './domain/policy.js';
+import { frozenBy, frozenMessage, type Freeze } from './domain/freeze.js';
+import { breakGlassRule, type Authorization, type Rule } from './domain/policy.js';
+import { firstDue } from './domain/schedule.js';
 import { normaliseReason, planReceipt, refuseDecision, type Refusal } from './domain/rules.js';
 import { StoreUnavailable, type AuditInput, type CheckFilter, type Store } from './store/store.js';
 
@@ -50,7 +52,21 @@ export interface GateOptions {
   notifyAuthors?: boolean;
 }
 
-export type Refused = { ok: false; code: Refusal['code'] | 'not_found' | 'already_counted'; message: string; check: Check | null };
+export type Refused = {
+  ok: false;
+  code: Refusal['code'] | 'not_found' | 'already_counted' | 'frozen' | 'not_frozen' | 'reason_required';
+  message: string;
+  check: Check | null;
+};
+
+/** Told to the escalation channel when someone approves during a freeze. */
+export interface BreakGlassNotice {
+  channel: string;
+  freeze: string;
+  by: string;
+  via: Actor['via'];
+  reason: string;
+}
 export type DecideResult = { ok: true; check: Check; counted: boolean } | Refused;
 
 const where = (check: Pick<Check, 'projectPath' | 'mergeRequestIid'>) => `${check.projectPath}!${check.mergeRequestIid}`;
@@ -68,8 +84,11 @@ export class Gate {
     this.#o = options;
   }
 
-  /** GitLab called the check. Idempotent: the same commit again changes nothing but details. */
-  receive(event: MergeRequestEvent): { check: Check; created: boolean } {
+  /**
+   * GitLab called the check (or a sweep found a call that never arrived: `reconciled`).
+   * Idempotent: the same commit again changes nothing but details.
+   */
+  receive(event: MergeRequestEvent, source: 'gitlab' | 'reconciled' = 'gitlab'): { check: Check; created: boolean } {
     const { store, clock } = this.#o;
     const at = clock();
     const cardDue = !(event.draft && this.#o.draftCards === 'wait');
@@ -88,8 +107,12 @@ export class Gate {
       const rule = this.#o.authorization.ruleFor(event);
       if (plan.create || !same) {
         const id = store.insertCheck(event, plan.state, plan.previousSha, rule, at);
-        if (plan.state === 'pending' && cardDue) store.enqueue(id, 'slack', 'post_card', null, at);
+        if (plan.state === 'pending' && cardDue) {
+          store.enqueue(id, 'slack', 'post_card', null, at);
+          this.#scheduleNudges(id, rule, at);
+        }
         audit(id, 'received', `state ${plan.state}${plan.late ? ' (a late call about an older commit)' : ''}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
+        if (source === 'reconciled') audit(id, 'reconciled', 'GitLab never called for this commit; found by the sweep');
         return { id, created: true };
       }
       if (plan.late) return { id: same.id, created: false };
@@ -98,14 +121,20 @@ export class Gate {
         this.#regate(same, rule, cardDue, at);
       } else if (plan.reopen) {
         store.reopen(same.id, at);
-        if (cardDue) store.enqueue(same.id, 'slack', 'post_card', null, at);
+        if (cardDue) {
+          store.enqueue(same.id, 'slack', 'post_card', null, at);
+          this.#scheduleNudges(same.id, rule, at);
+        }
         audit(same.id, 'reopened');
       } else if (plan.state === 'pending' && same.slackTs === null && cardDue && !store.hasPendingDelivery(same.id, 'post_card')) {
         // A draft became ready, or the first card could not be posted: post it now.
         store.enqueue(same.id, 'slack', 'post_card', null, at);
+        if (store.nudgesOf(same.id).length === 0) this.#scheduleNudges(same.id, rule, at);
       } else if (same.title !== event.title || same.targetBranch !== event.targetBranch || same.draft !== event.draft) {
         this.#updateCard(same.id, at);
       }
+      // GitLab's Retry (the same commit again) also sends a decision GitLab refused before.
+      if (same.ruleName === rule.name && same.approvalsRequired === rule.required) this.#reReport(same.id, 'the same commit was sent again', at);
       return { id: same.id, created: false };
     });
     this.#o.onWork();
@@ -198,6 +227,13 @@ export class Gate {
     if (!check) return refuse('not_found', `There is no check ${checkId}.`, null);
     const early = refuseDecision(check);
     if (early) return refuse(early.code, early.message, check);
+    const frozen = outcome === 'approve' ? this.#frozen(check) : null;
+    if (frozen) {
+      // The card may predate the freeze: show it there, with the emergency button.
+      store.transaction(() => this.#updateCard(checkId, clock()));
+      this.#o.onWork();
+      return refuse('frozen', frozen, check);
+    }
     const permit = await this.#o.authorization.permit(actor, check, outcome);
     if (!permit.ok) return refuse(permit.refusal.code, permit.refusal.message, check);
 
@@ -265,6 +301,8 @@ export class Gate {
     const open = this.openCheck(checkId);
     if (!open.ok) return open;
     const check = open.check;
+    const frozen = outcome === 'approve' ? this.#frozen(check) : null;
+    if (frozen) return { ok: false, code: 'frozen', message: frozen, check };
     const rule = authorization.ruleFor(check);
     if (!(await authorization.isApprover(actor, rule))) {
       return { ok: false, code: 'not_allowed', message: `You are not one of the approvers for this check (rule “${rule.name}”), so nothing was recorded.`, check };
@@ -285,6 +323,88 @@ export class Gate {
     return { ok: true, check, counted: false };
   }
 
+  /** The freeze that holds this check's approvals now, or null. */
+  freezeOf(check: Check): Freeze | null {
+    return frozenBy(this.#o.authorization.ruleFor(check).freezes, this.#o.clock().getTime());
+  }
+
+  /** Why an approval of this check is refused now (a freeze), or null. */
+  #frozen(check: Check): string | null {
+    const freeze = this.freezeOf(check);
+    if (!freeze) return null;
+    const rule = this.#o.authorization.ruleFor(check);
+    return frozenMessage(where(check), rule.name, freeze, breakGlassRule(rule) !== null);
+  }
+
+  /**
+   * Before asking for an emergency approval's reason: is the check frozen, and is this person
+   * in break_glass? The full tests run when the reason is submitted.
+   */
+  async emergencyPrecheck(checkId: number, actor: Actor): Promise<DecideResult> {
+    const { store, authorization } = this.#o;
+    const check = store.getCheck(checkId);
+    if (!check) return { ok: false, code: 'not_found', message: `There is no check ${checkId}.`, check: null };
+    const early = refuseDecision(check);
+    if (early) return { ok: false, ...early, check };
+    if (!this.freezeOf(check)) return { ok: false, code: 'not_frozen', message: `${where(check)} is not frozen now: approve it with Approve. Nothing was recorded.`, check };
+    const rule = breakGlassRule(authorization.ruleFor(check));
+    if (!rule || !(await authorization.isApprover(actor, rule))) {
+      return { ok: false, code: 'not_allowed', message: 'You are not named in break_glass for this check’s rule, so you cannot approve during the freeze. Nothing was recorded.', check };
+    }
+    return { ok: true, check, counted: false };
+  }
+
+  /**
+   * Break glass: someone named in the rule's break_glass approves during a freeze, with a
+   * reason. It decides the check alone (four eyes still holds), is audited as `break_glass`,
+   * the reason goes on the merge request, and the escalation channel is told.
+   */
+  emergencyApprove(checkId: number, actor: Actor, reason: string | null): Promise<DecideResult> {
+    const work = (async (): Promise<DecideResult> => {
+      const { store, clock, log, authorization } = this.#o;
+      const refuse = (code: Refused['code'], message: string, check: Check | null) => this.#refused(code, message, check, checkId, 'approve', actor);
+      const check = Number.isSafeInteger(checkId) ? store.getCheck(checkId) : null;
+      if (!check) return refuse('not_found', `There is no check ${String(checkId)}.`, null);
+      const kept = normaliseReason(reason);
+      if (!kept) return refuse('reason_required', 'An emergency approval needs a reason: it is posted on the merge request and kept in the audit trail. Nothing was recorded.', check);
+      const early = refuseDecision(check);
+      if (early) return refuse(early.code, early.message, check);
+      const freeze = this.freezeOf(check);
+      if (!freeze) return refuse('not_frozen', `${where(check)} is not frozen now: approve it with Approve. Nothing was recorded.`, check);
+      const permit = await authorization.permit(actor, check, 'approve', 'break_glass');
+      if (!permit.ok) return refuse(permit.refusal.code, permit.refusal.message, check);
+      const rule = authorization.ruleFor(check);
+      const at = clock();
+      const vote = store.transaction(() => {
+        const result = store.vote(checkId, { outcome: 'approve', actor, person: permit.person, reason: kept, required: 1 }, at);
+        if (result !== 'decided') return result;
+        const report: ReportPayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, sha: check.sha, statusCheckId: check.statusCheckId, status: 'passed' };
+        store.enqueue(checkId, 'gitlab', 'report', report, at);
+        store.audit({ checkId, event: 'break_glass', actor: actor.name, via: actor.via, sha: check.sha, detail: `during the freeze “${freeze.reason}”: ${kept}` }, at);
+        const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: breakGlassNote(check, actor, freeze.reason, kept) };
+        store.enqueue(checkId, 'gitlab', 'note', note, at);
+        const channel = rule.reminders?.escalateTo?.channel;
+        if (channel) {
+          const notice: BreakGlassNotice = { channel, freeze: freeze.reason, by: actor.id, via: actor.via, reason: kept };
+          store.enqueue(checkId, 'slack', 'break_glass_notice', notice, at);
+        }
+        this.#updateCard(checkId, at);
+        return result;
+      });
+      const now = store.getCheck(checkId) as Check;
+      if (vote !== 'decided') {
+        const late = refuseDecision(now) ?? { code: 'not_pending' as const, message: 'This check was decided already.' };
+        return refuse(late.code, late.message, now);
+      }
+      this.#o.onWork();
+      this.#o.onDecision?.('approve', actor);
+      log.warn({ checkId, actor: actor.id, via: actor.via, freeze: freeze.reason, sha: now.sha }, 'emergency approval during a freeze');
+      return { ok: true, check: now, counted: false };
+    })();
+    this.#track(work);
+    return work;
+  }
+
   /** Whether the rule governing this check asks approvers for a comment. */
   wantsApprovalComment(checkId: number): boolean {
     const check = this.#o.store.getCheck(checkId);
@@ -298,8 +418,10 @@ export class Gate {
     const verdicts = new Map<string, Promise<boolean>>();
     for (const check of this.#o.store.pendingChecks(1000)) {
       const rule = authorization.ruleFor(check);
-      let verdict = verdicts.get(rule.name);
-      if (!verdict) verdicts.set(rule.name, (verdict = authorization.isApprover(actor, rule)));
+      // An escalated check has more approvers than its rule's other checks.
+      const key = `${rule.name}${check.escalatedAt ? ' (escalated)' : ''}`;
+      let verdict = verdicts.get(key);
+      if (!verdict) verdicts.set(key, (verdict = authorization.isApprover(actor, rule)));
       if (await verdict) mine.push(check);
     }
     return { checks: mine.slice(0, limit), total: mine.length };
@@ -334,7 +456,7 @@ export class Gate {
    * cast under the old rule stop counting. An approval is withdrawn, in GitLab too (the
    * commit goes back to pending), and a fresh card asks the new rule's approvers.
    */
-  #regate(check: Check, rule: { name: string; required: number }, cardDue: boolean, at: Date): void {
+  #regate(check: Check, rule: Rule, cardDue: boolean, at: Date): void {
     const { store } = this.#o;
     const state = store.regate(check.id, rule, at);
     const detail = `now governed by rule “${rule.name}” (${rule.required} approval(s) needed), was “${check.ruleName}”`;
@@ -347,12 +469,54 @@ export class Gate {
         status: 'pending',
       };
       store.enqueue(check.id, 'gitlab', 'report', report, at);
-      if (cardDue) store.enqueue(check.id, 'slack', 'post_card', null, at);
+      if (cardDue) {
+        store.enqueue(check.id, 'slack', 'post_card', null, at);
+        this.#scheduleNudges(check.id, rule, at);
+      }
       store.audit({ checkId: check.id, event: 'approval_withdrawn', sha: check.sha, detail }, at);
       this.#followUp(check.id, 'regated', at);
     } else {
       this.#updateCard(check.id, at);
       store.audit({ checkId: check.id, event: 'rule_changed', sha: check.sha, detail }, at);
+    }
+  }
+
+  /**
+   * Reports a decision again that GitLab refused for good (401, 403, a 5xx given up): a token
+   * that works again heals it without a click. False when there is nothing to resend.
+   */
+  reReport(checkId: number, why: string): boolean {
+    const sent = this.#o.store.transaction(() => this.#reReport(checkId, why, this.#o.clock()));
+    if (sent) this.#o.onWork();
+    return sent;
+  }
+
+  #reReport(checkId: number, why: string, at: Date): boolean {
+    const { store } = this.#o;
+    const check = store.getCheck(checkId);
+    if (!check || (check.state !== 'approved' && check.state !== 'rejected') || check.report !== 'failed') return false;
+    if (store.hasPendingDelivery(checkId, 'report')) return false;
+    const report: ReportPayload = {
+      projectId: check.projectId,
+      mergeRequestIid: check.mergeRequestIid,
+      sha: check.sha,
+      statusCheckId: check.statusCheckId,
+      status: gitlabStatus(check.state === 'approved' ? 'approve' : 'reject'),
+    };
+    store.setReport(checkId, 'sending', null, at);
+    store.enqueue(checkId, 'gitlab', 'report', report, at);
+    store.audit({ checkId, event: 'report_resent', sha: check.sha, detail: `${report.status}: ${why}` }, at);
+    this.#updateCard(checkId, at);
+    return true;
+  }
+
+  /** The rule's first reminder and its escalation, counted from now (in working time when set). */
+  #scheduleNudges(checkId: number, rule: Rule, at: Date): void {
+    this.#o.store.clearEscalation(checkId);
+    if (!rule.reminders) return;
+    for (const kind of ['remind', 'escalate'] as const) {
+      const due = firstDue(kind, at.getTime(), rule.reminders);
+      if (due !== null) this.#o.store.scheduleNudge(checkId, kind, due);
     }
   }
 
@@ -410,4 +574,19 @@ function noteBody(check: Check, outcome: Outcome, actor: Actor, reason: string):
   const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
   const quoted = reason.split('\n').map((line) => `> ${line}`).join('\n');
   return `**${verb}** by ${actor.name} ${via} (status check “${check.statusCheckName}”, commit ${shortSha(check.sha)}):\n\n${quoted}`;
+}
+
+/**
+ * Text a person typed, made literal for GitLab Markdown: no mentions, references, links, HTML
+ * or formatting, whatever it contains.
+ */
+export function escapeGitLabMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()<>#+\-!|~@$%&:^=]/g, (c) => `\\${c}`);
+}
+
+/** The note an emergency approval leaves on the merge request. */
+function breakGlassNote(check: Check, actor: Actor, freeze: string, reason: string): string {
+  const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
+  const quoted = reason.split('\n').map((line) => `> ${escapeGitLabMarkdown(line)}`).join('\n');
+  return `**Emergency approval** (break glass) by ${escapeGitLabMarkdown(actor.name)} ${via}, during the freeze “${escapeGitLabMarkdown(freeze)}” (status check “${escapeGitLabMarkdown(check.statusCheckName)}”, commit ${shortSha(check.sha)}):\n\n${quoted}`;
 }

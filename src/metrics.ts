@@ -23,6 +23,9 @@ export class Metrics {
   readonly #webhookSeconds;
   readonly #gitlabSeconds;
   readonly #slackSeconds;
+  readonly #reconcileRepairs;
+  readonly #reconcileLastSuccess;
+  readonly #reconcileErrors;
 
   constructor(store: Store, clock: () => number = Date.now) {
     client.collectDefaultMetrics({ register: this.registry });
@@ -79,6 +82,23 @@ export class Metrics {
       buckets,
       registers: [this.registry],
     });
+    this.#reconcileRepairs = new client.Counter({
+      name: 'approval_reconcile_repaired_total',
+      help: 'What reconcile sweeps repaired, by kind: created (a call GitLab never made), rereported (a decision GitLab never accepted), retired (a merge request merged or closed meanwhile).',
+      labelNames: ['kind'],
+      registers: [this.registry],
+    });
+    for (const kind of ['created', 'rereported', 'retired']) this.#reconcileRepairs.inc({ kind }, 0);
+    this.#reconcileErrors = new client.Counter({
+      name: 'approval_reconcile_errors_total',
+      help: 'Projects or merge requests a reconcile sweep could not check (see the logs).',
+      registers: [this.registry],
+    });
+    this.#reconcileLastSuccess = new client.Gauge({
+      name: 'approval_reconcile_last_success_timestamp_seconds',
+      help: 'When the last reconcile sweep that reached every watched project ended (Unix time); 0 before the first.',
+      registers: [this.registry],
+    });
     this.#slackSeconds = new client.Histogram({
       name: 'approval_slack_request_duration_seconds',
       help: 'Slack API calls by kind and outcome (delivered, retry, failed).',
@@ -86,6 +106,13 @@ export class Metrics {
       buckets,
       registers: [this.registry],
     });
+  }
+
+  /** One reconcile sweep ended: what it repaired, and whether it reached every project. */
+  reconciled(repaired: Record<string, number>, errors: number, ok: boolean, at: number): void {
+    for (const [kind, n] of Object.entries(repaired)) this.#reconcileRepairs.inc({ kind }, n);
+    this.#reconcileErrors.inc(errors);
+    if (ok) this.#reconcileLastSuccess.set(at / 1000);
   }
 
   webhookAnswered(status: number, seconds: number): void {

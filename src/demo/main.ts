@@ -54,6 +54,8 @@ async function main(): Promise<void> {
     APPROVERS: DEMO.approver,
     PUBLIC_URL: `http://localhost:${port}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    // The stand-in lists no merge requests: a sweep would only log that it found nothing.
+    RECONCILE_INTERVAL_SECONDS: '0',
   });
   const bot = await startBot(config, { log: createLogger(config.logLevel) });
   const slackView = await serveSlackView({

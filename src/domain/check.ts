@@ -66,6 +66,8 @@ export interface Check extends MergeRequestEvent {
   ruleName: string | null;
   /** Approvals of this commit so far, one per person, oldest first. */
   approvals: Approval[];
+  /** When the rule's escalate_to people were told; from then on they may decide it too. */
+  escalatedAt?: Date | null;
 }
 
 export interface Approval {

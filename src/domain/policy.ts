@@ -1,6 +1,8 @@
 import picomatch from 'picomatch';
 import type { Actor, Check, Outcome } from './check.js';
+import type { BreakGlass, Freeze } from './freeze.js';
 import type { Refusal } from './rules.js';
+import type { Reminders } from './schedule.js';
 
 /** Who may decide under a rule. Empty lists everywhere: anyone who can see the card. */
 export interface Approvers {
@@ -28,6 +30,12 @@ export interface Rule {
   allowSelfApproval: boolean;
   /** Ask approvers for a comment and post it on the merge request. */
   approveWithComment: boolean;
+  /** Reminders in the card's thread, and escalation to backup approvers; none when absent. */
+  reminders?: Reminders | null;
+  /** When approvals are refused (rejections still count). */
+  freezes?: Freeze[];
+  /** Who may approve during a freeze, with a reason, through "Emergency approve". */
+  breakGlass?: BreakGlass | null;
 }
 
 export interface Policy {
@@ -45,6 +53,28 @@ const matches = (globs: readonly string[], value: string): boolean =>
 /** The first rule whose project and branch globs both match; the fallback otherwise. */
 export function ruleFor(policy: Policy, projectPath: string, targetBranch: string): Rule {
   return policy.rules.find((r) => matches(r.projects, projectPath) && matches(r.branches, targetBranch)) ?? policy.fallback;
+}
+
+/**
+ * The rule as it stands for one check: once the check was escalated, the people in
+ * escalate_to may decide it too, as backup approvers under every other test of the rule.
+ */
+export function withEscalation(rule: Rule, check: { escalatedAt?: Date | null }): Rule {
+  const to = rule.reminders?.escalateTo;
+  // A rule that names nobody lets anyone decide already: naming backups would narrow it.
+  if (!check.escalatedAt || !to || isOpen(rule.approvers)) return rule;
+  const union = (a: string[], b: string[]) => [...new Set([...a, ...b])];
+  return { ...rule, approvers: { ...rule.approvers, slack: union(rule.approvers.slack, to.slack), gitlab: union(rule.approvers.gitlab, to.gitlab) } };
+}
+
+/**
+ * The rule as it stands for an emergency approval: only its break_glass people may, each
+ * approval decides alone; null when the rule names nobody for it.
+ */
+export function breakGlassRule(rule: Rule): Rule | null {
+  const people = rule.breakGlass;
+  if (!people || people.slack.length + people.gitlab.length === 0) return null;
+  return { ...rule, approvers: { slack: people.slack, gitlab: people.gitlab, emails: [], web: [] }, required: 1 };
 }
 
 /** The people behind a merge request, for the four-eyes rule. */
@@ -92,8 +122,10 @@ export type Permit = { ok: true; rule: Rule; person: string } | { ok: false; ref
 
 /** Applies the policy; the implementation looks people up in Slack and GitLab. */
 export interface Authorization {
-  ruleFor(check: Pick<Check, 'projectPath' | 'targetBranch'>): Rule;
-  permit(actor: Actor, check: Check, outcome: Outcome): Promise<Permit>;
+  /** The governing rule; with the check's escalation, its backup approvers too. */
+  ruleFor(check: Pick<Check, 'projectPath' | 'targetBranch'> & Partial<Pick<Check, 'escalatedAt'>>): Rule;
+  /** `break_glass`: as one of the rule's break_glass people (an emergency approval during a freeze). */
+  permit(actor: Actor, check: Check, outcome: Outcome, as?: 'approver' | 'break_glass'): Promise<Permit>;
   /** Whether the person is one of the rule's approvers (no other test). */
   isApprover(actor: Actor, rule: Rule): Promise<boolean>;
 }

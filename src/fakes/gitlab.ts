@@ -166,6 +166,7 @@ export class FakeGitLab {
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (res.destroyed) return; // closed while it waited
     const answer = this.#answer(call);
+    this.#noteResponse(call, answer);
     this.requests.push(call);
     this.onCall?.(call, answer.status);
     send(res, answer);
@@ -193,6 +194,8 @@ export class FakeGitLab {
       };
     }
     if (call.token !== this.token) return { status: 401, body: { message: '401 Unauthorized' } };
+    const listed = this.#listingAnswer(call);
+    if (listed) return listed;
     const mr = /^\/api\/v4\/projects\/(\d+)\/merge_requests\/(\d+)(\/commits|\/notes)?$/.exec(call.path);
     if (mr) return this.#mergeRequest(call, Number(mr[1]), Number(mr[2]), mr[3] ?? '');
     const user = /^\/api\/v4\/users\/(\d+)$/.exec(call.path);
@@ -216,6 +219,15 @@ export class FakeGitLab {
         external_status_check: { id: checkId, name: 'Change approval', external_url: 'https://approvals.example.com/status_check' },
       },
     };
+  }
+
+  /** The merge request and status check listings (see the block below the class). */
+  #listingAnswer(call: GitLabCall): Canned | null {
+    return listingAnswer(this, call);
+  }
+
+  #noteResponse(call: GitLabCall, answer: Canned): void {
+    noteResponse(this, call, answer);
   }
 
   #routedAnswer(call: GitLabCall): Canned | undefined {
@@ -308,6 +320,118 @@ export class FakeGitLab {
     };
   }
 }
+
+// --- merge request and status check listings (what a reconcile sweep reads) ---------------
+// GitLab's list endpoints, paginated with its headers: X-Page, X-Per-Page, X-Next-Page,
+// X-Prev-Page, X-Total, X-Total-Pages (per_page 20 by default, 100 at most).
+
+/** A merge request the fake GitLab lists. */
+export interface FakeMergeRequest {
+  iid: number;
+  title?: string;
+  state?: 'opened' | 'closed' | 'merged' | 'locked';
+  /** The HEAD of the source branch. */
+  sha: string;
+  sourceBranch?: string;
+  targetBranch?: string;
+  draft?: boolean;
+  updatedAt?: string;
+  /** The status checks on the project: GitLab lists each for every merge request. */
+  statusChecks: Array<{ id: number; name: string; externalUrl: string }>;
+}
+
+interface FakeProject {
+  id: number;
+  path: string;
+  mergeRequests: Map<number, FakeMergeRequest>;
+}
+
+const listingState = new WeakMap<FakeGitLab, { projects: Map<number, FakeProject>; verdicts: Map<string, string> }>();
+
+function listing(fake: FakeGitLab) {
+  let state = listingState.get(fake);
+  if (!state) listingState.set(fake, (state = { projects: new Map(), verdicts: new Map() }));
+  return state;
+}
+
+/** Adds or replaces a merge request of a project (`path` e.g. acme/payments-api). */
+export function setMergeRequest(fake: FakeGitLab, project: { id: number; path: string }, mr: FakeMergeRequest): void {
+  const { projects } = listing(fake);
+  let p = projects.get(project.id);
+  if (!p) projects.set(project.id, (p = { id: project.id, path: project.path, mergeRequests: new Map() }));
+  p.mergeRequests.set(mr.iid, mr);
+  // A push moves HEAD: a response for another commit is refused, as GitLab does.
+  fake.setHead(project.id, mr.iid, mr.sha);
+}
+
+function mergeRequestJson(p: FakeProject, mr: FakeMergeRequest) {
+  const webUrl = `https://gitlab.example.com/${p.path}`;
+  return {
+    id: 5000 + mr.iid,
+    iid: mr.iid,
+    project_id: p.id,
+    title: mr.title ?? `Merge request ${mr.iid}`,
+    state: mr.state ?? 'opened',
+    draft: mr.draft ?? false,
+    source_branch: mr.sourceBranch ?? `feature/${mr.iid}`,
+    target_branch: mr.targetBranch ?? 'main',
+    sha: mr.sha,
+    updated_at: mr.updatedAt ?? '2026-11-20T09:30:02.000Z',
+    web_url: `${webUrl}/-/merge_requests/${mr.iid}`,
+    author: { id: DEFAULT_AUTHOR.id, username: DEFAULT_AUTHOR.username, name: DEFAULT_AUTHOR.username },
+    references: { full: `${p.path}!${mr.iid}` },
+  };
+}
+
+function paginate(items: unknown[], query: Record<string, string>): Canned {
+  const perPage = Math.min(100, Math.max(1, Number(query.per_page ?? 20) || 20));
+  const totalPages = Math.max(1, Math.ceil(items.length / perPage));
+  const page = Math.max(1, Number(query.page ?? 1) || 1);
+  const headers: Record<string, string> = {
+    'x-page': String(page),
+    'x-per-page': String(perPage),
+    'x-next-page': page < totalPages ? String(page + 1) : '',
+    'x-prev-page': page > 1 ? String(page - 1) : '',
+    'x-total': String(items.length),
+    'x-total-pages': String(totalPages),
+  };
+  return { status: 200, headers, body: items.slice((page - 1) * perPage, page * perPage) };
+}
+
+function listingAnswer(fake: FakeGitLab, call: GitLabCall): Canned | null {
+  if (call.method !== 'GET') return null;
+  const { projects, verdicts } = listing(fake);
+  const project = /^\/api\/v4\/projects\/([^/]+)(\/.*)?$/.exec(call.path);
+  if (!project) return null;
+  const key = decodeURIComponent(project[1] as string);
+  const p = [...projects.values()].find((x) => String(x.id) === key || x.path === key);
+  const rest = project[2] ?? '';
+  if (!p) return rest === '' || rest === '/merge_requests' ? { status: 404, body: { message: '404 Project Not Found' } } : null;
+  if (rest === '') return { status: 200, body: { id: p.id, path_with_namespace: p.path, web_url: `https://gitlab.example.com/${p.path}` } };
+  if (rest === '/merge_requests') {
+    const state = call.query?.state;
+    const all = [...p.mergeRequests.values()].filter((mr) => !state || state === 'all' || (mr.state ?? 'opened') === state).sort((a, b) => b.iid - a.iid);
+    return paginate(all.map((mr) => mergeRequestJson(p, mr)), call.query ?? {});
+  }
+  const one = /^\/merge_requests\/(\d+)(\/status_checks)?$/.exec(rest);
+  const mr = one ? p.mergeRequests.get(Number(one[1])) : undefined;
+  if (!one) return null;
+  if (!mr) return { status: 404, body: { message: '404 Not found' } };
+  // An open one is answered by the merge request route above the block (its authors, for four eyes).
+  if (!one[2]) return (mr.state ?? 'opened') === 'opened' ? null : { status: 200, body: mergeRequestJson(p, mr) };
+  return {
+    status: 200,
+    body: mr.statusChecks.map((c) => ({ id: c.id, name: c.name, external_url: c.externalUrl, status: verdicts.get(`${p.id}/${mr.iid}/${c.id}/${mr.sha}`) ?? 'pending' })),
+  };
+}
+
+function noteResponse(fake: FakeGitLab, call: GitLabCall, answer: Canned): void {
+  const match = /^\/api\/v4\/projects\/(\d+)\/merge_requests\/(\d+)\/status_check_responses$/.exec(call.path);
+  if (!match || answer.status !== 201) return;
+  listing(fake).verdicts.set(`${match[1]}/${match[2]}/${String(call.body.external_status_check_id)}/${String(call.body.sha)}`, String(call.body.status));
+}
+
+// --- end of the listings -------------------------------------------------------------------
 
 /** Signs a body the way GitLab signs status check calls: hex HMAC-SHA256 with the shared secret. */
 export function gitlabSignature(body: string | Buffer, secret: string): string {

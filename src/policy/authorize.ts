@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { Actor, Check, Outcome } from '../domain/check.js';
 import {
+  breakGlassRule,
   isAuthor,
   isOpen,
   personKey,
   ruleFor,
+  withEscalation,
   type Authorization,
   type Authors,
   type FindAuthors,
@@ -42,8 +44,8 @@ export class Authorizer implements Authorization {
     this.#o = { clock: Date.now, authorsTtlMs: 10 * 60_000, ...options };
   }
 
-  ruleFor(check: Pick<Check, 'projectPath' | 'targetBranch'>): Rule {
-    return ruleFor(this.#o.policy, check.projectPath, check.targetBranch);
+  ruleFor(check: Pick<Check, 'projectPath' | 'targetBranch'> & Partial<Pick<Check, 'escalatedAt'>>): Rule {
+    return withEscalation(ruleFor(this.#o.policy, check.projectPath, check.targetBranch), check);
   }
 
   async isApprover(actor: Actor, rule: Rule): Promise<boolean> {
@@ -55,8 +57,10 @@ export class Authorizer implements Authorization {
     }
   }
 
-  async permit(actor: Actor, check: Check, outcome: Outcome): Promise<Permit> {
-    const rule = this.ruleFor(check);
+  async permit(actor: Actor, check: Check, outcome: Outcome, as: 'approver' | 'break_glass' = 'approver'): Promise<Permit> {
+    const governing = this.ruleFor(check);
+    const rule = as === 'break_glass' ? breakGlassRule(governing) : governing;
+    if (!rule) return refuse(`Rule “${governing.name}” names nobody in break_glass, so there is no emergency approval. Nothing was recorded.`);
     const fourEyes = outcome === 'approve' && !rule.allowSelfApproval;
     let identity: Identity;
     try {
@@ -69,10 +73,16 @@ export class Authorizer implements Authorization {
     if (!isOpen(rule.approvers)) {
       const listed = await this.#listed(identity, rule);
       if (listed === 'unknown') return refuse(`Slack did not tell who is in the approver groups just now, ${TRY_AGAIN}`);
-      if (!listed) return refuse(`You are not one of the approvers for this check (rule “${rule.name}”), so nothing was recorded.`);
+      if (!listed) {
+        return refuse(
+          as === 'break_glass'
+            ? `You are not named in break_glass for rule “${rule.name}”, so you cannot approve during the freeze. Nothing was recorded.`
+            : `You are not one of the approvers for this check (rule “${rule.name}”), so nothing was recorded.`,
+        );
+      }
     }
 
-    if (outcome === 'approve' && check.approvalsRequired > 1 && identity.login === 'password') {
+    if (outcome === 'approve' && rule.required > 1 && check.approvalsRequired > 1 && identity.login === 'password') {
       return refuse(
         `This check needs ${check.approvalsRequired} approvals from different people, and a shared web login cannot tell people apart. Approve in Slack or sign in with GitLab. Nothing was recorded.`,
       );

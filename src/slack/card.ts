@@ -6,6 +6,16 @@ import { escape, fit, link, truncate, when } from './mrkdwn.js';
 
 export const APPROVE_ACTION = 'approve_check';
 export const REJECT_ACTION = 'reject_check';
+/** Break glass: approve during a freeze, with a reason. Shown only while a freeze holds. */
+export const EMERGENCY_APPROVE_ACTION = 'emergency_approve_check';
+
+/** What the card shows beyond the check itself; links are absent when PUBLIC_URL is unknown. */
+export interface CardContext {
+  /** The freeze holding approvals now (its reason), or null. */
+  freeze?: string | null;
+  /** The check's history page on the web list. */
+  history?: string | null;
+}
 
 export interface Card {
   text: string;
@@ -40,12 +50,6 @@ export function approvalsLine(check: Pick<Check, 'approvals' | 'approvalsRequire
   if (check.state !== 'pending') return `${need} approval${need === 1 ? '' : 's'} required`;
   const more = Math.max(0, need - have);
   return `${have} of ${need} approval${need === 1 ? '' : 's'}, ${more} more needed`;
-}
-
-/** Links a card can carry; absent when PUBLIC_URL is unknown. */
-export interface CardLinks {
-  /** The check's history page on the web list. */
-  history?: string | null;
 }
 
 function approverList(approvals: readonly Approval[]): string {
@@ -95,7 +99,7 @@ function reportLine(check: Check): string {
   }
 }
 
-function outcomeBlocks(check: Check): KnownBlock[] {
+function outcomeBlocks(check: Check, context: CardContext): KnownBlock[] {
   const at = check.decidedAt ? ` at ${when(check.decidedAt)}` : '';
   const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
   switch (check.state) {
@@ -110,6 +114,7 @@ function outcomeBlocks(check: Check): KnownBlock[] {
           elements: [
             { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: String(check.id) },
             { type: 'button', action_id: REJECT_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value: String(check.id) },
+            ...(context.freeze ? [{ type: 'button' as const, action_id: EMERGENCY_APPROVE_ACTION, text: { type: 'plain_text' as const, text: 'Emergency approve' }, value: String(check.id) }] : []),
           ],
         },
       ];
@@ -138,8 +143,13 @@ function outcomeBlocks(check: Check): KnownBlock[] {
   }
 }
 
+/** A freeze, as cards and /pending show it. */
+export function freezeLine(reason: string): string {
+  return `:snowflake: *Frozen*: ${fit(reason, 300)}. Approvals are refused until it ends; a rejection still counts.`;
+}
+
 /** The Slack card of a check, true to its current state. */
-export function renderCard(check: Check, links: CardLinks = {}): Card {
+export function renderCard(check: Check, context: CardContext = {}): Card {
   const sha = shortSha(check.sha);
   const commit = check.previousSha
     ? `${link(commitUrl(check, check.sha), sha)} (${link(`${check.projectUrl}/-/compare/${check.previousSha}...${check.sha}`, `changes since ${shortSha(check.previousSha)}`)})`
@@ -168,9 +178,12 @@ export function renderCard(check: Check, links: CardLinks = {}): Card {
       ],
     });
   }
-  blocks.push(...outcomeBlocks(check));
-  if (check.state !== 'pending' && links.history) {
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${link(links.history, 'History of this check')} (who decided, when, what GitLab answered)` }] });
+  if (check.state === 'pending' && context.freeze) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: freezeLine(context.freeze) } });
+  }
+  blocks.push(...outcomeBlocks(check, context));
+  if (check.state !== 'pending' && context.history) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${link(context.history, 'History of this check')} (who decided, when, what GitLab answered)` }] });
   }
   if (check.cardError) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `:warning: ${fit(check.cardError, FIT.error)}` }] });
   return { text: plainText(check), blocks };

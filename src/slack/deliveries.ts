@@ -14,16 +14,18 @@ export interface CardDeliveryOptions {
   channelFor: (check: Check) => string;
   /** The check's history page, for the card once decided; null when PUBLIC_URL is unknown. */
   historyUrl?: (checkId: number) => string | null;
+  /** The freeze holding the check's approvals now (its reason), or null. */
+  freezeOf?: (check: Check) => string | null;
 }
 
 /** Posting and updating cards: the Slack lane of the outbox. */
-export function cardDeliveries({ client, store, clock, channelFor, historyUrl = () => null }: CardDeliveryOptions): Record<string, DeliveryHandler> {
+export function cardDeliveries({ client, store, clock, channelFor, historyUrl = () => null, freezeOf = () => null }: CardDeliveryOptions): Record<string, DeliveryHandler> {
   const postCard: DeliveryHandler = {
     async deliver({ checkId }) {
       const check = store.getCheck(checkId);
       // Already posted, or ended before its turn came (a newer push, closed, merged): nobody needs it.
       if (!check || check.slackTs !== null || !needsCard(check)) return;
-      const card = renderCard(check, { history: historyUrl(check.id) });
+      const card = renderCard(check, { history: historyUrl(check.id), freeze: freezeOf(check) });
       let result;
       try {
         result = await client.chat.postMessage({ channel: channelFor(check), ...card, unfurl_links: false, unfurl_media: false });
@@ -50,7 +52,7 @@ export function cardDeliveries({ client, store, clock, channelFor, historyUrl = 
       // No card (never posted, or a card that could not be posted): nothing to update.
       if (!check?.slackChannel || !check.slackTs) return;
       try {
-        await client.chat.update({ channel: check.slackChannel, ts: check.slackTs, ...renderCard(check, { history: historyUrl(check.id) }) });
+        await client.chat.update({ channel: check.slackChannel, ts: check.slackTs, ...renderCard(check, { history: historyUrl(check.id), freeze: freezeOf(check) }) });
       } catch (error) {
         throw explainSlackError(error);
       }

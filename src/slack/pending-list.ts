@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 
 type KnownBlock = types.KnownBlock;
 import type { Check } from '../domain/check.js';
-import { APPROVE_ACTION, REJECT_ACTION, headline } from './card.js';
+import { APPROVE_ACTION, REJECT_ACTION, freezeLine, headline } from './card.js';
 import { link } from './mrkdwn.js';
 
 /** How many checks one `/pending` answer lists; the rest are on the web list. */
@@ -18,7 +18,13 @@ function age(from: Date, now: Date): string {
 }
 
 /** The ephemeral answer to `/pending`: newest first, each with its age and buttons. */
-export function renderPendingList(checks: readonly Check[], total: number, now: Date, webListUrl: string | null): { text: string; blocks: KnownBlock[] } {
+export function renderPendingList(
+  checks: readonly Check[],
+  total: number,
+  now: Date,
+  webListUrl: string | null,
+  freezeOf: (check: Check) => string | null = () => null,
+): { text: string; blocks: KnownBlock[] } {
   if (total === 0) {
     return { text: 'Nothing waits for a decision.', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: ':white_check_mark: Nothing waits for a decision.' } }] };
   }
@@ -27,8 +33,15 @@ export function renderPendingList(checks: readonly Check[], total: number, now: 
     { type: 'section', text: { type: 'mrkdwn', text: `*${total} check${total === 1 ? '' : 's'} waiting for a decision*, newest first:` } },
   ];
   for (const check of shown) {
+    const freeze = freezeOf(check);
     blocks.push(
-      { type: 'section', text: { type: 'mrkdwn', text: `${headline(check, LIST_TITLE)}\nwaiting ${age(check.receivedAt, now)} · \`${check.sha.slice(0, 8)}\`` } },
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `${headline(check, LIST_TITLE)}\nwaiting ${age(check.receivedAt, now)} · \`${check.sha.slice(0, 8)}\`${freeze ? `\n${freezeLine(freeze)}` : ''}`,
+        },
+      },
       {
         type: 'actions',
         block_id: `decide_${check.id}`,

@@ -133,4 +133,17 @@ export const migrations: readonly string[] = [
   );
   ALTER TABLE status_check ADD COLUMN commit_author_email TEXT;
   `,
+  // 6: reminders and escalation, as durable work: one row per check and kind, due at a time;
+  // when a check was escalated (its backup approvers may decide from then on).
+  `
+  ALTER TABLE status_check ADD COLUMN escalated_at TEXT;
+  CREATE TABLE nudge (
+    id        INTEGER PRIMARY KEY,
+    check_id  INTEGER NOT NULL REFERENCES status_check (id),
+    kind      TEXT    NOT NULL CHECK (kind IN ('remind','escalate')),
+    due_at    INTEGER NOT NULL,
+    UNIQUE (check_id, kind)
+  );
+  CREATE INDEX nudge_due ON nudge (due_at);
+  `,
 ];

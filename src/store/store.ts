@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Actor, Approval, Check, CheckState, MergeRequestEvent, Outcome, ReportState, Via } from '../domain/check.js';
+import type { Nudge } from '../domain/schedule.js';
 import { migrations } from './migrations.js';
 
 export type Lane = 'slack' | 'gitlab';
@@ -98,6 +99,7 @@ interface CheckRow {
   rule_name: string | null;
   mr_updated_at: string | null;
   commit_author_email: string | null;
+  escalated_at: string | null;
 }
 
 interface DeliveryRow {
@@ -152,6 +154,7 @@ function toCheck(row: CheckRow, approvals: Approval[]): Check {
     updatedAt: date(row.mr_updated_at),
     ruleName: row.rule_name,
     approvals,
+    escalatedAt: date(row.escalated_at),
   };
 }
 
@@ -642,6 +645,81 @@ export class Store {
       sha: r.sha,
       decidedAt: new Date(r.decided_at),
     }));
+  }
+
+  // --- reconciliation: what the bot holds, to compare with GitLab's view -------------------
+
+  /** Every project the bot has received a call for. */
+  knownProjects(): number[] {
+    return (this.#db.prepare('SELECT DISTINCT project_id FROM status_check ORDER BY project_id').all() as Array<{ project_id: number }>).map((r) => r.project_id);
+  }
+
+  /** The GitLab status check ids the bot has seen in calls for a project. */
+  statusCheckIdsSeen(projectId: number): number[] {
+    return (
+      this.#db.prepare('SELECT DISTINCT external_status_check_id AS id FROM status_check WHERE project_id = ?').all(projectId) as Array<{ id: number }>
+    ).map((r) => r.id);
+  }
+
+  /** Every stored check of one merge request (all status checks, all commits), oldest first. */
+  checksOfMergeRequest(projectId: number, mergeRequestIid: number): Check[] {
+    const rows = this.#db
+      .prepare('SELECT * FROM status_check WHERE project_id = ? AND merge_request_iid = ? ORDER BY id')
+      .all(projectId, mergeRequestIid) as CheckRow[];
+    return rows.map((r) => this.#toCheck(r));
+  }
+
+  /** The merge requests of a project that have a check waiting for a decision. */
+  mergeRequestsWaiting(projectId: number): number[] {
+    return (
+      this.#db
+        .prepare(`SELECT DISTINCT merge_request_iid AS iid FROM status_check WHERE project_id = ? AND state = 'pending' ORDER BY iid`)
+        .all(projectId) as Array<{ iid: number }>
+    ).map((r) => r.iid);
+  }
+
+  // --- reminders and escalation (durable: a restart neither loses nor doubles them) --------
+
+  /** Schedules (or moves) the reminder or escalation of a check. */
+  scheduleNudge(checkId: number, kind: Nudge, dueAt: number): void {
+    this.#db
+      .prepare('INSERT INTO nudge (check_id, kind, due_at) VALUES (?, ?, ?) ON CONFLICT (check_id, kind) DO UPDATE SET due_at = excluded.due_at')
+      .run(checkId, kind, dueAt);
+  }
+
+  dueNudges(nowMs: number, limit: number): Array<{ id: number; checkId: number; kind: Nudge; dueAt: number }> {
+    return (
+      this.#db.prepare('SELECT id, check_id, kind, due_at FROM nudge WHERE due_at <= ? ORDER BY due_at, id LIMIT ?').all(nowMs, limit) as Array<{
+        id: number;
+        check_id: number;
+        kind: Nudge;
+        due_at: number;
+      }>
+    ).map((r) => ({ id: r.id, checkId: r.check_id, kind: r.kind, dueAt: r.due_at }));
+  }
+
+  nudgesOf(checkId: number): Array<{ kind: Nudge; dueAt: number }> {
+    return (this.#db.prepare('SELECT kind, due_at FROM nudge WHERE check_id = ? ORDER BY kind').all(checkId) as Array<{ kind: Nudge; due_at: number }>).map((r) => ({
+      kind: r.kind,
+      dueAt: r.due_at,
+    }));
+  }
+
+  moveNudge(id: number, dueAt: number): void {
+    this.#db.prepare('UPDATE nudge SET due_at = ? WHERE id = ?').run(dueAt, id);
+  }
+
+  dropNudge(id: number): void {
+    this.#db.prepare('DELETE FROM nudge WHERE id = ?').run(id);
+  }
+
+  /** The check waits anew (reopened, re-gated): its backup approvers wait for a new escalation. */
+  clearEscalation(checkId: number): void {
+    this.#db.prepare('UPDATE status_check SET escalated_at = NULL WHERE id = ?').run(checkId);
+  }
+
+  markEscalated(checkId: number, at: Date): void {
+    this.#db.prepare('UPDATE status_check SET escalated_at = ?, updated_at = ? WHERE id = ?').run(at.toISOString(), at.toISOString(), checkId);
   }
 
   // --- the audit trail (append-only: triggers refuse updates and deletes) -----------------

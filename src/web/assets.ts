@@ -94,6 +94,7 @@ input,select,button{font:inherit}
 input,select{border:1px solid #c9c9d4;border-radius:6px;padding:.4rem .55rem;background:#fff;color:var(--ink)}
 button{border:1px solid #c9c9d4;border-radius:6px;padding:.4rem .9rem;background:#fff;color:var(--ink);cursor:pointer;font-weight:600}
 button.approve{background:var(--ok);border-color:var(--ok);color:#fff} button.reject{background:#fff;border-color:var(--bad);color:var(--bad)}
+button.emergency{background:#9a6700;border-color:#9a6700;color:#fff} .freeze{color:#0550ae;margin:0 0 .25rem}
 button:focus-visible,a:focus-visible,input:focus-visible,select:focus-visible{outline:3px solid #b7a6ee;outline-offset:1px}
 table{border-collapse:collapse;width:100%;table-layout:fixed;background:var(--panel);border:1px solid var(--line);border-radius:10px;overflow:hidden}
 th,td{padding:.65rem .75rem;text-align:left;vertical-align:top;border-bottom:1px solid var(--line)}

@@ -18,6 +18,8 @@ export interface PageContext {
   error: string | null;
   /** Whether the rule governing a check asks for a comment with each approval. */
   wantsComment?: (check: Check) => boolean;
+  /** The freeze holding a check's approvals now (its reason), or null. */
+  freezeOf?: (check: Check) => string | null;
 }
 
 /**
@@ -58,6 +60,18 @@ function stateDetail(check: Check): string[] {
   return details;
 }
 
+/** During a freeze: what holds approvals, and break glass, which always asks why. */
+function freezeForm(check: Check, ctx: PageContext): Safe {
+  const freeze = check.state === 'pending' ? (ctx.freezeOf?.(check) ?? null) : null;
+  if (freeze === null) return html``;
+  return html`<p class="freeze">Frozen: ${freeze}. Approvals are refused until it ends; a rejection still counts.</p>
+          <form method="post" action="${ctx.basePath}/checks/${check.id}/emergency">
+            <input type="hidden" name="csrf" value="${ctx.csrf}">
+            <input name="reason" maxlength="2000" required placeholder="Why it cannot wait (posted on the merge request)" aria-label="Reason for the emergency approval">
+            <button class="emergency">Emergency approve</button>
+          </form>`;
+}
+
 function stateCell(check: Check): Safe {
   const by = check.decidedByName
     ? html`<span class="by">by ${check.decidedByName}${check.decidedVia ? ` (${check.decidedVia})` : ''}</span>`
@@ -90,7 +104,7 @@ function row(check: Check, ctx: PageContext): Safe {
         <span class="rule">${check.statusCheckName}${check.ruleName ? ` · rule ${check.ruleName}` : ''}</span></td>
       <td class="state">${stateCell(check)}</td>
       <td class="when">${check.decidedAt ? 'decided ' : 'received '}${time(check.decidedAt ?? check.receivedAt)}</td>
-      <td class="actions">${decideForms(check, ctx)}<a class="history" href="${ctx.basePath}/checks/${check.id}">History</a></td>
+      <td class="actions">${freezeForm(check, ctx)}${decideForms(check, ctx)}<a class="history" href="${ctx.basePath}/checks/${check.id}">History</a></td>
     </tr>`;
 }
 

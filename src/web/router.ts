@@ -33,6 +33,7 @@ const NOTICES: Record<string, string> = {
   approved: 'Approved. The decision is on its way to GitLab and the Slack card.',
   counted: 'Your approval is counted. The check needs more approvals, from different people.',
   rejected: 'Rejected. The decision is on its way to GitLab and the Slack card.',
+  break_glass: 'Approved during the freeze (break glass). Your reason goes on the merge request; the decision is on its way to GitLab.',
 };
 
 /** The built-in web list: a mirror of the table, and a way to decide when Slack is away. */
@@ -123,7 +124,7 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     res
       .set('Cache-Control', 'no-store')
       .type('html')
-      .send(listPage(listView(query), { basePath, user: visitor.user, csrf: csrf.issue(visitor.csrfSubject, clock().getTime()), notice, error: null, wantsComment }));
+      .send(listPage(listView(query), { basePath, user: visitor.user, csrf: csrf.issue(visitor.csrfSubject, clock().getTime()), notice, error: null, wantsComment, freezeOf: (check) => gate.freezeOf(check)?.reason ?? null }));
   });
 
   /** What an open list polls: a stamp of the newest change, small enough to ask for every few seconds. */
@@ -136,7 +137,8 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
   router.post('/checks/:id/:outcome', express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 }), async (req, res) => {
     const visitor = signedIn(req, res);
     if (!visitor) return;
-    const outcome = ({ approve: 'approve', reject: 'reject' } as Record<string, Outcome>)[req.params.outcome as string];
+    const emergency = req.params.outcome === 'emergency';
+    const outcome = ({ approve: 'approve', reject: 'reject', emergency: 'approve' } as Record<string, Outcome>)[req.params.outcome as string];
     const id = Number(req.params.id);
     // Lone surrogates become U+FFFD before anything is stored.
     const form = wellFormedFields((req.body ?? {}) as Record<string, unknown>);
@@ -147,6 +149,12 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
       return send(403, 'Form expired', 'This form is too old or did not come from this page. Reload the list and try again.');
     }
     const reason = typeof form.reason === 'string' && form.reason.trim() !== '' ? form.reason : null;
+    if (emergency) {
+      if (!reason) return send(400, 'Reason needed', 'An emergency approval needs a reason: it is posted on the merge request and kept in the audit trail. Write one and try again.');
+      const result = await gate.emergencyApprove(id, visitor.actor, reason);
+      if (!result.ok) return send(result.code === 'not_found' ? 404 : result.code === 'not_allowed' ? 403 : 409, 'Not recorded', result.message);
+      return res.redirect(303, `${basePath}/?notice=break_glass#check-${id}`);
+    }
     const wantsComment = outcome === 'approve' && gate.wantsApprovalComment(id);
     if (wantsComment && !reason) return send(400, 'Comment needed', 'The rule for this check asks for a comment with each approval. Write one and approve again.');
     const result = await gate.decide(id, outcome, visitor.actor, outcome === 'reject' || wantsComment ? reason : null);

@@ -23,5 +23,6 @@ describe('the example policy shipped in k8s/', () => {
       ['payments production', 2],
       ['acme main', 1],
     ]);
+    expect(policy.rules[0]).toMatchObject({ reminders: { remindAfterMs: 30 * 60_000 }, freezes: [{ reason: 'Year-end freeze' }, { reason: 'No Friday releases' }], breakGlass: { gitlab: ['cto'] } });
   });
 });

@@ -68,6 +68,8 @@ export function testEnv(slack: FakeSlack, gitlab: FakeGitLab, dir: string, extra
     DELIVERY_RETRY_MAX_MS: '200',
     REQUEST_TIMEOUT_MS: '2000',
     SHUTDOWN_GRACE_MS: '3000',
+    // Off unless a test turns it on: a sweep's GitLab calls would show in every other test's fakes.
+    RECONCILE_INTERVAL_SECONDS: '0',
     ...extra,
   };
 }
@@ -96,6 +98,8 @@ export interface HarnessOptions {
   channels?: string[];
   /** Runs once the fakes are up, before the bot starts: for what the bot needs at start-up. */
   beforeStart?: (fakes: { slack: FakeSlack; gitlab: FakeGitLab }) => void | Promise<void>;
+  /** The bot's clock (decisions, reminders, freezes); the real one unless told. */
+  clock?: () => Date;
 }
 
 export async function startHarness(extra: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
@@ -107,7 +111,7 @@ export async function startHarness(extra: Record<string, string> = {}, options: 
   const launch = () => {
     const config = loadConfig(env);
     const log = options.logFile ? createLogger('debug', fs.createWriteStream(options.logFile, { flags: 'a' })) : createLogger('silent');
-    return startBot(config, { log, host: '127.0.0.1' });
+    return startBot(config, { log, host: '127.0.0.1', clock: options.clock });
   };
   const h: Harness = {
     bot: await launch(),

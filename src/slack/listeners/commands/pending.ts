@@ -15,7 +15,7 @@ export const listPending =
     let answer;
     try {
       const { checks, total } = await gate.pendingFor(actor, PENDING_LIST_LIMIT);
-      answer = renderPendingList(checks, total, clock(), webListUrl);
+      answer = renderPendingList(checks, total, clock(), webListUrl, (check) => gate.freezeOf(check)?.reason ?? null);
     } catch (error) {
       logger.warn(`could not list pending checks: ${(error as Error).message}`);
       answer = { text: 'The list of pending checks could not be read just now; try again in a minute, or use the web list.' };

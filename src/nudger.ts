@@ -1,0 +1,99 @@
+import type { Logger } from 'pino';
+import type { Check } from './domain/check.js';
+import type { Rule } from './domain/policy.js';
+import { nextReminder } from './domain/schedule.js';
+import type { Store } from './store/store.js';
+
+/** What a reminder or escalation message needs: how long the check has waited. */
+export interface NudgePayload {
+  waitedMs: number;
+}
+
+export interface NudgerOptions {
+  store: Store;
+  log: Logger;
+  clock: () => Date;
+  /** The rule as written (without escalation): its reminders and escalate_to. */
+  ruleFor: (check: Check) => Rule;
+  /** Called after new work was written to the outbox. */
+  onWork: () => void;
+  /** How often to look for due reminders, in real time. */
+  pollMs?: number;
+}
+
+/**
+ * Turns due reminders and escalations into outbox messages. Both are rows in the database, so a
+ * restart neither loses nor doubles them: the row moves (or goes) in the same transaction that
+ * queues the message. A check that is no longer pending gets nothing more.
+ */
+export class Nudger {
+  readonly #o: NudgerOptions;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+
+  constructor(options: NudgerOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    const tick = () => {
+      if (this.#stopped) return;
+      try {
+        this.tick();
+      } catch (error) {
+        // A busy database: the next tick tries again, nothing was half-written.
+        this.#o.log.warn({ error: (error as Error).message }, 'reminders could not be checked just now');
+      }
+      this.#timer = setTimeout(tick, this.#o.pollMs ?? 500);
+      this.#timer.unref();
+    };
+    tick();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  /** Sends what is due now; returns how many nudges were handled. */
+  tick(): number {
+    const { store, clock, log } = this.#o;
+    const now = clock();
+    const due = store.dueNudges(now.getTime(), 100);
+    let queued = 0;
+    for (const nudge of due) {
+      store.transaction(() => {
+        const check = store.getCheck(nudge.checkId);
+        const reminders = check ? this.#o.ruleFor(check).reminders : null;
+        if (!check || check.state !== 'pending' || !reminders) {
+          store.dropNudge(nudge.id);
+          return;
+        }
+        const payload: NudgePayload = { waitedMs: Math.max(0, now.getTime() - check.receivedAt.getTime()) };
+        store.enqueue(check.id, 'slack', nudge.kind, payload, now);
+        queued += 1;
+        if (nudge.kind === 'escalate') {
+          store.markEscalated(check.id, now);
+          store.audit({ checkId: check.id, event: 'escalated', sha: check.sha, detail: describeEscalation(reminders.escalateTo) }, now);
+          store.dropNudge(nudge.id);
+          return;
+        }
+        store.audit({ checkId: check.id, event: 'reminded', sha: check.sha }, now);
+        const next = nextReminder(now.getTime(), reminders);
+        if (next === null) store.dropNudge(nudge.id);
+        else store.moveNudge(nudge.id, next);
+      });
+    }
+    if (queued > 0) {
+      log.info({ count: queued }, 'reminders and escalations queued');
+      this.#o.onWork();
+    }
+    return due.length;
+  }
+}
+
+function describeEscalation(to: { channel: string | null; slack: string[]; gitlab: string[] } | null): string {
+  if (!to) return 'escalated';
+  const who = [...to.slack, ...to.gitlab.map((u) => `@${u} (GitLab)`)].join(', ');
+  return `told ${who || 'nobody in particular'}${to.channel ? ` in ${to.channel}` : ''}; they may decide it from now on`;
+}
