@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SlackCall } from '../../src/fakes/slack.js';
 import { reasonSubmission, sendInteraction } from '../../src/fakes/slack.js';
-import { CHANNEL, SECRETS, startHarness, statusCheck, tempDir, type Harness, type StatusCheckFixture } from './harness.js';
+import { CHANNEL, SECRETS, startHarness, statusCheck, tempDir, type Harness, type HarnessOptions, type StatusCheckFixture } from './harness.js';
 import { cardText } from './cards.js';
 
 /** A second channel the fake Slack has, for rules that send their cards elsewhere. */
@@ -19,9 +19,9 @@ export function writePolicy(yaml: string, dir = tempDir()): string {
  * The usual harness with POLICY_FILE set to this policy, and a fake Slack that has both the
  * default channel and PAYMENTS_CHANNEL. Stopping it removes the policy file too.
  */
-export async function startWithPolicy(yaml: string, extra: Record<string, string> = {}): Promise<Harness> {
+export async function startWithPolicy(yaml: string, extra: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
   const dir = tempDir();
-  const h = await startHarness({ POLICY_FILE: writePolicy(yaml, dir), ...extra }, { channels: [CHANNEL, PAYMENTS_CHANNEL] });
+  const h = await startHarness({ POLICY_FILE: writePolicy(yaml, dir), ...extra }, { channels: [CHANNEL, PAYMENTS_CHANNEL], ...options });
   const stop = h.stop;
   h.stop = async () => {
     await stop();
