@@ -66,6 +66,8 @@ describe('when GitLab refuses a decision, people see it plainly', () => {
     const check = h.bot.store.getCheck(id);
     expect(check).toMatchObject({ state: 'stale', report: 'failed', decidedBy: APPROVER });
     expect(check!.reportError).toContain('GitLab answered 409');
+    // GitLab names its current HEAD, not the commit the bot sent: the bot says which it is.
+    expect(check!.reportError).toContain(`the merge request's HEAD is now ${sha(2).slice(0, 8)}`);
     expect(check!.reportError).toContain(`SHA does not match HEAD of source branch: ${sha(2)}`);
     expect(h.gitlab.responses).toHaveLength(1);
 
