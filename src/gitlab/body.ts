@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import getRawBody from 'raw-body';
 
 /** Past this size a body is large: it may not take the part of the budget kept for ordinary calls. */
 const LARGE = 1024 * 1024;
@@ -32,70 +33,44 @@ export class BodyBudget {
 
 export type BodyRead =
   | { ok: true; body: Buffer; release: () => void }
-  | { ok: false; status: 413 | 503; error: string }
+  | { ok: false; status: 400 | 413 | 503; error: string }
   /** The client went away before the body was complete: nobody to answer. */
   | { ok: false; status: 0 };
 
 /**
- * Reads a request's body within `limit` bytes and the shared budget. A declared
- * Content-Length is refused or reserved before a byte is read; a chunked body takes from the
- * budget as it arrives. On a refusal the caller answers and lets the rest be discarded
- * (`req.resume()`); on success it calls `release` once done with the body.
+ * Reads a request's body within `limit` bytes and the shared budget. The bytes are reserved
+ * before a byte is read: the declared Content-Length, or the limit for a chunked body (which
+ * declares none; GitLab always sends a length). On a refusal the caller answers and lets the
+ * rest be discarded (`req.resume()`); on success it calls `release` once done with the body.
  */
-export function readBounded(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<BodyRead> {
+export async function readBounded(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<BodyRead> {
   const tooLarge = { ok: false as const, status: 413 as const, error: `Body is larger than this route accepts (${limit} bytes).` };
-  const busy = {
-    ok: false as const,
-    status: 503 as const,
-    error: 'Too many large status check bodies are being read at once (WEBHOOK_BUFFER_LIMIT): nothing was saved; try again shortly.',
-  };
   const header = req.headers['content-length'];
   const declared = header === undefined ? null : Number(header);
-  if (declared !== null && declared > limit) return Promise.resolve(tooLarge);
-  let held = 0;
-  if (declared !== null) {
-    if (!budget.take(declared, declared > LARGE)) return Promise.resolve(busy);
-    held = declared;
+  if (declared !== null && declared > limit) return tooLarge;
+  const reserved = declared ?? limit;
+  if (!budget.take(reserved, reserved > LARGE)) {
+    return {
+      ok: false,
+      status: 503,
+      error: 'Too many large status check bodies are being read at once (WEBHOOK_BUFFER_LIMIT): nothing was saved; try again shortly.',
+    };
   }
-  return new Promise((resolve) => {
-    let chunks: Buffer[] = [];
-    let received = 0;
-    let done = false;
-    const finish = (result: BodyRead) => {
-      if (done) return;
-      done = true;
-      req.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
-      if (!result.ok) {
-        chunks = [];
-        budget.give(held);
-      }
-      resolve(result);
-    };
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > limit) return finish(tooLarge);
-      if (received > held) {
-        if (!budget.take(received - held, received > LARGE)) return finish(busy);
-        held = received;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      let released = false;
-      const body = Buffer.concat(chunks, received);
-      chunks = [];
-      finish({
-        ok: true,
-        body,
-        release: () => {
-          if (!released) budget.give(held);
-          released = true;
-        },
-      });
-    };
-    const onGone = () => finish({ ok: false, status: 0 });
-    req.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
-  });
+  let released = false;
+  const release = () => {
+    if (!released) budget.give(reserved);
+    released = true;
+  };
+  try {
+    const body = await getRawBody(req, { limit, length: declared ?? undefined });
+    return { ok: true, body, release };
+  } catch (error) {
+    release();
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.too.large') return tooLarge;
+    if (type === 'request.aborted') return { ok: false, status: 0 };
+    return { ok: false, status: 400, error: `The body could not be read: ${(error as Error).message}.` };
+  }
 }
 
 /** "25mb", "1kb", "512": a size as WEBHOOK_BODY_LIMIT and WEBHOOK_BUFFER_LIMIT write it, in bytes. */

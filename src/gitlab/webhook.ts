@@ -19,18 +19,32 @@ const WAIT_FOR_REST = 64 * 1024;
 
 /**
  * Answers with an error; the rest of the body is read and dropped (no byte kept). A small
- * body is answered once it is in, so the client reads the answer rather than a connection
- * reset mid-upload; a large or oversized one is answered at once.
+ * body is answered once it is all in, so the connection stays usable for the client's next
+ * request. A large one, or one past the limit, is answered at once with `Connection: close`:
+ * the client must not send another request on a connection the bot is about to drop.
  */
-const fail = (req: Request, res: Response, status: number, error: string, headers: Record<string, string> = {}): void => {
-  const answer = () => {
-    if (!res.headersSent) res.status(status).set(headers).json({ error });
+function refuse(req: Request, res: Response, limit: number, status: number, error: string, headers: Record<string, string> = {}): void {
+  const answer = (code: number, message: string, close: boolean) => {
+    if (res.headersSent) return;
+    res.status(code).set(close ? { ...headers, Connection: 'close' } : headers).json({ error: message });
   };
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (req.readableEnded || status === 413 || declared > WAIT_FOR_REST) answer();
-  else req.once('end', answer);
-  req.resume();
-};
+  if (req.readableEnded) {
+    answer(status, error, false);
+    return;
+  }
+  if (status === 413 || declared > WAIT_FOR_REST) {
+    answer(status, error, true);
+    req.resume();
+    return;
+  }
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > limit) answer(413, `Body is larger than this route accepts (${limit} bytes).`, true);
+  });
+  req.once('end', () => answer(status, error, false));
+}
 
 /**
  * `POST /status_check`: GitLab's external status check call. Refuse what can be refused from
@@ -42,6 +56,7 @@ const fail = (req: Request, res: Response, status: number, error: string, header
 export function statusCheckRouter({ gate, secrets, bodyLimit, budget }: WebhookOptions): Router {
   const router = express.Router();
   const candidates = secrets ? candidateSecrets(secrets) : [];
+  const fail = (req: Request, res: Response, status: number, error: string, headers?: Record<string, string>) => refuse(req, res, bodyLimit, status, error, headers);
   router.post('/status_check', async (req: Request, res: Response) => {
     if (!req.is('application/json')) {
       fail(req, res, 415, `Content-Type must be application/json, got ${req.get('content-type') ?? 'none'}.`);
