@@ -73,6 +73,28 @@ describe('the gate holds when things arrive out of order or change under it', ()
   });
 });
 
+describe('the note that explains a withdrawn approval', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('quotes rule names as code: no Markdown, mention or HTML of theirs reaches GitLab', async () => {
+    const name = 'pay`ments **now** @all <img src=x>';
+    h = await startWithPolicy(`rules:\n  - name: "${name}"\n    projects: acme/payments-*\n    branches: main\n    approvers: { slack: [U0PAY1] }\n`);
+    const id = (await h.receive(mergeRequestInto('acme/payments-api', 'feature/base'))).body.id as number;
+    await h.click(APPROVER, 'approve_check', id);
+    await h.gitlab.waitForResponses(1);
+    await h.receive(mergeRequestInto('acme/payments-api', 'main'));
+
+    const [note] = await h.gitlab.requests.waitFor((c) => c.method === 'POST' && c.path.endsWith('/merge_requests/128/notes'));
+    const body = String(note!.body.body);
+    expect(body).toContain(`rule \`\`${name}\`\` now governs`);
+    // Outside code spans, nothing of the name is left to render.
+    expect(body.replace(/(`+)[^`]*?(?:`(?!`)[^`]*?)*\1/g, '')).not.toMatch(/@all|<img|\*\*now/);
+  });
+});
+
 describe('identities are not mixed up', () => {
   let h: Harness;
   afterEach(async () => {
