@@ -18,6 +18,7 @@ import { Nudger } from './nudger.js';
 import { Reconciler } from './reconciler.js';
 import { isOpen, type Rule } from './domain/policy.js';
 import { statusCheckRouter } from './gitlab/webhook.js';
+import { BodyBudget, sizeInBytes } from './gitlab/body.js';
 import { boltLogger } from './logging.js';
 import { Metrics } from './metrics.js';
 import { authorNotices } from './slack/author-notice.js';
@@ -50,7 +51,7 @@ export interface StartOptions {
 
 /** The composition root: opens the database, wires the parts, starts serving. */
 export async function startBot(config: Config, { log, clock = () => new Date(), host }: StartOptions): Promise<RunningBot> {
-  if (!config.gitlab.webhookSecret) {
+  if (!config.gitlab.webhookSecrets) {
     log.warn('ALLOW_UNSIGNED_WEBHOOKS=true: status check calls are accepted without a signature. Set GITLAB_WEBHOOK_SECRET once GitLab is 17.3 or later.');
   }
   const fallback = defaultRule(config);
@@ -181,7 +182,14 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     res.on('finish', () => metrics.webhookAnswered(res.statusCode, Number(process.hrtime.bigint() - started) / 1e9));
     next();
   });
-  routes.use(statusCheckRouter({ gate, secret: config.gitlab.webhookSecret, bodyLimit: config.webhookBodyLimit }));
+  routes.use(
+    statusCheckRouter({
+      gate,
+      secrets: config.gitlab.webhookSecrets,
+      bodyLimit: sizeInBytes(config.webhookBodyLimit),
+      budget: new BodyBudget(config.webhookBufferLimit),
+    }),
+  );
 
   // --- Slack -----------------------------------------------------------------------------
   let identity: Promise<{ botId?: string; botUserId?: string }> | null = null;

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import { z } from 'zod';
+import { sizeInBytes } from './gitlab/body.js';
+import { parseSecretsFile, SecretsFileError, type WebhookSecrets } from './gitlab/secrets.js';
 
 const list = (value: string | undefined): string[] =>
   (value ?? '')
@@ -45,7 +48,9 @@ const schema = z
       .default('https://gitlab.com')
       .transform((u) => u.replace(/\/+$/, '')),
     GITLAB_TOKEN: required('GITLAB_TOKEN', 'create a token with api scope for a user who may approve merge requests (Developer role or higher)'),
-    GITLAB_WEBHOOK_SECRET: z.string().optional().transform((v) => (v ? v : null)),
+    // Several, separated by commas: any one signs (a secret is rotated by listing old and new).
+    GITLAB_WEBHOOK_SECRET: z.string().optional().transform(list),
+    GITLAB_WEBHOOK_SECRETS_FILE: z.string().trim().optional().transform((v) => (v ? v : null)),
     ALLOW_UNSIGNED_WEBHOOKS: flag('ALLOW_UNSIGNED_WEBHOOKS'),
     SLACK_BOT_TOKEN: required('SLACK_BOT_TOKEN', 'copy the Bot User OAuth Token (xoxb-…) from the Slack app’s OAuth & Permissions page').regex(
       /^xoxb-/,
@@ -102,6 +107,7 @@ const schema = z
     DRAFT_CARDS: z.enum(['wait', 'post'], { error: 'DRAFT_CARDS must be wait or post' }).default('wait'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'LOG_LEVEL must be a pino level such as info' }).default('info'),
     WEBHOOK_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'WEBHOOK_BODY_LIMIT must be a size such as 25mb').default('25mb'),
+    WEBHOOK_BUFFER_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'WEBHOOK_BUFFER_LIMIT must be a size such as 64mb').default('64mb'),
     DELIVERY_RETRY_BASE_MS: ms('DELIVERY_RETRY_BASE_MS', 1000),
     DELIVERY_RETRY_MAX_MS: ms('DELIVERY_RETRY_MAX_MS', 5 * 60_000),
     REQUEST_TIMEOUT_MS: ms('REQUEST_TIMEOUT_MS', 10_000),
@@ -119,13 +125,34 @@ const schema = z
   })
   // `when`: run even when other variables are wrong, so one start-up names every problem at once.
   .superRefine((env, ctx) => {
-    if (!env.GITLAB_WEBHOOK_SECRET && !env.ALLOW_UNSIGNED_WEBHOOKS) {
+    if (env.GITLAB_WEBHOOK_SECRET.length === 0 && !env.GITLAB_WEBHOOK_SECRETS_FILE && !env.ALLOW_UNSIGNED_WEBHOOKS) {
       ctx.addIssue({
         code: 'custom',
         path: ['GITLAB_WEBHOOK_SECRET'],
         message:
-          'GITLAB_WEBHOOK_SECRET is not set: give the status check a shared secret in GitLab and set the same value here (GitLab older than 17.3 cannot sign: then set ALLOW_UNSIGNED_WEBHOOKS=true)',
+          'GITLAB_WEBHOOK_SECRET is not set: give the status check a shared secret in GitLab and set the same value here, or name a file of secrets per project in GITLAB_WEBHOOK_SECRETS_FILE (GitLab older than 17.3 cannot sign: then set ALLOW_UNSIGNED_WEBHOOKS=true)',
       });
+    }
+    // Large bodies may take three quarters of the buffer: one of the largest size must fit.
+    if (/^\d+(b|kb|mb)?$/i.test(env.WEBHOOK_BODY_LIMIT) && /^\d+(b|kb|mb)?$/i.test(env.WEBHOOK_BUFFER_LIMIT)) {
+      if (sizeInBytes(env.WEBHOOK_BUFFER_LIMIT) * 0.75 < sizeInBytes(env.WEBHOOK_BODY_LIMIT)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['WEBHOOK_BUFFER_LIMIT'],
+          message: `WEBHOOK_BUFFER_LIMIT (${env.WEBHOOK_BUFFER_LIMIT}) is too small: large bodies may use three quarters of it, so make it at least 4/3 of WEBHOOK_BODY_LIMIT (${env.WEBHOOK_BODY_LIMIT})`,
+        });
+      }
+    }
+    for (const [name, placeholder] of PLACEHOLDERS) {
+      const value = (env as Record<string, unknown>)[name];
+      const values = Array.isArray(value) ? value : [value];
+      if (values.some((v) => typeof v === 'string' && placeholder.test(v))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `${name} still holds the placeholder of k8s/configmap.yaml: set it to your own value (see the README's Configuration section)`,
+        });
+      }
     }
     if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
       ctx.addIssue({
@@ -166,13 +193,22 @@ const schema = z
     }
   }, { when: () => true });
 
+/** The example values shipped in k8s/configmap.yaml: a bot started with one would run against nothing real. */
+const PLACEHOLDERS: Array<[string, RegExp]> = [
+  ['GITLAB_URL', /^https:\/\/gitlab\.example\.com$/],
+  ['SLACK_CHANNEL', /^C0123456789$/],
+  ['APPROVERS', /^U0123456789$/],
+  ['GITLAB_OAUTH_CLIENT_ID', /^\.\.\.$/],
+];
+
 export interface Config {
   port: number;
   /** A port of its own for /metrics (kept off the public one); null: /metrics on `port`. */
   metricsPort: number | null;
   basePath: string;
   databasePath: string;
-  gitlab: { url: string; token: string; webhookSecret: string | null; requestTimeoutMs: number };
+  /** `webhookSecrets` is null only when unsigned calls were explicitly allowed. */
+  gitlab: { url: string; token: string; webhookSecrets: WebhookSecrets | null; requestTimeoutMs: number };
   slack: { botToken: string; signingSecret: string | null; appToken: string | null; channel: string; apiUrl: string | null };
   /** The default rule, when no policy rule matches. */
   approvers: string[];
@@ -188,6 +224,8 @@ export interface Config {
   notifyAuthors: boolean;
   logLevel: string;
   webhookBodyLimit: string;
+  /** What all status check bodies being read may hold at once, in bytes. */
+  webhookBufferLimit: number;
   delivery: { baseDelayMs: number; maxDelayMs: number };
   shutdownGraceMs: number;
   /** Asking GitLab what the bot missed: every `intervalSeconds` (0: never), these projects besides the known ones. */
@@ -206,12 +244,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message));
   const e = parsed.data;
+  const perProject = e.GITLAB_WEBHOOK_SECRETS_FILE ? readSecretsFile(e.GITLAB_WEBHOOK_SECRETS_FILE) : [];
+  const signed = e.GITLAB_WEBHOOK_SECRET.length > 0 || perProject.length > 0;
   return {
     port: e.PORT,
     metricsPort: e.METRICS_PORT,
     basePath: e.BASE_PATH,
     databasePath: e.DATABASE_PATH,
-    gitlab: { url: e.GITLAB_URL, token: e.GITLAB_TOKEN, webhookSecret: e.GITLAB_WEBHOOK_SECRET, requestTimeoutMs: e.REQUEST_TIMEOUT_MS },
+    gitlab: {
+      url: e.GITLAB_URL,
+      token: e.GITLAB_TOKEN,
+      webhookSecrets: signed ? { shared: e.GITLAB_WEBHOOK_SECRET, perProject, file: e.GITLAB_WEBHOOK_SECRETS_FILE } : null,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    },
     slack: {
       botToken: e.SLACK_BOT_TOKEN,
       signingSecret: e.SLACK_SIGNING_SECRET,
@@ -241,8 +286,25 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     notifyAuthors: e.NOTIFY_AUTHORS,
     logLevel: e.LOG_LEVEL,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
+    webhookBufferLimit: sizeInBytes(e.WEBHOOK_BUFFER_LIMIT),
     delivery: { baseDelayMs: e.DELIVERY_RETRY_BASE_MS, maxDelayMs: e.DELIVERY_RETRY_MAX_MS },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     reconcile: { intervalSeconds: e.RECONCILE_INTERVAL_SECONDS, projects: e.GITLAB_PROJECTS },
   };
+}
+
+/** GITLAB_WEBHOOK_SECRETS_FILE, read at start-up; its problems name the file, line and key. */
+function readSecretsFile(file: string) {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`GITLAB_WEBHOOK_SECRETS_FILE ${file} cannot be read: ${(error as Error).message}`]);
+  }
+  try {
+    return parseSecretsFile(text);
+  } catch (error) {
+    if (!(error instanceof SecretsFileError)) throw error;
+    throw new ConfigError(error.problems.map((p) => `GITLAB_WEBHOOK_SECRETS_FILE ${file} ${p}`));
+  }
 }

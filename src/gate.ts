@@ -12,8 +12,13 @@ export interface ReportPayload {
   mergeRequestIid: number;
   sha: string;
   statusCheckId: number;
-  /** `pending` withdraws an earlier answer (the rule changed); GitLab 16.5 and later. */
+  /**
+   * `failed` also withdraws an approval (the rule changed): it blocks the merge on every
+   * GitLab version, where `pending` is refused before 16.5 and times out into failed later.
+   */
   status: 'passed' | 'failed' | 'pending';
+  /** Withdraws an approval after the rule changed: the check waits again, so this is no decision of it. */
+  withdrawal?: boolean;
 }
 
 /** What a merge request's author is told by direct message, and why. */
@@ -454,7 +459,8 @@ export class Gate {
   /**
    * Another rule now governs the check: its target branch changed, or the policy did. Votes
    * cast under the old rule stop counting. An approval is withdrawn, in GitLab too (the
-   * commit goes back to pending), and a fresh card asks the new rule's approvers.
+   * commit is reported failed, with a note saying why), and a fresh card asks the new
+   * rule's approvers.
    */
   #regate(check: Check, rule: Rule, cardDue: boolean, at: Date): void {
     const { store } = this.#o;
@@ -466,9 +472,12 @@ export class Gate {
         mergeRequestIid: check.mergeRequestIid,
         sha: check.sha,
         statusCheckId: check.statusCheckId,
-        status: 'pending',
+        status: 'failed',
+        withdrawal: true,
       };
       store.enqueue(check.id, 'gitlab', 'report', report, at);
+      const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: withdrawalNote(check, rule) };
+      store.enqueue(check.id, 'gitlab', 'note', note, at);
       if (cardDue) {
         store.enqueue(check.id, 'slack', 'post_card', null, at);
         this.#scheduleNudges(check.id, rule, at);
@@ -589,4 +598,22 @@ function breakGlassNote(check: Check, actor: Actor, freeze: string, reason: stri
   const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
   const quoted = reason.split('\n').map((line) => `> ${escapeGitLabMarkdown(line)}`).join('\n');
   return `**Emergency approval** (break glass) by ${escapeGitLabMarkdown(actor.name)} ${via}, during the freeze “${escapeGitLabMarkdown(freeze)}” (status check “${escapeGitLabMarkdown(check.statusCheckName)}”, commit ${shortSha(check.sha)}):\n\n${quoted}`;
+}
+
+/** Inline code: GitLab renders whatever it holds as text (no Markdown, HTML, mentions or links). */
+function code(text: string): string {
+  const flat = text.replace(/\s+/g, ' ');
+  const fence = '`'.repeat(Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
+  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${flat}${pad}${fence}`;
+}
+
+/** Why GitLab now shows the check failed although someone had approved it. */
+function withdrawalNote(check: Check, rule: { name: string; required: number }): string {
+  const by = check.decidedByName ?? check.decidedBy;
+  return (
+    `**Approval withdrawn** (status check ${code(check.statusCheckName)}, commit ${shortSha(check.sha)}): ` +
+    `rule ${code(rule.name)} now governs this merge request (${rule.required} approval${rule.required === 1 ? '' : 's'} needed; it was ${code(check.ruleName ?? 'none')}), ` +
+    `so the approval${by ? ` by ${code(by)}` : ''} no longer counts. The check is failed until the new rule's approvers decide.`
+  );
 }

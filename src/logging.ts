@@ -16,6 +16,7 @@ export const REDACT = [
   'headers.cookie',
   'config.gitlab.token',
   'config.gitlab.webhookSecret',
+  'config.gitlab.webhookSecrets',
   'config.slack.botToken',
   'config.slack.signingSecret',
   'config.slack.appToken',

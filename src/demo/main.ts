@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   const sample = JSON.parse(fs.readFileSync(new URL('../../test/fixtures/status-check.json', import.meta.url), 'utf8')) as {
     object_attributes: { last_commit: { id: string } };
   };
+  gitlab.track(sample);
   const answer = await sendStatusCheck(`${bot.url}/status_check`, sample, DEMO.webhookSecret);
   await slack.waitFor('chat.postMessage');
 

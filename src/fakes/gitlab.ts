@@ -71,11 +71,82 @@ const INVALID_GRANT = {
   },
 };
 
+/** An external status check configured on a project (Settings > Merge requests > Status checks). */
+export interface FakeStatusCheck {
+  id: number;
+  name: string;
+}
+
+/** The sample call's check (test/fixtures/status-check.json): what every project has unless told. */
+export const DEFAULT_STATUS_CHECK: FakeStatusCheck = { id: 7, name: 'Change approval' };
+
+export interface FakeGitLabOptions {
+  /** The GitLab version to behave as ("16.4", "17.6"): `pending` is refused before 16.5. */
+  version?: string;
+}
+
+/** A status check response GitLab accepted (201): what it shows is the newest for (MR, check, SHA). */
+export interface AcceptedResponse {
+  projectId: number;
+  mergeRequestIid: number;
+  checkId: number;
+  sha: string;
+  status: string;
+}
+
 /**
- * A stand-in for the parts of GitLab's REST API the bot calls, speaking its wire format:
+ * One page of a list, as GitLab's offset pagination answers it: `page` and `per_page` from
+ * the query (20 and at most 100 by default), the page's items, and the X-Page, X-Per-Page,
+ * X-Next-Page, X-Prev-Page, X-Total, X-Total-Pages and Link headers. Clients such as
+ * gitbeaker follow Link's `rel="next"`.
+ */
+export function paginate<T>(items: readonly T[], query: Record<string, string> | undefined, pageUrl: string): Canned {
+  const number = (value: string | undefined, fallback: number) => {
+    const n = Number(value);
+    return Number.isInteger(n) && n > 0 ? n : fallback;
+  };
+  const perPage = Math.min(number(query?.per_page, 20), 100);
+  const totalPages = Math.max(1, Math.ceil(items.length / perPage));
+  const page = number(query?.page, 1);
+  const link = (n: number) => {
+    const url = new URL(pageUrl);
+    for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v);
+    url.searchParams.set('page', String(n));
+    url.searchParams.set('per_page', String(perPage));
+    return url.toString();
+  };
+  const links = [
+    ...(page > 1 ? [`<${link(Math.min(page - 1, totalPages))}>; rel="prev"`] : []),
+    ...(page < totalPages ? [`<${link(page + 1)}>; rel="next"`] : []),
+    `<${link(1)}>; rel="first"`,
+    `<${link(totalPages)}>; rel="last"`,
+  ];
+  return {
+    status: 200,
+    headers: {
+      'x-page': String(page),
+      'x-per-page': String(perPage),
+      'x-next-page': page < totalPages ? String(page + 1) : '',
+      'x-prev-page': page > 1 ? String(Math.min(page - 1, totalPages)) : '',
+      'x-total': String(items.length),
+      'x-total-pages': String(totalPages),
+      link: links.join(', '),
+    },
+    body: items.slice((page - 1) * perPage, page * perPage),
+  };
+}
+
+const NOT_FOUND: Canned = { status: 404, body: { message: '404 Not found' } };
+
+/**
+ * A stand-in for the parts of GitLab's REST API the bot calls, as strict as GitLab:
  * `POST /api/v4/projects/:id/merge_requests/:iid/status_check_responses` answers 201 with
- * the response row, 401 for a wrong token, 400 without a status, 409 when the SHA is not
- * the merge request's HEAD (when a HEAD was set with `setHead`).
+ * the response row; 401 for a wrong token (or when `licensed` is off); 400 when `sha`,
+ * `external_status_check_id` or `status` is missing or the status is not allowed (`pending`
+ * before 16.5); 403 when `mayApprove` is off; 404 for a merge request it does not know or a
+ * check the project does not have; 409 naming the current HEAD when the SHA is not the HEAD.
+ * A merge request becomes known with `setHead` (a push) or `track` (the call GitLab sends
+ * about it). List endpoints are paginated as GitLab paginates them.
  *
  * With an OAuth application it also signs people in as GitLab does: `GET /oauth/authorize`
  * (PKCE with S256 required) redirects back with a code for `oauthUser`, `POST /oauth/token`
@@ -86,6 +157,8 @@ export class FakeGitLab {
   readonly #queued: Canned[] = [];
   readonly #routed: Array<{ route: FakeRoute; answers: Canned[] }> = [];
   readonly #heads = new Map<string, string>();
+  readonly #checks = new Map<number, FakeStatusCheck[]>();
+  readonly #accepted: AcceptedResponse[] = [];
   readonly #authors = new Map<string, MergeRequestAuthors>();
   readonly #codes = new Map<string, Grant>();
   readonly #accessTokens = new Map<string, FakeGitLabUser>();
@@ -94,15 +167,28 @@ export class FakeGitLab {
   close: () => Promise<void> = async () => undefined;
   /** Who is signed in to GitLab and authorizes the application; null: nobody, /oauth/authorize answers 400. */
   oauthUser: FakeGitLabUser | null = null;
+  /** Off: the instance is not licensed for status checks, and every status check call answers 401. */
+  licensed = true;
+  /** Off: the token's user may not approve merge requests, and responses answer 403. */
+  mayApprove = true;
+  readonly version: string;
 
   constructor(
     readonly token: string,
     readonly onCall?: (call: GitLabCall, status: number) => void,
     readonly oauth: FakeOAuthApp | null = null,
-  ) {}
+    options: FakeGitLabOptions = {},
+  ) {
+    this.version = options.version ?? '17.6';
+  }
 
-  static async start(token: string, onCall?: (call: GitLabCall, status: number) => void, oauth: FakeOAuthApp | null = null): Promise<FakeGitLab> {
-    const fake = new FakeGitLab(token, onCall, oauth);
+  static async start(
+    token: string,
+    onCall?: (call: GitLabCall, status: number) => void,
+    oauth: FakeOAuthApp | null = null,
+    options: FakeGitLabOptions = {},
+  ): Promise<FakeGitLab> {
+    const fake = new FakeGitLab(token, onCall, oauth, options);
     const { url, close } = await listen((req, res) => {
       void fake.#handle(req, res);
     });
@@ -139,9 +225,50 @@ export class FakeGitLab {
   }
   readonly #slow = new Map<string, { path: RegExp; ms: number }>();
 
-  /** The merge request's HEAD; a response for another SHA is refused with 409. */
+  /** A push: the merge request's HEAD is now `sha`; a response for another SHA is refused with 409. */
   setHead(projectId: number, iid: number, sha: string): void {
     this.#heads.set(`${projectId}/${iid}`, sha);
+  }
+
+  /** The merge request's HEAD, or undefined when the fake does not know the merge request. */
+  headOf(projectId: number, iid: number): string | undefined {
+    return this.#heads.get(`${projectId}/${iid}`);
+  }
+
+  /**
+   * GitLab sends a status check call about a merge request at its HEAD: records that HEAD
+   * from the call's payload, so the fake knows the merge request the bot will answer for.
+   */
+  track(payload: unknown): void {
+    const p = payload as { project?: { id?: unknown }; object_attributes?: { iid?: unknown; last_commit?: { id?: unknown } | null } };
+    const [projectId, iid, sha] = [p.project?.id, p.object_attributes?.iid, p.object_attributes?.last_commit?.id];
+    if (typeof projectId === 'number' && typeof iid === 'number' && typeof sha === 'string') this.setHead(projectId, iid, sha);
+  }
+
+  /** The external status checks of a project; every project has DEFAULT_STATUS_CHECK unless told. */
+  setStatusChecks(projectId: number, checks: FakeStatusCheck[]): void {
+    this.#checks.set(projectId, checks);
+  }
+
+  #statusChecksOf(projectId: number): FakeStatusCheck[] {
+    return this.#checks.get(projectId) ?? [DEFAULT_STATUS_CHECK];
+  }
+
+  /** Every status check response GitLab accepted, in order. */
+  get accepted(): AcceptedResponse[] {
+    return [...this.#accepted];
+  }
+
+  /** What GitLab shows for the check on this commit: the newest accepted response, or null when none. */
+  statusOf(projectId: number, iid: number, checkId: number, sha: string): string | null {
+    const rows = this.#accepted.filter((r) => r.projectId === projectId && r.mergeRequestIid === iid && r.checkId === checkId && r.sha === sha);
+    return rows.at(-1)?.status ?? null;
+  }
+
+  /** Whether this GitLab is at least `major.minor`. */
+  #atLeast(major: number, minor: number): boolean {
+    const [ma = 0, mi = 0] = this.version.split('.').map(Number);
+    return ma > major || (ma === major && mi >= minor);
   }
 
   async #handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
@@ -166,7 +293,6 @@ export class FakeGitLab {
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (res.destroyed) return; // closed while it waited
     const answer = this.#answer(call);
-    this.#noteResponse(call, answer);
     this.requests.push(call);
     this.onCall?.(call, answer.status);
     send(res, answer);
@@ -206,17 +332,38 @@ export class FakeGitLab {
         : { status: 404, body: { message: '404 User Not Found' } };
     }
     const match = /^\/api\/v4\/projects\/(\d+)\/merge_requests\/(\d+)\/status_check_responses$/.exec(call.path);
-    if (call.method !== 'POST' || !match) return { status: 404, body: { message: '404 Not Found' } };
+    if (call.method !== 'POST' || !match) return NOT_FOUND;
+    return this.#statusCheckResponse(call, Number(match[1]), Number(match[2]));
+  }
+
+  /** In GitLab's order: licence (401), parameters (400), access (403), merge request and check (404), HEAD (409). */
+  #statusCheckResponse(call: GitLabCall, projectId: number, iid: number): Canned {
+    if (!this.licensed) return { status: 401, body: { message: '401 Unauthorized' } };
     const { sha, external_status_check_id: checkId, status } = call.body;
-    if (!['passed', 'failed', 'pending'].includes(String(status))) return { status: 400, body: { error: 'status does not have a valid value' } };
-    const head = this.#heads.get(`${match[1]}/${match[2]}`);
-    if (head && head !== sha) return { status: 409, body: { message: `SHA does not match HEAD of source branch: ${String(sha)}` } };
+    const missing = [
+      ['sha', sha],
+      ['external_status_check_id', checkId],
+      ['status', status],
+    ]
+      .filter(([, value]) => value === undefined || value === null || value === '')
+      .map(([name]) => `${String(name)} is missing`);
+    if (missing.length) return { status: 400, body: { error: missing.join(', ') } };
+    if (!Number.isInteger(Number(checkId))) return { status: 400, body: { error: 'external_status_check_id is invalid' } };
+    const allowed = this.#atLeast(16, 5) ? ['passed', 'failed', 'pending'] : ['passed', 'failed'];
+    if (!allowed.includes(String(status))) return { status: 400, body: { error: 'status does not have a valid value' } };
+    if (!this.mayApprove) return { status: 403, body: { message: '403 Forbidden' } };
+    const head = this.#heads.get(`${projectId}/${iid}`);
+    if (head === undefined) return { status: 404, body: { message: '404 Merge Request Not Found' } };
+    const check = this.#statusChecksOf(projectId).find((c) => c.id === Number(checkId));
+    if (!check) return NOT_FOUND;
+    if (head !== sha) return { status: 409, body: { message: `SHA does not match HEAD of source branch: ${head}` } };
+    this.#accepted.push({ projectId, mergeRequestIid: iid, checkId: check.id, sha: String(sha), status: String(status) });
     return {
       status: 201,
       body: {
         id: this.#nextId++,
-        merge_request: { id: 5512, iid: Number(match[2]), project_id: Number(match[1]) },
-        external_status_check: { id: checkId, name: 'Change approval', external_url: 'https://approvals.example.com/status_check' },
+        merge_request: { id: 5512, iid, project_id: projectId },
+        external_status_check: { id: check.id, name: check.name, external_url: 'https://approvals.example.com/status_check' },
       },
     };
   }
@@ -226,9 +373,6 @@ export class FakeGitLab {
     return listingAnswer(this, call);
   }
 
-  #noteResponse(call: GitLabCall, answer: Canned): void {
-    noteResponse(this, call, answer);
-  }
 
   #routedAnswer(call: GitLabCall): Canned | undefined {
     const hit = this.#routed.find(
@@ -254,13 +398,14 @@ export class FakeGitLab {
     }
     if (call.method === 'GET' && sub === '/commits') {
       const emails = authors.commitEmails ?? [authors.email];
-      return { status: 200, body: emails.map((email, i) => ({ id: `${i}`.padStart(40, 'c'), author_email: email, committer_email: email, title: 'commit' })) };
+      const commits = emails.map((email, i) => ({ id: `${i}`.padStart(40, 'c'), author_email: email, committer_email: email, title: 'commit' }));
+      return paginate(commits, call.query, `${this.url}${call.path}`);
     }
     if (call.method === 'POST' && sub === '/notes') {
       if (typeof call.body.body !== 'string' || !call.body.body) return { status: 400, body: { message: { body: ["can't be blank"] } } };
       return { status: 201, body: { id: this.#nextId++, body: call.body.body, noteable_iid: iid, system: false } };
     }
-    return { status: 404, body: { message: '404 Not Found' } };
+    return NOT_FOUND;
   }
 
   #authorize(q: Record<string, string>): Canned {
@@ -346,11 +491,11 @@ interface FakeProject {
   mergeRequests: Map<number, FakeMergeRequest>;
 }
 
-const listingState = new WeakMap<FakeGitLab, { projects: Map<number, FakeProject>; verdicts: Map<string, string> }>();
+const listingState = new WeakMap<FakeGitLab, { projects: Map<number, FakeProject> }>();
 
 function listing(fake: FakeGitLab) {
   let state = listingState.get(fake);
-  if (!state) listingState.set(fake, (state = { projects: new Map(), verdicts: new Map() }));
+  if (!state) listingState.set(fake, (state = { projects: new Map() }));
   return state;
 }
 
@@ -383,24 +528,9 @@ function mergeRequestJson(p: FakeProject, mr: FakeMergeRequest) {
   };
 }
 
-function paginate(items: unknown[], query: Record<string, string>): Canned {
-  const perPage = Math.min(100, Math.max(1, Number(query.per_page ?? 20) || 20));
-  const totalPages = Math.max(1, Math.ceil(items.length / perPage));
-  const page = Math.max(1, Number(query.page ?? 1) || 1);
-  const headers: Record<string, string> = {
-    'x-page': String(page),
-    'x-per-page': String(perPage),
-    'x-next-page': page < totalPages ? String(page + 1) : '',
-    'x-prev-page': page > 1 ? String(page - 1) : '',
-    'x-total': String(items.length),
-    'x-total-pages': String(totalPages),
-  };
-  return { status: 200, headers, body: items.slice((page - 1) * perPage, page * perPage) };
-}
-
 function listingAnswer(fake: FakeGitLab, call: GitLabCall): Canned | null {
   if (call.method !== 'GET') return null;
-  const { projects, verdicts } = listing(fake);
+  const { projects } = listing(fake);
   const project = /^\/api\/v4\/projects\/([^/]+)(\/.*)?$/.exec(call.path);
   if (!project) return null;
   const key = decodeURIComponent(project[1] as string);
@@ -411,7 +541,7 @@ function listingAnswer(fake: FakeGitLab, call: GitLabCall): Canned | null {
   if (rest === '/merge_requests') {
     const state = call.query?.state;
     const all = [...p.mergeRequests.values()].filter((mr) => !state || state === 'all' || (mr.state ?? 'opened') === state).sort((a, b) => b.iid - a.iid);
-    return paginate(all.map((mr) => mergeRequestJson(p, mr)), call.query ?? {});
+    return paginate(all.map((mr) => mergeRequestJson(p, mr)), call.query, `${fake.url}${call.path}`);
   }
   const one = /^\/merge_requests\/(\d+)(\/status_checks)?$/.exec(rest);
   const mr = one ? p.mergeRequests.get(Number(one[1])) : undefined;
@@ -421,14 +551,8 @@ function listingAnswer(fake: FakeGitLab, call: GitLabCall): Canned | null {
   if (!one[2]) return (mr.state ?? 'opened') === 'opened' ? null : { status: 200, body: mergeRequestJson(p, mr) };
   return {
     status: 200,
-    body: mr.statusChecks.map((c) => ({ id: c.id, name: c.name, external_url: c.externalUrl, status: verdicts.get(`${p.id}/${mr.iid}/${c.id}/${mr.sha}`) ?? 'pending' })),
+    body: mr.statusChecks.map((c) => ({ id: c.id, name: c.name, external_url: c.externalUrl, status: fake.statusOf(p.id, mr.iid, c.id, mr.sha) ?? 'pending' })),
   };
-}
-
-function noteResponse(fake: FakeGitLab, call: GitLabCall, answer: Canned): void {
-  const match = /^\/api\/v4\/projects\/(\d+)\/merge_requests\/(\d+)\/status_check_responses$/.exec(call.path);
-  if (!match || answer.status !== 201) return;
-  listing(fake).verdicts.set(`${match[1]}/${match[2]}/${String(call.body.external_status_check_id)}/${String(call.body.sha)}`, String(call.body.status));
 }
 
 // --- end of the listings -------------------------------------------------------------------

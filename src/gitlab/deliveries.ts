@@ -22,6 +22,7 @@ export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: 
       async deliver({ checkId, payload }) {
         const sent = payload as ReportPayload;
         await report(sent);
+        if (sent.withdrawal) return () => store.audit({ checkId, event: 'withdrawal_reported', sha: sent.sha, detail: sent.status }, clock());
         return () => {
           store.setReport(checkId, 'reported', null, clock());
           store.audit({ checkId, event: 'reported', sha: sent.sha, detail: sent.status }, clock());
@@ -29,7 +30,17 @@ export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: 
         };
       },
       failed({ checkId, attempts, payload }, failure, final) {
-        const { sha } = payload as ReportPayload;
+        const { sha, withdrawal } = payload as ReportPayload;
+        if (withdrawal) {
+          if (!final) return;
+          store.audit({ checkId, event: 'withdrawal_failed', sha, detail: failure.message }, clock());
+          // After a push (409) the old approval does not carry over to the new commit; anything else leaves it standing.
+          if (failure.status !== 409) {
+            store.setReport(checkId, 'failed', `The approval could not be withdrawn in GitLab: ${failure.message}`, clock());
+            updateCard(checkId);
+          }
+          return;
+        }
         if (final && failure.status === 409) {
           store.markStale(checkId, failure.message, clock());
         } else if (final) {

@@ -20,7 +20,8 @@ export function createAuthorLookup({ url, token, timeoutMs }: GitLabOptions): Fi
   return async (projectId, iid) => {
     try {
       const mr = (await mergeRequests.show(projectId, iid)) as { author?: { id?: number; username?: string } };
-      const commits = (await mergeRequests.allCommits(projectId, iid, { perPage: 100, maxPages: 10 })) as Commit[];
+      // Every page: an author on page 11 of a long merge request is still its author.
+      const commits = (await mergeRequests.allCommits(projectId, iid, { perPage: 100 })) as Commit[];
       const author = mr.author?.id ? ((await users.show(mr.author.id)) as { public_email?: string | null; email?: string | null }) : null;
       const isEmail = (e: unknown): e is string => typeof e === 'string' && e.includes('@');
       const own = [author?.public_email, author?.email].filter(isEmail);

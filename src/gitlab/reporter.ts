@@ -52,7 +52,9 @@ export function explainGitLabError(error: unknown): DeliveryFailure {
       404: 'the check is not in this project, or the token cannot see it',
       409: 'the merge request has a newer commit',
     };
-    const why = hint[status] ? ` (${hint[status]})` : '';
+    // A 409 names GitLab's current HEAD, which may be a commit the bot has not heard of yet.
+    const head = status === 409 ? /HEAD of source branch: ([0-9a-f]{40}(?:[0-9a-f]{24})?)\b/.exec(detail)?.[1] : undefined;
+    const why = head ? ` (the merge request's HEAD is now ${head.slice(0, 8)}, a newer commit)` : hint[status] ? ` (${hint[status]})` : '';
     return new DeliveryFailure(
       `GitLab answered ${status}${why}: ${detail}`,
       !transient,

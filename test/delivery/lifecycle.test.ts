@@ -173,8 +173,8 @@ describe('a card follows its merge request', () => {
 
   it('GitLab answers 409 (a newer commit): the check is stale and the card says nothing was reported', async () => {
     h = await startHarness();
-    h.gitlab.setHead(42, 128, sha(99));
     const { id } = await posted();
+    h.gitlab.setHead(42, 128, sha(99));
     await h.click(APPROVER, 'approve_check', id);
 
     const [update] = await h.slack.waitFor('chat.update', 1, (u) => cardText(u).includes('othing was reported'));

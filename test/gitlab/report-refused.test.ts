@@ -14,10 +14,11 @@ async function webRow(h: Harness, id: number): Promise<string> {
   return match[0];
 }
 
-/** A check with its card posted, approved in Slack. */
-async function approveOne(h: Harness): Promise<number> {
+/** A check with its card posted, approved in Slack; `beforeClick` runs just before the click (a push). */
+async function approveOne(h: Harness, beforeClick?: () => void): Promise<number> {
   const id = (await h.receive()).body.id as number;
   await h.slack.waitFor('chat.postMessage');
+  beforeClick?.();
   expect((await h.click(APPROVER, 'approve_check', id)).status).toBe(200);
   return id;
 }
@@ -54,8 +55,8 @@ describe('when GitLab refuses a decision, people see it plainly', () => {
   });
 
   it('GitLab answers 409 because HEAD moved on: the check is stale and the card says to decide on the newest', async () => {
-    h.gitlab.setHead(42, 128, sha(2));
-    const id = await approveOne(h);
+    // Someone pushes while the card waits.
+    const id = await approveOne(h, () => h.gitlab.setHead(42, 128, sha(2)));
 
     const [update] = await h.slack.waitFor('chat.update', 1, (c) => cardText(c).includes('GitLab refused this decision'));
     expect(cardText(update!)).toContain('Decide on the newest card');
@@ -65,7 +66,9 @@ describe('when GitLab refuses a decision, people see it plainly', () => {
     const check = h.bot.store.getCheck(id);
     expect(check).toMatchObject({ state: 'stale', report: 'failed', decidedBy: APPROVER });
     expect(check!.reportError).toContain('GitLab answered 409');
-    expect(check!.reportError).toContain('SHA does not match HEAD of source branch');
+    // GitLab names its current HEAD, not the commit the bot sent: the bot says which it is.
+    expect(check!.reportError).toContain(`the merge request's HEAD is now ${sha(2).slice(0, 8)}`);
+    expect(check!.reportError).toContain(`SHA does not match HEAD of source branch: ${sha(2)}`);
     expect(h.gitlab.responses).toHaveLength(1);
 
     const row = await webRow(h, id);
@@ -77,9 +80,9 @@ describe('when GitLab refuses a decision, people see it plainly', () => {
   });
 
   it('a rejection refused with 409 is stale too, and is never called an approval', async () => {
-    h.gitlab.setHead(42, 128, sha(2));
     const id = (await h.receive()).body.id as number;
     await h.slack.waitFor('chat.postMessage');
+    h.gitlab.setHead(42, 128, sha(2));
     await h.click(APPROVER, 'reject_check', id);
     await h.slack.waitFor('views.open');
     expect((await h.submitReject(APPROVER, id, 'Breaks refunds')).status).toBe(200);

@@ -59,6 +59,21 @@ describe('four eyes: nobody approves their own merge request', () => {
     expectUndecided(h, id);
   });
 
+  it('the author of a commit on a late page of a long merge request is refused too (every page of commits is read)', async () => {
+    h = await startHarness();
+    // GitLab gives at most 100 commits a page: this merge request has eleven pages.
+    const others = Array.from({ length: 1049 }, (_, i) => `dev${i}@example.com`);
+    h.gitlab.setAuthors(42, 128, { id: 31, username: 'sortiz', email: 'sam.ortiz@example.com', commitEmails: [...others, 'lee.chan@example.com'] });
+    h.slack.setEmail(APPROVER, 'lee.chan@example.com');
+    const id = await posted(h);
+    await h.click(APPROVER, 'approve_check', id);
+
+    expect(await nthPrivateReply(h, 1)).toContain('one of its commits');
+    expectUndecided(h, id);
+    const pages = h.gitlab.requests.calls.filter((c) => c.path.endsWith('/merge_requests/128/commits'));
+    expect(pages.map((c) => c.query?.page ?? '1')).toEqual(Array.from({ length: 11 }, (_, i) => String(i + 1)));
+  });
+
   it('rejecting your own merge request is allowed', async () => {
     h = await startHarness();
     h.slack.setEmail(APPROVER, DEFAULT_AUTHOR.email);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { APPROVER, SECOND_APPROVER, pendingAnswer, sha, startHarness, statusCheck, type Harness } from '../support/harness.js';
 import { decideOnWeb } from '../support/web.js';
 import { mergeRequestInto, nthPrivateReply, startWithPolicy } from '../support/policy.js';
@@ -35,24 +35,63 @@ describe('the gate holds when things arrive out of order or change under it', ()
     expect(h.bot.store.pendingChecks(10).map((c) => c.sha)).toEqual([sha(1)]);
   });
 
-  it('an approval made under a weaker rule is withdrawn when the target branch moves to a stricter one', async () => {
-    h = await startWithPolicy(`rules:\n  - name: payments\n    projects: acme/payments-*\n    branches: main\n    approvers: { slack: [U0PAY1, U0PAY2] }\n    required: 2\n`);
+  it.each(['16.4', '17.6'])('an approval made under a weaker rule is withdrawn when the target branch moves to a stricter one (GitLab %s)', async (version) => {
+    const FIRST = '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4';
+    h = await startWithPolicy(
+      `rules:\n  - name: payments\n    projects: acme/payments-*\n    branches: main\n    approvers: { slack: [U0PAY1, U0PAY2] }\n    required: 2\n`,
+      {},
+      { gitlabVersion: version },
+    );
     const id = (await h.receive(mergeRequestInto('acme/payments-api', 'feature/base'))).body.id as number;
     await h.click(APPROVER, 'approve_check', id);
     await h.gitlab.waitForResponses(1);
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', ruleName: 'default' });
+    expect(h.gitlab.statusOf(42, 128, 7, FIRST)).toBe('passed');
 
     await h.receive(mergeRequestInto('acme/payments-api', 'main'));
-    // GitLab is told the commit waits again, and a fresh card asks the payments approvers.
+    // GitLab is told the commit may not merge (failed: what blocks on every version), with a
+    // note saying why, and a fresh card asks the payments approvers.
     const [, withdrawn] = await h.gitlab.waitForResponses(2);
-    expect(withdrawn!.body).toMatchObject({ status: 'pending', sha: '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4' });
+    expect(withdrawn!.body).toMatchObject({ status: 'failed', sha: FIRST });
+    expect(h.gitlab.statusOf(42, 128, 7, FIRST)).toBe('failed');
+    const [note] = await h.gitlab.requests.waitFor((c) => c.method === 'POST' && c.path === '/api/v4/projects/42/merge_requests/128/notes');
+    expect(String(note!.body.body)).toContain('**Approval withdrawn**');
+    expect(String(note!.body.body)).toContain('rule `payments` now governs this merge request (2 approvals needed; it was `default`)');
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', ruleName: 'payments', approvalsRequired: 2, approvals: [] });
+    // The withdrawal is audited, and is no decision of the check, which waits again.
+    const events = () => h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id }).map((e) => e.event);
+    await vi.waitFor(() => expect(events()).toContain('withdrawal_reported'), { timeout: 10_000, interval: 20 });
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
     await h.slack.waitFor('chat.postMessage', 2);
     await h.click('U0PAY1', 'approve_check', id);
     expect(await nthPrivateReply(h, 1)).toBe('Your approval is counted: 1 of 2.');
+    expect(h.gitlab.statusOf(42, 128, 7, FIRST)).toBe('failed');
     await h.click('U0PAY2', 'approve_check', id);
     const [, , passed] = await h.gitlab.waitForResponses(3);
     expect(passed!.body).toMatchObject({ status: 'passed' });
+    expect(h.gitlab.statusOf(42, 128, 7, FIRST)).toBe('passed');
+  });
+});
+
+describe('the note that explains a withdrawn approval', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('quotes rule names as code: no Markdown, mention or HTML of theirs reaches GitLab', async () => {
+    const name = 'pay`ments **now** @all <img src=x>';
+    h = await startWithPolicy(`rules:\n  - name: "${name}"\n    projects: acme/payments-*\n    branches: main\n    approvers: { slack: [U0PAY1] }\n`);
+    const id = (await h.receive(mergeRequestInto('acme/payments-api', 'feature/base'))).body.id as number;
+    await h.click(APPROVER, 'approve_check', id);
+    await h.gitlab.waitForResponses(1);
+    await h.receive(mergeRequestInto('acme/payments-api', 'main'));
+
+    const [note] = await h.gitlab.requests.waitFor((c) => c.method === 'POST' && c.path.endsWith('/merge_requests/128/notes'));
+    const body = String(note!.body.body);
+    expect(body).toContain(`rule \`\`${name}\`\` now governs`);
+    // Outside code spans, nothing of the name is left to render.
+    expect(body.replace(/(`+)[^`]*?(?:`(?!`)[^`]*?)*\1/g, '')).not.toMatch(/@all|<img|\*\*now/);
   });
 });
 

@@ -32,7 +32,7 @@ interface Sent {
  */
 async function sendAndApprove(
   bot: BotProcess,
-  slack: FakeSlack,
+  { slack, gitlab }: { slack: FakeSlack; gitlab: FakeGitLab },
   { count, concurrency, onAccepted, halted = () => false }: { count: number; concurrency: number; onAccepted: (n: number) => void; halted?: () => boolean },
 ): Promise<Sent[]> {
   const sent: Sent[] = [];
@@ -42,7 +42,9 @@ async function sendAndApprove(
     const s: Sent = { iid, checkId: null, click: null };
     sent.push(s);
     try {
-      const answer = await sendStatusCheck(`${bot.url}/status_check`, statusCheck({ iid }), SECRETS.webhookSecret);
+      const call = statusCheck({ iid });
+      gitlab.track(call);
+      const answer = await sendStatusCheck(`${bot.url}/status_check`, call, SECRETS.webhookSecret);
       if (answer.status >= 200 && answer.status < 300) s.checkId = answer.body.id as number;
     } catch {
       // connection refused or cut: not accepted
@@ -162,7 +164,7 @@ describe('a bot process that dies or is stopped loses nothing it acknowledged', 
     gitlab.queue(...Array(10).fill(gitlabDown));
 
     let killed = false;
-    const sent = await sendAndApprove(bot, slack, {
+    const sent = await sendAndApprove(bot, { slack, gitlab }, {
       count: 60,
       concurrency: 6,
       halted: () => killed,
@@ -207,7 +209,7 @@ describe('a bot process that dies or is stopped loses nothing it acknowledged', 
 
     let terminatedAt = 0;
     // Webhooks keep coming after the signal, as they do while a load balancer catches up.
-    const sent = await sendAndApprove(bot, slack, {
+    const sent = await sendAndApprove(bot, { slack, gitlab }, {
       count: 80,
       concurrency: 6,
       onAccepted: (n) => {

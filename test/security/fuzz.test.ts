@@ -288,12 +288,13 @@ function gitlabCases(r: Random): Case[] {
       signed: false,
     });
   }
+  // GitLab sends calls uncompressed: a compressed body is refused before it is read, bomb or not.
   add({
     label: 'gzip bomb (30 MB inflated)',
     body: zlib.gzipSync(Buffer.alloc(30 * MB, 0x20)),
     headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-gitlab-signature': r.hex(64) },
     signed: false,
-    expect: 413,
+    expect: 415,
   });
   // Past the 25 MB limit: refused with 413 whether signed or not.
   const huge = Buffer.from(JSON.stringify({ ...fixture, description: 'x'.repeat(26 * MB) }));

@@ -32,6 +32,7 @@ describe('the logs of a full run', () => {
 
   const receive = async (payload: unknown, signature?: string) => {
     const body = JSON.stringify(payload);
+    h.gitlab.track(payload);
     const value = signature ?? gitlabSignature(body, SECRETS.webhookSecret);
     sentHeaderValues.push(value);
     return fetch(`${h.bot.url}/status_check`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gitlab-signature': value }, body });

@@ -80,7 +80,7 @@ export interface Harness {
   gitlab: FakeGitLab;
   dir: string;
   env: Record<string, string>;
-  /** Sends a signed status check call. */
+  /** Sends a signed status check call, as GitLab does about the merge request's HEAD (the fake GitLab's HEAD moves to its commit). */
   receive(payload?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
   /** A button click on the card of `checkId` by `userId`. */
   click(userId: string, action: 'approve_check' | 'reject_check', checkId: number, options?: { ephemeral?: boolean; responseUrl?: string }): Promise<Response>;
@@ -96,6 +96,8 @@ export interface HarnessOptions {
   gitlabOAuth?: FakeOAuthApp;
   /** The channels the fake Slack has (and accepts cards in); just CHANNEL unless told. */
   channels?: string[];
+  /** The GitLab version the fake GitLab behaves as (its current one unless told). */
+  gitlabVersion?: string;
   /** Runs once the fakes are up, before the bot starts: for what the bot needs at start-up. */
   beforeStart?: (fakes: { slack: FakeSlack; gitlab: FakeGitLab }) => void | Promise<void>;
   /** The bot's clock (decisions, reminders, freezes); the real one unless told. */
@@ -104,7 +106,7 @@ export interface HarnessOptions {
 
 export async function startHarness(extra: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
   const slack = await FakeSlack.start(SECRETS.slackToken, options.channels ?? [CHANNEL]);
-  const gitlab = await FakeGitLab.start(SECRETS.gitlabToken, undefined, options.gitlabOAuth ?? null);
+  const gitlab = await FakeGitLab.start(SECRETS.gitlabToken, undefined, options.gitlabOAuth ?? null, { version: options.gitlabVersion });
   const dir = tempDir();
   const env = testEnv(slack, gitlab, dir, extra);
   await options.beforeStart?.({ slack, gitlab });
@@ -119,7 +121,10 @@ export async function startHarness(extra: Record<string, string> = {}, options: 
     gitlab,
     dir,
     env,
-    receive: (payload = statusCheck()) => sendStatusCheck(`${h.bot.url}/status_check`, payload, SECRETS.webhookSecret),
+    receive: (payload = statusCheck()) => {
+      gitlab.track(payload);
+      return sendStatusCheck(`${h.bot.url}/status_check`, payload, SECRETS.webhookSecret);
+    },
     click: (userId, action, checkId, o = {}) =>
       sendInteraction(
         `${h.bot.url}/slack/events`,

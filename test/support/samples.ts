@@ -15,7 +15,7 @@ export const minimalEnv = {
   GITLAB_WEBHOOK_SECRET: 'shared-secret',
   SLACK_BOT_TOKEN: 'xoxb-1-2-3',
   SLACK_SIGNING_SECRET: 'signing-secret',
-  SLACK_CHANNEL: 'C0123456789',
+  SLACK_CHANNEL: 'C0TEAMCHAN',
 };
 
 /** The problems loadConfig names for this environment; fails the test when it accepts it. */
