@@ -17,6 +17,9 @@ export type CheckState =
 export type ReportState = 'none' | 'sending' | 'reported' | 'failed';
 
 export type Outcome = 'approve' | 'reject';
+
+/** Whether a value from outside (a URL segment, a button) names an outcome. Own values only: never the object prototype. */
+export const isOutcome = (value: unknown): value is Outcome => value === 'approve' || value === 'reject';
 export type Via = 'slack' | 'web';
 
 /** What GitLab tells us about a merge request when it calls the check. */

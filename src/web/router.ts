@@ -1,5 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { Actor, Outcome } from '../domain/check.js';
+import { isOutcome, type Actor } from '../domain/check.js';
 import type { Gate } from '../gate.js';
 import { basicAuthUser, CsrfTokens, type WebUser } from './auth.js';
 import { oauthRouter, sessionCsrfSubject, type Admits, type GitLabSignIn } from './oauth.js';
@@ -101,12 +101,13 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
   router.post('/checks/:id/:outcome', express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 }), async (req, res) => {
     const visitor = signedIn(req, res);
     if (!visitor) return;
-    const outcome = ({ approve: 'approve', reject: 'reject' } as Record<string, Outcome>)[req.params.outcome as string];
+    const outcome = req.params.outcome;
     const id = Number(req.params.id);
     const form = (req.body ?? {}) as Record<string, unknown>;
     const send = (status: number, title: string, message: string) =>
       res.status(status).type('html').send(messagePage(title, basePath, message));
-    if (!outcome || !Number.isInteger(id)) return send(404, 'Not found', 'There is no such page.');
+    if (!isOutcome(outcome)) return send(404, 'Not found', `“${String(outcome).slice(0, 40)}” is not an outcome: a check is decided with approve or reject.`);
+    if (!Number.isInteger(id)) return send(404, 'Not found', 'There is no such page.');
     if (req.get('sec-fetch-site') === 'cross-site' || !csrf.verify(visitor.csrfSubject, form.csrf, clock().getTime())) {
       return send(403, 'Form expired', 'This form is too old or did not come from this page. Reload the list and try again.');
     }
