@@ -69,6 +69,15 @@ export interface Identity {
 const lower = (s: string) => s.trim().toLowerCase();
 
 /**
+ * Whether a list of GitLab usernames names this one. GitLab usernames are unique whatever
+ * their case (KPatel and kpatel are one account), so this is the one comparison for them.
+ */
+export function namesGitLabUser(usernames: readonly string[], username: string): boolean {
+  const wanted = lower(username);
+  return usernames.some((u) => lower(u) === wanted);
+}
+
+/**
  * Whether this person wrote the merge request or one of its commits. A WEB_USERS name is
  * compared with the authors' GitLab usernames (name WEB_USERS after them).
  */

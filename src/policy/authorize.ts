@@ -3,6 +3,7 @@ import type { Actor, Check, Outcome } from '../domain/check.js';
 import {
   isAuthor,
   isOpen,
+  namesGitLabUser,
   personKey,
   ruleFor,
   type Authorization,
@@ -115,7 +116,7 @@ export class Authorizer implements Authorization {
     if (identity.email && emails.has(identity.email.toLowerCase())) return true;
     switch (identity.login) {
       case 'gitlab':
-        return identity.gitlabUsername !== null && rule.approvers.gitlab.includes(identity.gitlabUsername);
+        return identity.gitlabUsername !== null && namesGitLabUser(rule.approvers.gitlab, identity.gitlabUsername);
       case 'password':
         return rule.approvers.web.includes(identity.id);
       case 'slack':
