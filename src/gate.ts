@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent, type Outcome } from './domain/check.js';
+import { normaliseEmail, tallyApproval } from './domain/people.js';
 import type { Authorization } from './domain/policy.js';
 import { normaliseReason, planReceipt, refuseDecision, type Refusal } from './domain/rules.js';
 import type { AuditInput, Store } from './store/store.js';
@@ -169,8 +170,18 @@ export class Gate {
 
     const at = clock();
     const vote = store.transaction(() => {
-      const result = store.vote(checkId, { outcome, actor, person: permit.person, reason, required: check.approvalsRequired }, at);
-      if (result === 'not_pending' || result === 'already_counted') return result;
+      if (permit.email) store.sawEmail(permit.account, normaliseEmail(permit.email), at);
+      let decides = true;
+      // Read again inside the transaction: the rule may have changed while the policy was asked.
+      const required = store.getCheck(checkId)?.approvalsRequired ?? check.approvalsRequired;
+      if (outcome === 'approve') {
+        const prior = store.approvingAccounts(checkId, check.sha);
+        const tally = tallyApproval(prior, permit.account, store.sightingsAround([...prior, permit.account]), required);
+        if (tally === 'already_counted') return tally;
+        decides = tally === 'decides';
+      }
+      const result = store.vote(checkId, { outcome, actor, account: permit.account, reason, decides }, at);
+      if (result === 'not_pending') return result;
       store.settleRequest(requestId);
       const event: AuditInput = { checkId, event: '', actor: actor.name, via: actor.via, sha: check.sha, detail: reason };
       if (result === 'decided') {

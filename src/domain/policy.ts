@@ -88,16 +88,17 @@ export function isAuthor(identity: Identity, authors: Authors): boolean {
   return (identity.email !== null && emails.has(lower(identity.email))) || (name !== null && usernames.has(lower(name)));
 }
 
-/**
- * The key that makes "the same person" count once towards a quorum: the e-mail when known
- * (the same human on Slack and on the web), else the surface and its user id.
- */
-export function personKey(identity: Identity): string {
-  return identity.email ? `email:${lower(identity.email)}` : `${identity.login}:${identity.id}`;
-}
-
 /** The answer to "may this person decide this check": the governing rule and who they are. */
-export type Permit = { ok: true; rule: Rule; person: string } | { ok: false; refusal: Refusal };
+export type Permit =
+  | {
+      ok: true;
+      rule: Rule;
+      /** The account deciding (see people.ts): votes are counted per person, never per address. */
+      account: string;
+      /** The e-mail the account shows now, when known: a sighting that links accounts. */
+      email: string | null;
+    }
+  | { ok: false; refusal: Refusal };
 
 /** Applies the policy; the implementation looks people up in Slack and GitLab. */
 export interface Authorization {

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Actor, Check, Outcome } from '../domain/check.js';
+import { accountOf } from '../domain/people.js';
 import {
   isAuthor,
   isOpen,
   namesGitLabUser,
-  personKey,
   ruleFor,
   type Authorization,
   type Authors,
@@ -100,7 +100,7 @@ export class Authorizer implements Authorization {
         );
       }
     }
-    return { ok: true, rule, person: personKey(identity) };
+    return { ok: true, rule, account: accountOf(identity), email: identity.email };
   }
 
   async #identify(actor: Actor, needEmail: boolean): Promise<Identity> {

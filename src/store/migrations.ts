@@ -116,4 +116,22 @@ export const migrations: readonly string[] = [
   ALTER TABLE decision ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE status_check ADD COLUMN mr_updated_at TEXT;
   `,
+  // 4: a person is an account, not an address. Each vote names the account that cast it, and
+  // every (account, e-mail) pair the bot saw is kept: accounts that ever shared an e-mail are
+  // one person. Older votes keyed by e-mail leave that e-mail as a sighting of their account.
+  `
+  ALTER TABLE decision ADD COLUMN account TEXT;
+  UPDATE decision SET account = CASE via WHEN 'slack' THEN 'slack:' || actor_id ELSE 'web:' || actor_id END;
+  CREATE INDEX decision_by_check_sha ON decision (check_id, sha, outcome);
+
+  CREATE TABLE account_email (
+    account    TEXT NOT NULL,
+    email      TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (account, email)
+  ) WITHOUT ROWID;
+  CREATE INDEX account_email_by_email ON account_email (email, account);
+  INSERT OR IGNORE INTO account_email (account, email, first_seen)
+    SELECT account, substr(person, 7), decided_at FROM decision WHERE person LIKE 'email:%';
+  `,
 ];

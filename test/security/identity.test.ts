@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Harness } from '../support/harness.js';
+import { APPROVER, SECOND_APPROVER, statusCheck, type Harness } from '../support/harness.js';
 import { csrfOf } from '../support/web.js';
-import { Browser, signIn, startWithGitLabSignIn } from '../support/gitlab-sign-in.js';
+import { Browser, KIRAN, signIn, startWithGitLabSignIn } from '../support/gitlab-sign-in.js';
+import { nthPrivateReply, startWithPolicy, writePolicy } from '../support/policy.js';
 
 describe('GitLab usernames are one name whatever their case', () => {
   let h: Harness | null = null;
@@ -24,3 +25,78 @@ describe('GitLab usernames are one name whatever their case', () => {
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: 'kpatel' });
   });
 });
+
+describe('one person, one vote: a person is an account, not an address', () => {
+  let h: Harness | null = null;
+  afterEach(async () => {
+    await h?.stop();
+    h = null;
+  });
+  const TWO_PEOPLE = `rules:\n  - name: two people\n    approvers: { slack: [${APPROVER}, ${SECOND_APPROVER}], gitlab: [kpatel] }\n    required: 2\n`;
+
+  it('a Slack account whose e-mail changed across a restart does not pass a quorum of 2 alone', async () => {
+    h = await startWithPolicy(TWO_PEOPLE);
+    h.slack.setEmail(APPROVER, 'sam@example.com');
+    const id = (await h.receive()).body.id as number;
+    await h.click(APPROVER, 'approve_check', id);
+    expect(await nthPrivateReply(h, 1)).toContain('1 of 2');
+
+    await h.restart();
+    h.slack.setEmail(APPROVER, 'sam.new-name@example.com');
+    await h.click(APPROVER, 'approve_check', id);
+    expect(await nthPrivateReply(h, 2)).toContain('already');
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect(h.bot.store.getCheck(id)!.approvals).toHaveLength(1);
+    expect(h.gitlab.responses).toEqual([]);
+
+    // Someone else is the second person.
+    await h.click(SECOND_APPROVER, 'approve_check', id);
+    const [report] = await h.gitlab.waitForResponses(1);
+    expect(report!.body).toMatchObject({ status: 'passed' });
+  });
+
+  it('a GitLab account whose e-mail changed between sign-ins counts once', async () => {
+    h = await startWithGitLabSignIn({ POLICY_FILE: writePolicy(TWO_PEOPLE) });
+    const id = (await h.receive()).body.id as number;
+    const browser = new Browser(h);
+    expect((await signIn(browser)).status).toBe(302);
+    expect((await approveOnWeb(browser, id)).status).toBe(303);
+
+    await h.restart();
+    h.gitlab.oauthUser = { ...KIRAN, username: 'KPatel', email: 'kiran@new-employer.example' };
+    expect((await signIn(browser)).status).toBe(302);
+    const again = await approveOnWeb(browser, id);
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain('already');
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect(h.gitlab.responses).toEqual([]);
+  });
+
+  it('two accounts that ever shared an e-mail are one person, even after it changed', async () => {
+    h = await startWithGitLabSignIn({ POLICY_FILE: writePolicy(TWO_PEOPLE) });
+    // Kiran approves one merge request in Slack while her Slack profile shows her work address …
+    h.slack.setEmail(APPROVER, KIRAN.email);
+    const first = (await h.receive()).body.id as number;
+    await h.click(APPROVER, 'approve_check', first);
+    expect(await nthPrivateReply(h, 1)).toContain('1 of 2');
+    // … changes it, and after a restart approves another in Slack, and that one again on the
+    // web with her GitLab account, which has the work address.
+    await h.restart();
+    h.slack.setEmail(APPROVER, 'kiran@home.example');
+    const second = (await h.receive(statusCheck({ iid: 129 }))).body.id as number;
+    await h.click(APPROVER, 'approve_check', second);
+    expect(await nthPrivateReply(h, 2)).toContain('1 of 2');
+    const browser = new Browser(h);
+    expect((await signIn(browser)).status).toBe(302);
+    const again = await approveOnWeb(browser, second);
+    expect(again.status, await again.clone().text()).toBe(409);
+    expect(h.bot.store.getCheck(second)).toMatchObject({ state: 'pending' });
+    expect(h.gitlab.responses).toEqual([]);
+  });
+});
+
+async function approveOnWeb(browser: Browser, id: number): Promise<Response> {
+  const list = await browser.visit(`${browser.h.bot.url}/`);
+  expect(list.status).toBe(200);
+  return browser.visit(`${browser.h.bot.url}/checks/${id}/approve`, { form: { csrf: csrfOf(await list.text()) } });
+}
