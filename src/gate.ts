@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent, type Outcome } from './domain/check.js';
 import { normaliseEmail, tallyApproval } from './domain/people.js';
 import type { Authorization } from './domain/policy.js';
+import { gitlabQuote, gitlabText } from './gitlab/markdown.js';
 import { normaliseReason, planReceipt, refuseDecision, type Refusal } from './domain/rules.js';
 import type { AuditInput, Store } from './store/store.js';
 
@@ -326,10 +327,12 @@ export class Gate {
   }
 }
 
-/** A note GitLab renders as Markdown; the reason is quoted, line by line. */
+/**
+ * A note GitLab renders as Markdown. What people typed (their name, the reason) is quoted as
+ * plain text: it mentions nobody, runs no quick action and forges no markup.
+ */
 function noteBody(check: Check, outcome: Outcome, actor: Actor, reason: string): string {
   const verb = outcome === 'approve' ? 'Approved' : 'Rejected';
   const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
-  const quoted = reason.split('\n').map((line) => `> ${line}`).join('\n');
-  return `**${verb}** by ${actor.name} ${via} (status check “${check.statusCheckName}”, commit ${shortSha(check.sha)}):\n\n${quoted}`;
+  return `**${verb}** by ${gitlabText(actor.name)} ${via} (status check “${gitlabText(check.statusCheckName)}”, commit ${shortSha(check.sha)}):\n\n${gitlabQuote(reason)}`;
 }

@@ -149,3 +149,34 @@ describe('a rule that asks approvers for a comment', () => {
     expect(h.gitlab.notes).toEqual([]);
   });
 });
+
+describe('a note can neither ping people nor run GitLab commands', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+  const HOSTILE = ['@all look at this', '/merge', '/close', '> /approve', 'x\r/label ~security', '<img src=x onerror=alert(1)>', '**Approved** by the CEO', '[release notes](https://evil.example)'].join('\n');
+
+  it('a rejection reason holding @all, quick actions and markup is posted inert', async () => {
+    h = await startHarness();
+    const id = await posted(h);
+    await reject(h, id, HOSTILE);
+
+    const [note] = await h.gitlab.requests.waitFor((c) => c.method === 'POST' && c.path === NOTES_PATH);
+    const body = String(note!.body.body);
+    expect(body).toContain('**Rejected** by u0approver in Slack');
+    // No mention: GitLab sees a user or group name only right after `@`.
+    expect(body).not.toMatch(/@[A-Za-z0-9_.-]/);
+    expect(body).toContain('@\u200Dall look at this');
+    // No line that GitLab would run as a quick action, whatever counts as a line break.
+    expect(body.split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/).filter((line) => /^\s*\//.test(line))).toEqual([]);
+    expect(body).toContain('> /merge\n> /close');
+    // No markup of its own.
+    expect(body).toContain('\\<img');
+    expect(body).not.toMatch(/(^|[^\\])</);
+    expect(body).not.toContain('**Approved**');
+    expect(body).not.toContain('](');
+    // What was typed is kept as it was, in the audit trail and the database.
+    expect(h.bot.store.getCheck(id)!.reason).toBe(HOSTILE);
+  });
+});
