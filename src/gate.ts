@@ -3,7 +3,7 @@ import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent,
 import { normaliseEmail, tallyApproval } from './domain/people.js';
 import type { Authorization } from './domain/policy.js';
 import { gitlabQuote, gitlabText } from './gitlab/markdown.js';
-import { normaliseReason, planReceipt, refuseDecision, type Refusal } from './domain/rules.js';
+import { normaliseReason, planReceipt, refuseDecision, refuseMissingComment, type Refusal } from './domain/rules.js';
 import type { AuditInput, Store } from './store/store.js';
 
 /** What the GitLab lane delivers: exactly what was decided, fixed at decision time. */
@@ -166,6 +166,8 @@ export class Gate {
     if (!check) return refuse('not_found', `There is no check ${checkId}.`, null);
     const early = refuseDecision(check);
     if (early) return refuse(early.code, early.message, check);
+    const uncommented = refuseMissingComment(this.#o.authorization.ruleFor(check), outcome, reason);
+    if (uncommented) return refuse(uncommented.code, uncommented.message, check);
     const permit = await this.#o.authorization.permit(actor, check, outcome);
     if (!permit.ok) return refuse(permit.refusal.code, permit.refusal.message, check);
 

@@ -113,10 +113,10 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     }
     const reason = typeof form.reason === 'string' && form.reason.trim() !== '' ? form.reason : null;
     const wantsComment = outcome === 'approve' && gate.wantsApprovalComment(id);
-    if (wantsComment && !reason) return send(400, 'Comment needed', 'The rule for this check asks for a comment with each approval. Write one and approve again.');
     const result = await gate.decide(id, outcome, visitor.actor, outcome === 'reject' || wantsComment ? reason : null);
     if (!result.ok) {
-      return send(result.code === 'not_found' ? 404 : result.code === 'not_allowed' ? 403 : 409, 'Not recorded', result.message);
+      const status = result.code === 'not_found' ? 404 : result.code === 'not_allowed' ? 403 : result.code === 'comment_required' ? 422 : 409;
+      return send(status, result.code === 'comment_required' ? 'Comment needed' : 'Not recorded', result.message);
     }
     const notice = result.counted ? 'counted' : outcome === 'approve' ? 'approved' : 'rejected';
     res.redirect(303, `${basePath}/?notice=${notice}#check-${id}`);
