@@ -1,11 +1,12 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { isOutcome, type Actor } from '../domain/check.js';
 import type { Gate } from '../gate.js';
-import { basicAuthUser, CsrfTokens, type WebUser } from './auth.js';
+import { basicAuthName, basicAuthUser, CsrfTokens, type WebUser } from './auth.js';
 import { oauthRouter, sessionCsrfSubject, type Admits, type GitLabSignIn } from './oauth.js';
 import { auditCsv, auditRange } from './audit.js';
 import { historyPage, listPage, messagePage, signInPage, STYLE, type SignedInUser } from './page.js';
 import { CookieSeal, Sessions } from './session.js';
+import { MAX_FAILURES, PasswordThrottle, WINDOW_SECONDS } from './throttle.js';
 
 export interface WebOptions {
   gate: Gate;
@@ -43,6 +44,33 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     sessions = new Sessions({ seal, path: basePath || '/', secure, clock });
     router.use(oauthRouter({ signIn: gitlabSignIn, admits, seal, sessions, csrf, basePath, secure, clock }));
   }
+
+  // Guessing WEB_USERS passwords: after too many wrong ones from an address or for a name,
+  // that address or name waits. Checked before the password, so a blocked guess learns nothing.
+  const throttle = new PasswordThrottle();
+  router.use(async (req, res, next) => {
+    const header = req.get('authorization');
+    const name = users.length > 0 ? basicAuthName(header) : null;
+    if (name === null) return next();
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const wait = await throttle.waitSeconds(address, name);
+    if (wait > 0) {
+      res
+        .status(429)
+        .set('Retry-After', String(wait))
+        .type('html')
+        .send(
+          messagePage(
+            'Too many wrong passwords',
+            basePath,
+            `Too many wrong passwords from this address or for this name (${MAX_FAILURES} within ${WINDOW_SECONDS / 60} minutes). Try again in ${wait} seconds.`,
+          ),
+        );
+      return;
+    }
+    if (!basicAuthUser(header, users)) await throttle.failed(address, name);
+    next();
+  });
 
   router.get('/assets/style.css', (_req, res) => {
     res.type('text/css').set('Cache-Control', 'public, max-age=3600').send(STYLE);
