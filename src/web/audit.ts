@@ -7,14 +7,14 @@ export const AUDIT_COLUMNS = ['id', 'at', 'check_id', 'event', 'actor', 'via', '
  * any common delimiter (`,` `;` tab), a quote or a line break. A spreadsheet that splits on
  * another delimiter than ours ignores our quotes, so every place that can start a cell (the
  * field's start, and after each `,` `;` tab or line break) is defused with a quote mark when
- * it starts like a formula (`= + - @`, also after spaces; tab or carriage return at the
- * start): a merge request title or a reason is never run as a formula.
+ * it starts like a formula (`= + - @`, also after white space; tab or carriage return at
+ * the start): a merge request title or a reason is never run as a formula.
  */
 export function csvField(value: string | number | null): string {
   if (value === null) return '';
   let text = String(value);
   if (typeof value === 'string') {
-    text = text.replace(/^( *)(?=[=+\-@\t\r])/, "$1'").replace(/([,;\t\r\n])( *)(?=[=+\-@])/g, "$1$2'");
+    text = text.replace(/^(\s*)(?=[=+\-@\t\r])/, "$1'").replace(/([,;\t\r\n])(\s*)(?=[=+\-@])/g, "$1$2'");
   }
   return /[",;\t\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

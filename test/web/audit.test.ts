@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { csvField } from '../../src/web/audit.js';
+import { spreadsheetCells } from '../support/csv.js';
 import { APPROVER, basic, OUTSIDER, sha, startHarness, statusCheck, type Harness } from '../support/harness.js';
 
 interface Exported {
@@ -106,40 +107,6 @@ describe('the audit trail', () => {
   });
 });
 
-/** Splits CSV text into rows of cells as a spreadsheet does with the given delimiter (RFC 4180 quoting). */
-function spreadsheetCells(text: string, delimiter: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  const endCell = () => {
-    row.push(cell);
-    cell = '';
-  };
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i += 1;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"' && cell === '') quoted = true;
-    else if (c === delimiter) endCell();
-    else if (c === '\r' && text[i + 1] === '\n') {
-      endCell();
-      rows.push(row);
-      row = [];
-      i += 1;
-    } else cell += c;
-  }
-  if (cell !== '' || row.length) {
-    endCell();
-    rows.push(row);
-  }
-  return rows;
-}
-
 describe('the CSV export is safe to open in any spreadsheet', () => {
   let h: Harness;
   beforeEach(async () => {
@@ -182,8 +149,10 @@ describe('one CSV cell', () => {
     ['a\tb', '"a\tb"'],
     ['=1', "'=1"],
     ['@SUM(A1)', "'@SUM(A1)"],
-    ['\t=1', `"'\t'=1"`],
-    ['\r=1', `"'\r'=1"`],
+    ['\t=1', `"\t'=1"`],
+    ['\r=1', `"\r'=1"`],
+    ['\tplain', `"'\tplain"`],
+    [';\u00a0=1', `";\u00a0'=1"`],
     ['  =1', "  '=1"],
     ['-', "'-"],
     ['plain text', 'plain text'],
