@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent, type Outcome } from './domain/check.js';
-import { normaliseEmail, tallyApproval } from './domain/people.js';
+import { tallyApproval } from './domain/people.js';
 import type { Authorization } from './domain/policy.js';
 import { gitlabQuote, gitlabText } from './gitlab/markdown.js';
 import { normaliseReason, planReceipt, refuseDecision, refuseMissingComment, type Refusal } from './domain/rules.js';
@@ -173,7 +173,7 @@ export class Gate {
 
     const at = clock();
     const vote = store.transaction(() => {
-      if (permit.email) store.sawEmail(permit.account, normaliseEmail(permit.email), at);
+      for (const seen of permit.seen) store.sighted(permit.account, seen, at);
       let decides = true;
       // Read again inside the transaction: the rule may have changed while the policy was asked.
       const required = store.getCheck(checkId)?.approvalsRequired ?? check.approvalsRequired;

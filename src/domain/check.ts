@@ -87,6 +87,8 @@ export interface Actor {
   email?: string | null;
   /** GitLab username, when signed in with GitLab. */
   gitlabUsername?: string | null;
+  /** GitLab's numeric user id, when signed in with GitLab. */
+  gitlabUserId?: number | null;
   /** How a web user signed in: with GitLab, or with a WEB_USERS name and password. */
   login?: 'gitlab' | 'password';
 }

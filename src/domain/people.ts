@@ -3,14 +3,14 @@ import type { Identity } from './policy.js';
 /**
  * Who counts as the same person towards a quorum. A person is an account, not an address:
  * an account's e-mail can change (a Slack profile, a GitLab sign-in), so votes are told apart
- * by account, and two accounts are one person when they shared an e-mail at any time the bot
- * saw them (directly, or through a chain of accounts and addresses).
+ * by account, and two accounts are one person when they shared an e-mail (or a GitLab user
+ * id, across a rename) at any time the bot saw them, directly or through a chain of them.
  */
 
-/** That an account showed this e-mail once. */
+/** That an account showed this once: `email:<address>`, or `gitlab-user:<id>` (which outlives a rename). */
 export interface Sighting {
   account: string;
-  email: string;
+  seen: string;
 }
 
 /**
@@ -31,6 +31,14 @@ export function accountOf(identity: Pick<Identity, 'id' | 'login' | 'gitlabUsern
 /** E-mail addresses are compared without case or surrounding spaces. */
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
+/** What identifies an account besides its name, as sightings record it. */
+export function sightingsOf(identity: Pick<Identity, 'email' | 'gitlabUserId'>): string[] {
+  const seen: string[] = [];
+  if (identity.email) seen.push(`email:${normaliseEmail(identity.email)}`);
+  if (typeof identity.gitlabUserId === 'number') seen.push(`gitlab-user:${identity.gitlabUserId}`);
+  return seen;
+}
+
 /** The accounts grouped into people, each group in the order its first account was given. */
 export function people(accounts: readonly string[], sightings: readonly Sighting[]): string[][] {
   const parent = new Map<string, string>();
@@ -45,8 +53,8 @@ export function people(accounts: readonly string[], sightings: readonly Sighting
     const rb = root(b);
     if (ra !== rb) parent.set(ra, rb);
   };
-  // Accounts and addresses are nodes of one graph; a sighting is an edge.
-  for (const s of sightings) join(`account:${s.account}`, `email:${normaliseEmail(s.email)}`);
+  // Accounts and what identified them are nodes of one graph; a sighting is an edge.
+  for (const s of sightings) join(`account:${s.account}`, `seen:${s.seen}`);
   const groups = new Map<string, string[]>();
   for (const account of new Set(accounts)) {
     const key = root(`account:${account}`);

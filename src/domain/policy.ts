@@ -64,6 +64,8 @@ export interface Identity {
   login: 'slack' | 'gitlab' | 'password';
   email: string | null;
   gitlabUsername: string | null;
+  /** GitLab's numeric user id, when signed in with GitLab: it stays when the username changes. */
+  gitlabUserId?: number | null;
 }
 
 const lower = (s: string) => s.trim().toLowerCase();
@@ -95,8 +97,8 @@ export type Permit =
       rule: Rule;
       /** The account deciding (see people.ts): votes are counted per person, never per address. */
       account: string;
-      /** The e-mail the account shows now, when known: a sighting that links accounts. */
-      email: string | null;
+      /** What else identifies the account now (its e-mail, its GitLab user id): links accounts. */
+      seen: string[];
     }
   | { ok: false; refusal: Refusal };
 

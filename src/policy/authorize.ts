@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Actor, Check, Outcome } from '../domain/check.js';
-import { accountOf } from '../domain/people.js';
+import { accountOf, sightingsOf } from '../domain/people.js';
 import {
   isAuthor,
   isOpen,
@@ -100,13 +100,14 @@ export class Authorizer implements Authorization {
         );
       }
     }
-    return { ok: true, rule, account: accountOf(identity), email: identity.email };
+    return { ok: true, rule, account: accountOf(identity), seen: sightingsOf(identity) };
   }
 
   async #identify(actor: Actor, needEmail: boolean): Promise<Identity> {
     if (actor.via === 'web') {
       const login = actor.login ?? (actor.gitlabUsername ? 'gitlab' : 'password');
-      return { id: actor.id, via: 'web', login, email: actor.email ?? null, gitlabUsername: login === 'gitlab' ? (actor.gitlabUsername ?? actor.id) : null };
+      const gitlab = login === 'gitlab';
+      return { id: actor.id, via: 'web', login, email: actor.email ?? null, gitlabUsername: gitlab ? (actor.gitlabUsername ?? actor.id) : null, gitlabUserId: gitlab ? (actor.gitlabUserId ?? null) : null };
     }
     return { id: actor.id, via: 'slack', login: 'slack', email: needEmail ? await this.#o.slack.email(actor.id) : null, gitlabUsername: null };
   }

@@ -117,21 +117,21 @@ export const migrations: readonly string[] = [
   ALTER TABLE status_check ADD COLUMN mr_updated_at TEXT;
   `,
   // 4: a person is an account, not an address. Each vote names the account that cast it, and
-  // every (account, e-mail) pair the bot saw is kept: accounts that ever shared an e-mail are
-  // one person. Older votes keyed by e-mail leave that e-mail as a sighting of their account.
+  // every (account, e-mail or GitLab user id) pair the bot saw is kept: accounts that ever
+  // shared one are one person. Older votes keyed by e-mail leave it as a sighting.
   `
   ALTER TABLE decision ADD COLUMN account TEXT;
   UPDATE decision SET account = CASE via WHEN 'slack' THEN 'slack:' || actor_id ELSE 'web:' || actor_id END;
   CREATE INDEX decision_by_check_sha ON decision (check_id, sha, outcome);
 
-  CREATE TABLE account_email (
+  CREATE TABLE account_sighting (
     account    TEXT NOT NULL,
-    email      TEXT NOT NULL,
+    seen       TEXT NOT NULL, -- 'email:<address>' or 'gitlab-user:<id>'
     first_seen TEXT NOT NULL,
-    PRIMARY KEY (account, email)
+    PRIMARY KEY (account, seen)
   ) WITHOUT ROWID;
-  CREATE INDEX account_email_by_email ON account_email (email, account);
-  INSERT OR IGNORE INTO account_email (account, email, first_seen)
-    SELECT account, substr(person, 7), decided_at FROM decision WHERE person LIKE 'email:%';
+  CREATE INDEX account_sighting_by_seen ON account_sighting (seen, account);
+  INSERT OR IGNORE INTO account_sighting (account, seen, first_seen)
+    SELECT account, person, decided_at FROM decision WHERE person LIKE 'email:%';
   `,
 ];

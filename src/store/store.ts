@@ -339,25 +339,25 @@ export class Store {
     ).map((r) => r.account);
   }
 
-  /** Remembers that an account showed this e-mail (the first time is kept). */
-  sawEmail(account: string, email: string, at: Date): void {
-    this.#db.prepare('INSERT OR IGNORE INTO account_email (account, email, first_seen) VALUES (?, ?, ?)').run(account, email, at.toISOString());
+  /** Remembers that an account showed this e-mail or user id (the first time is kept). */
+  sighted(account: string, seen: string, at: Date): void {
+    this.#db.prepare('INSERT OR IGNORE INTO account_sighting (account, seen, first_seen) VALUES (?, ?, ?)').run(account, seen, at.toISOString());
   }
 
-  /** Every e-mail sighting of these accounts and of the accounts linked to them by a shared e-mail, however far. */
-  sightingsAround(accounts: readonly string[]): Array<{ account: string; email: string }> {
+  /** Every sighting of these accounts and of the accounts linked to them by one they share, however far. */
+  sightingsAround(accounts: readonly string[]): Array<{ account: string; seen: string }> {
     return this.#db
       .prepare(
         `WITH RECURSIVE linked(account) AS (
            SELECT value FROM json_each(?)
            UNION
            SELECT b.account FROM linked
-             JOIN account_email a ON a.account = linked.account
-             JOIN account_email b ON b.email = a.email
+             JOIN account_sighting a ON a.account = linked.account
+             JOIN account_sighting b ON b.seen = a.seen
          )
-         SELECT account, email FROM account_email WHERE account IN (SELECT account FROM linked) ORDER BY account, email`,
+         SELECT account, seen FROM account_sighting WHERE account IN (SELECT account FROM linked) ORDER BY account, seen`,
       )
-      .all(JSON.stringify(accounts)) as Array<{ account: string; email: string }>;
+      .all(JSON.stringify(accounts)) as Array<{ account: string; seen: string }>;
   }
 
   /**

@@ -99,7 +99,8 @@ async function fetchUser(o: GitLabSignIn, accessToken: string): Promise<Session>
   if (!username) throw new SignInFailed(502, 'GitLab did not say who signed in (no username from /api/v4/user).');
   if (user.state !== undefined && user.state !== 'active') throw new SignInFailed(403, `The GitLab account ${username} is ${String(user.state)}.`);
   const confirmed = typeof user.confirmed_at === 'string' && user.confirmed_at !== '';
-  return { username, name: text(user.name) ?? username, email: confirmed ? (text(user.email) ?? text(user.public_email)) : null };
+  const userId = Number.isSafeInteger(user.id) ? (user.id as number) : null;
+  return { username, name: text(user.name) ?? username, email: confirmed ? (text(user.email) ?? text(user.public_email)) : null, userId };
 }
 
 /** `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`: OAuth 2 with PKCE against GITLAB_URL. */

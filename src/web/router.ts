@@ -81,11 +81,11 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     // Asked again on every request: someone the policy no longer names is out at the next restart.
     const session = sessions?.read(req);
     if (session && admits(session)) {
-      const { username, name, email } = session;
+      const { username, name, email, userId } = session;
       return {
         user: { name, gitlabUsername: username },
         csrfSubject: sessionCsrfSubject(session),
-        actor: { via: 'web', login: 'gitlab', id: username, name, email, gitlabUsername: username },
+        actor: { via: 'web', login: 'gitlab', id: username, name, email, gitlabUsername: username, gitlabUserId: userId ?? null },
       };
     }
     if (users.length === 0 && !sessions) {

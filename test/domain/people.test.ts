@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { accountOf, people, tallyApproval, type Sighting } from '../../src/domain/people.js';
+import { accountOf, people, sightingsOf, tallyApproval, type Sighting } from '../../src/domain/people.js';
 import { namesGitLabUser } from '../../src/domain/policy.js';
 
-const saw = (account: string, email: string): Sighting => ({ account, email });
+/** That `account` showed this e-mail, as the gate records it. */
+const saw = (account: string, email: string): Sighting => ({ account, seen: sightingsOf({ email })[0] as string });
+const sawUserId = (account: string, id: number): Sighting => ({ account, seen: sightingsOf({ email: null, gitlabUserId: id })[0] as string });
 
 describe('who counts as the same person', () => {
   it.each<{ story: string; accounts: string[]; sightings: Sighting[]; people: string[][] }>([
@@ -37,6 +39,12 @@ describe('who counts as the same person', () => {
       accounts: ['slack:U1', 'web:kiran'],
       sightings: [saw('slack:U1', 'a@x'), saw('gitlab:kpatel', 'a@x'), saw('gitlab:kpatel', 'b@x'), saw('web:kiran', 'b@x')],
       people: [['slack:U1', 'web:kiran']],
+    },
+    {
+      story: 'a GitLab account renamed, with a new e-mail too: one person by its user id',
+      accounts: ['gitlab:kpatel', 'gitlab:kiran.p'],
+      sightings: [saw('gitlab:kpatel', 'kiran@old'), sawUserId('gitlab:kpatel', 4242), saw('gitlab:kiran.p', 'kiran@new'), sawUserId('gitlab:kiran.p', 4242)],
+      people: [['gitlab:kpatel', 'gitlab:kiran.p']],
     },
     {
       story: 'different e-mails: different people',
@@ -95,5 +103,15 @@ describe('GitLab usernames', () => {
     [[], 'kpatel', false],
   ])('%j names %s: %s', (list, username, named) => {
     expect(namesGitLabUser(list, username)).toBe(named);
+  });
+});
+
+describe('what identifies an account besides its name', () => {
+  it.each([
+    [{ email: ' Kiran@Example.COM ', gitlabUserId: 4242 }, ['email:kiran@example.com', 'gitlab-user:4242']],
+    [{ email: null, gitlabUserId: null }, []],
+    [{ email: 'sam@example.com' }, ['email:sam@example.com']],
+  ])('%j: %j', (identity, seen) => {
+    expect(sightingsOf(identity)).toEqual(seen);
   });
 });

@@ -72,6 +72,23 @@ describe('one person, one vote: a person is an account, not an address', () => {
     expect(h.gitlab.responses).toEqual([]);
   });
 
+  it('a GitLab account renamed, with a new e-mail, is still one person: its user id stays', async () => {
+    h = await startWithGitLabSignIn({ POLICY_FILE: writePolicy(TWO_PEOPLE.replace('gitlab: [kpatel]', 'gitlab: [kpatel, kiran.p]')) });
+    const id = (await h.receive()).body.id as number;
+    const browser = new Browser(h);
+    h.gitlab.oauthUser = { ...KIRAN, id: 4242 };
+    expect((await signIn(browser)).status).toBe(302);
+    expect((await approveOnWeb(browser, id)).status).toBe(303);
+
+    await h.restart();
+    h.gitlab.oauthUser = { id: 4242, username: 'kiran.p', name: 'Kiran P.', email: 'kiran@new-employer.example' };
+    expect((await signIn(browser)).status).toBe(302);
+    const again = await approveOnWeb(browser, id);
+    expect(again.status).toBe(409);
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect(h.gitlab.responses).toEqual([]);
+  });
+
   it('two accounts that ever shared an e-mail are one person, even after it changed', async () => {
     h = await startWithGitLabSignIn({ POLICY_FILE: writePolicy(TWO_PEOPLE) });
     // Kiran approves one merge request in Slack while her Slack profile shows her work address …
