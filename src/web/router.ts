@@ -68,7 +68,10 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
         );
       return;
     }
-    if (!basicAuthUser(header, users)) await throttle.failed(address, name);
+    if (!basicAuthUser(header, users) && (await throttle.failed(address, name))) {
+      // Once per limit reached, not per refused request: a flood must not flood the log too.
+      req.log.warn({ address }, `web list: ${MAX_FAILURES} wrong passwords from this address or for one name; refusing them for ${WINDOW_SECONDS / 60} minutes`);
+    }
     next();
   });
 

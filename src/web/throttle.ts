@@ -20,11 +20,16 @@ export class PasswordThrottle {
     return waits.length ? Math.max(1, Math.ceil(Math.max(...waits) / 1000)) : 0;
   }
 
-  /** One more wrong password from this address, for this name. */
-  async failed(address: string, name: string | null): Promise<void> {
-    // `consume` rejects once the points are spent; the count is what matters here.
-    const spend = (limiter: RateLimiterMemory, key: string) => limiter.consume(key).then(() => undefined, () => undefined);
-    await Promise.all([spend(this.#byAddress, address), name === null ? undefined : spend(this.#byName, nameKey(name))]);
+  /** One more wrong password from this address, for this name. True when this one reached the limit. */
+  async failed(address: string, name: string | null): Promise<boolean> {
+    // `consume` rejects once the points are spent, with the same count: only the count matters.
+    const spend = (limiter: RateLimiterMemory, key: string) =>
+      limiter.consume(key).then(
+        (res) => res.consumedPoints === MAX_FAILURES,
+        () => false,
+      );
+    const reached = await Promise.all([spend(this.#byAddress, address), name === null ? false : spend(this.#byName, nameKey(name))]);
+    return reached.some(Boolean);
   }
 }
 
