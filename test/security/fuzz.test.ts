@@ -551,7 +551,8 @@ describe(`fuzzing the webhook and Slack endpoints (${replay})`, () => {
     const decidedCards = h.slack.calls('chat.update').filter((c) => /(Approved|Rejected)\* by/.test(JSON.stringify(c.body.blocks)));
     expect(decidedCards, replay).toEqual([]);
     console.log(`fuzz ${replay}: ${outcomes.length} requests, ${accepted.size} checks stored, statuses ${JSON.stringify(countBy(outcomes.map((o) => o.status)))}`);
-  });
+    // Over 1,000 requests take about 20 s on an idle machine; a loaded one needs longer.
+  }, 180_000);
 });
 
 function countBy(values: number[]): Record<string, number> {
@@ -646,5 +647,5 @@ describe(`fuzzing the web list, the notes and the audit export (${replay})`, () 
     }
     expect((await fetch(`${h.bot.url}/audit?format=json`, { headers: { authorization: basic() } })).status).toBe(200);
     expect((await fetch(`${h.bot.url}/readyz`)).status).toBe(200);
-  });
+  }, 120_000);
 });
