@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent, type Outcome } from './domain/check.js';
-import { tallyApproval } from './domain/people.js';
+import { accountOf, sightingsOf, tallyApproval } from './domain/people.js';
 import type { Authorization } from './domain/policy.js';
 import { gitlabQuote, gitlabText } from './gitlab/markdown.js';
 import { normaliseReason, planReceipt, refuseDecision, refuseMissingComment, type Refusal } from './domain/rules.js';
@@ -251,6 +251,18 @@ export class Gate {
     }
     void authorization.permit(actor, check, outcome).catch(() => undefined);
     return { ok: true, check, counted: false };
+  }
+
+  /**
+   * Someone signed in with GitLab: what identifies their account now is kept, so an e-mail it
+   * showed then still links it to another account after the e-mail changed. Throws when the
+   * database cannot be written.
+   */
+  sawGitLabAccount(person: { username: string; email: string | null; userId?: number | null }): void {
+    const account = accountOf({ id: person.username, login: 'gitlab', gitlabUsername: person.username });
+    const seen = sightingsOf({ email: person.email, gitlabUserId: person.userId ?? null });
+    const at = this.#o.clock();
+    if (seen.length) this.#o.store.transaction(() => seen.forEach((s) => this.#o.store.sighted(account, s, at)));
   }
 
   /** Whether the rule governing this check asks approvers for a comment. */

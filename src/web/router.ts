@@ -42,7 +42,7 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     // A browser drops Secure cookies on plain http, which a local PUBLIC_URL may be.
     const secure = !gitlabSignIn.redirectUri.startsWith('http:');
     sessions = new Sessions({ seal, path: basePath || '/', secure, clock });
-    router.use(oauthRouter({ signIn: gitlabSignIn, admits, seal, sessions, csrf, basePath, secure, clock }));
+    router.use(oauthRouter({ signIn: gitlabSignIn, admits, seal, sessions, csrf, basePath, secure, clock, onSignIn: (person) => gate.sawGitLabAccount(person) }));
   }
 
   // Guessing WEB_USERS passwords: after too many wrong ones from an address or for a name,

@@ -1,4 +1,6 @@
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SESSION_COOKIE } from '../../src/web/session.js';
 import { APPROVER, SECOND_APPROVER, statusCheck, type Harness } from '../support/harness.js';
 import { csrfOf } from '../support/web.js';
 import { Browser, KIRAN, signIn, startWithGitLabSignIn } from '../support/gitlab-sign-in.js';
@@ -88,6 +90,44 @@ describe('one person, one vote: a person is an account, not an address', () => {
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
     expect(h.gitlab.responses).toEqual([]);
   });
+
+  it('an e-mail a GitLab account showed when it signed in links it, even if it never voted with it', async () => {
+    h = await startWithGitLabSignIn({ POLICY_FILE: writePolicy(TWO_PEOPLE) });
+    const id = (await h.receive()).body.id as number;
+    // Kiran approves in Slack with her work address, and signs in to the web list with it.
+    h.slack.setEmail(APPROVER, KIRAN.email);
+    await h.click(APPROVER, 'approve_check', id);
+    expect(await nthPrivateReply(h, 1)).toContain('1 of 2');
+    const browser = new Browser(h);
+    expect((await signIn(browser)).status).toBe(302);
+    // Her GitLab account's e-mail changes; signed in again, she approves on the web.
+    await h.restart();
+    h.gitlab.oauthUser = { ...KIRAN, email: 'kiran@home.example' };
+    expect((await signIn(browser)).status).toBe(302);
+    const again = await approveOnWeb(browser, id);
+    expect(again.status).toBe(409);
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect(h.gitlab.responses).toEqual([]);
+  });
+
+  it('a sign-in that cannot be recorded is refused with 503, and the next one works', async () => {
+    h = await startWithGitLabSignIn({ POLICY_FILE: writePolicy(TWO_PEOPLE) });
+    const browser = new Browser(h);
+    // Another process holds the database's write lock.
+    const other = new Database(h.env.DATABASE_PATH as string);
+    try {
+      other.exec('BEGIN EXCLUSIVE');
+      const refused = await signIn(browser);
+      expect(refused.status).toBe(503);
+      expect(await refused.text()).toContain('cannot write to its database');
+      expect(browser.cookies.has(SESSION_COOKIE)).toBe(false);
+      other.exec('COMMIT');
+    } finally {
+      other.close();
+    }
+    expect((await signIn(browser)).status).toBe(302);
+    expect(browser.cookies.has(SESSION_COOKIE)).toBe(true);
+  }, 60_000);
 
   it('two accounts that ever shared an e-mail are one person, even after it changed', async () => {
     h = await startWithGitLabSignIn({ POLICY_FILE: writePolicy(TWO_PEOPLE) });
