@@ -121,7 +121,15 @@ export const migrations: readonly string[] = [
   // shared one are one person. Older votes keyed by e-mail leave it as a sighting.
   `
   ALTER TABLE decision ADD COLUMN account TEXT;
-  UPDATE decision SET account = CASE via WHEN 'slack' THEN 'slack:' || actor_id ELSE 'web:' || actor_id END;
+  -- The account, from the old key where it names one; a web vote keyed by e-mail came from
+  -- Sign in with GitLab (a WEB_USERS login has no e-mail).
+  UPDATE decision SET account = CASE
+    WHEN person LIKE 'slack:%' OR person LIKE 'web:%' THEN person
+    WHEN person LIKE 'gitlab:%' THEN 'gitlab:' || lower(substr(person, 8))
+    WHEN person LIKE 'password:%' THEN 'web:' || substr(person, 10)
+    WHEN via = 'slack' THEN 'slack:' || actor_id
+    ELSE 'gitlab:' || lower(actor_id)
+  END;
   CREATE INDEX decision_by_check_sha ON decision (check_id, sha, outcome);
 
   CREATE TABLE account_sighting (
