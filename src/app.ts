@@ -16,7 +16,7 @@ import { Authorizer } from './policy/authorize.js';
 import { loadPolicy } from './policy/load.js';
 import { Nudger } from './nudger.js';
 import { Reconciler } from './reconciler.js';
-import { isOpen, type Rule } from './domain/policy.js';
+import { isOpen, namesGitLabUser, type Rule } from './domain/policy.js';
 import { statusCheckRouter } from './gitlab/webhook.js';
 import { BodyBudget, sizeInBytes } from './gitlab/body.js';
 import { boltLogger } from './logging.js';
@@ -367,13 +367,13 @@ function approversOnGitLab(policy: { rules: Rule[]; fallback: Rule }, log: Logge
   const lower = (s: string) => s.trim().toLowerCase();
   const rules = [...policy.rules, policy.fallback];
   // Backup approvers (escalate_to) and break_glass people decide on the web list too.
-  const usernames = new Set(rules.flatMap((r) => [...r.approvers.gitlab, ...(r.reminders?.escalateTo?.gitlab ?? []), ...(r.breakGlass?.gitlab ?? [])].map(lower)));
+  const usernames = rules.flatMap((r) => [...r.approvers.gitlab, ...(r.reminders?.escalateTo?.gitlab ?? []), ...(r.breakGlass?.gitlab ?? [])]);
   const emails = new Set(rules.flatMap((r) => r.approvers.emails.map(lower)));
   for (const rule of rules.filter((r) => isOpen(r.approvers))) {
     log.warn({ rule: rule.name }, 'Sign in with GitLab admits nobody through a rule that names no approvers: name people in GITLAB_APPROVERS or the rule’s approvers.gitlab or approvers.emails.');
   }
-  if (usernames.size + emails.size === 0) {
+  if (usernames.length + emails.size === 0) {
     log.warn('Sign in with GitLab admits nobody until GITLAB_APPROVERS or a policy rule (approvers.gitlab, approvers.emails) names people.');
   }
-  return (person) => usernames.has(lower(person.username)) || (person.email !== null && emails.has(lower(person.email)));
+  return (person) => namesGitLabUser(usernames, person.username) || (person.email !== null && emails.has(lower(person.email)));
 }

@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent, type Outcome } from './domain/check.js';
 import { frozenBy, frozenMessage, type Freeze } from './domain/freeze.js';
+import { accountOf, sightingsOf, tallyApproval } from './domain/people.js';
 import { breakGlassRule, type Authorization, type Rule } from './domain/policy.js';
+import { gitlabQuote, gitlabText } from './gitlab/markdown.js';
 import { firstDue } from './domain/schedule.js';
-import { normaliseReason, planReceipt, refuseDecision, type Refusal } from './domain/rules.js';
+import { normaliseReason, planReceipt, refuseDecision, refuseMissingComment, type Refusal } from './domain/rules.js';
 import { StoreUnavailable, type AuditInput, type CheckFilter, type Store } from './store/store.js';
 
 /** What the GitLab lane delivers: exactly what was decided, fixed at decision time. */
@@ -159,11 +161,16 @@ export class Gate {
   decide(checkId: number, outcome: Outcome, actor: Actor, reason?: string | null, acknowledge?: () => Promise<void>): Promise<DecideResult> {
     // Tracked so shutdown waits for a decision that a person was already told about.
     const work = (async () => {
-      if (!Number.isSafeInteger(checkId) || !this.#o.store.getCheck(checkId)) {
+      const check = Number.isSafeInteger(checkId) ? this.#o.store.getCheck(checkId) : null;
+      if (!check) {
         await acknowledge?.();
         return this.#refused('not_found', `There is no check ${String(checkId)}.`, null, checkId, outcome, actor);
       }
       const kept = normaliseReason(reason);
+      // What the person can correct on the spot is refused before the acknowledgement, so a
+      // form (Slack's modal) can show it next to the field. #settle asks again for every channel.
+      const uncommented = refuseMissingComment(this.#o.authorization.ruleFor(check), outcome, kept);
+      if (uncommented) return this.#refused(uncommented.code, uncommented.message, check, checkId, outcome, actor);
       const requestId = this.#o.store.transaction(() => {
         this.#o.store.audit({ checkId, event: 'clicked', actor: actor.name, via: actor.via, detail: outcome }, this.#o.clock());
         return this.#o.store.takeRequest(checkId, outcome, actor, kept, this.#o.clock());
@@ -239,13 +246,25 @@ export class Gate {
       this.#o.onWork();
       return refuse('frozen', frozen, check);
     }
+    const uncommented = refuseMissingComment(this.#o.authorization.ruleFor(check), outcome, reason);
+    if (uncommented) return refuse(uncommented.code, uncommented.message, check);
     const permit = await this.#o.authorization.permit(actor, check, outcome);
     if (!permit.ok) return refuse(permit.refusal.code, permit.refusal.message, check);
 
     const at = clock();
     const vote = store.transaction(() => {
-      const result = store.vote(checkId, { outcome, actor, person: permit.person, reason, required: check.approvalsRequired }, at);
-      if (result === 'not_pending' || result === 'already_counted') return result;
+      for (const seen of permit.seen) store.sighted(permit.account, seen, at);
+      let decides = true;
+      // Read again inside the transaction: the rule may have changed while the policy was asked.
+      const required = store.getCheck(checkId)?.approvalsRequired ?? check.approvalsRequired;
+      if (outcome === 'approve') {
+        const prior = store.approvingAccounts(checkId, check.sha);
+        const tally = tallyApproval(prior, permit.account, store.sightingsAround([...prior, permit.account]), required);
+        if (tally === 'already_counted') return tally;
+        decides = tally === 'decides';
+      }
+      const result = store.vote(checkId, { outcome, actor, account: permit.account, reason, decides }, at);
+      if (result === 'not_pending') return result;
       store.settleRequest(requestId);
       const event: AuditInput = { checkId, event: '', actor: actor.name, via: actor.via, sha: check.sha, detail: reason };
       if (result === 'decided') {
@@ -381,7 +400,8 @@ export class Gate {
       const rule = authorization.ruleFor(check);
       const at = clock();
       const vote = store.transaction(() => {
-        const result = store.vote(checkId, { outcome: 'approve', actor, person: permit.person, reason: kept, required: 1 }, at);
+        for (const seen of permit.seen) store.sighted(permit.account, seen, at);
+        const result = store.vote(checkId, { outcome: 'approve', actor, account: permit.account, reason: kept, decides: true }, at);
         if (result !== 'decided') return result;
         const report: ReportPayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, sha: check.sha, statusCheckId: check.statusCheckId, status: 'passed' };
         store.enqueue(checkId, 'gitlab', 'report', report, at);
@@ -408,6 +428,18 @@ export class Gate {
     })();
     this.#track(work);
     return work;
+  }
+
+  /**
+   * Someone signed in with GitLab: what identifies their account now is kept, so an e-mail it
+   * showed then still links it to another account after the e-mail changed. Throws when the
+   * database cannot be written.
+   */
+  sawGitLabAccount(person: { username: string; email: string | null; userId?: number | null }): void {
+    const account = accountOf({ id: person.username, login: 'gitlab', gitlabUsername: person.username });
+    const seen = sightingsOf({ email: person.email, gitlabUserId: person.userId ?? null });
+    const at = this.#o.clock();
+    if (seen.length) this.#o.store.transaction(() => seen.forEach((s) => this.#o.store.sighted(account, s, at)));
   }
 
   /** Whether the rule governing this check asks approvers for a comment. */
@@ -577,12 +609,14 @@ export class Gate {
   }
 }
 
-/** A note GitLab renders as Markdown; the reason is quoted, line by line. */
+/**
+ * A note GitLab renders as Markdown. What people typed (their name, the reason) is quoted as
+ * plain text: it mentions nobody, runs no quick action and forges no markup.
+ */
 function noteBody(check: Check, outcome: Outcome, actor: Actor, reason: string): string {
   const verb = outcome === 'approve' ? 'Approved' : 'Rejected';
   const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
-  const quoted = reason.split('\n').map((line) => `> ${line}`).join('\n');
-  return `**${verb}** by ${actor.name} ${via} (status check “${check.statusCheckName}”, commit ${shortSha(check.sha)}):\n\n${quoted}`;
+  return `**${verb}** by ${gitlabText(actor.name)} ${via} (status check “${gitlabText(check.statusCheckName)}”, commit ${shortSha(check.sha)}):\n\n${gitlabQuote(reason)}`;
 }
 
 /**

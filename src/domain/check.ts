@@ -17,6 +17,9 @@ export type CheckState =
 export type ReportState = 'none' | 'sending' | 'reported' | 'failed';
 
 export type Outcome = 'approve' | 'reject';
+
+/** Whether a value from outside (a URL segment, a button) names an outcome. Own values only: never the object prototype. */
+export const isOutcome = (value: unknown): value is Outcome => value === 'approve' || value === 'reject';
 export type Via = 'slack' | 'web';
 
 /** What GitLab tells us about a merge request when it calls the check. */
@@ -88,6 +91,8 @@ export interface Actor {
   email?: string | null;
   /** GitLab username, when signed in with GitLab. */
   gitlabUsername?: string | null;
+  /** GitLab's numeric user id, when signed in with GitLab. */
+  gitlabUserId?: number | null;
   /** How a web user signed in: with GitLab, or with a WEB_USERS name and password. */
   login?: 'gitlab' | 'password';
 }

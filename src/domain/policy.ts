@@ -94,9 +94,20 @@ export interface Identity {
   login: 'slack' | 'gitlab' | 'password';
   email: string | null;
   gitlabUsername: string | null;
+  /** GitLab's numeric user id, when signed in with GitLab: it stays when the username changes. */
+  gitlabUserId?: number | null;
 }
 
 const lower = (s: string) => s.trim().toLowerCase();
+
+/**
+ * Whether a list of GitLab usernames names this one. GitLab usernames are unique whatever
+ * their case (KPatel and kpatel are one account), so this is the one comparison for them.
+ */
+export function namesGitLabUser(usernames: readonly string[], username: string): boolean {
+  const wanted = lower(username);
+  return usernames.some((u) => lower(u) === wanted);
+}
 
 /**
  * Whether this person wrote the merge request or one of its commits. A WEB_USERS name is
@@ -109,16 +120,17 @@ export function isAuthor(identity: Identity, authors: Authors): boolean {
   return (identity.email !== null && emails.has(lower(identity.email))) || (name !== null && usernames.has(lower(name)));
 }
 
-/**
- * The key that makes "the same person" count once towards a quorum: the e-mail when known
- * (the same human on Slack and on the web), else the surface and its user id.
- */
-export function personKey(identity: Identity): string {
-  return identity.email ? `email:${lower(identity.email)}` : `${identity.login}:${identity.id}`;
-}
-
 /** The answer to "may this person decide this check": the governing rule and who they are. */
-export type Permit = { ok: true; rule: Rule; person: string } | { ok: false; refusal: Refusal };
+export type Permit =
+  | {
+      ok: true;
+      rule: Rule;
+      /** The account deciding (see people.ts): votes are counted per person, never per address. */
+      account: string;
+      /** What else identifies the account now (its e-mail, its GitLab user id): links accounts. */
+      seen: string[];
+    }
+  | { ok: false; refusal: Refusal };
 
 /** Applies the policy; the implementation looks people up in Slack and GitLab. */
 export interface Authorization {

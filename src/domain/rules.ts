@@ -1,4 +1,4 @@
-import type { Check, CheckState, MergeRequestEvent } from './check.js';
+import type { Check, CheckState, MergeRequestEvent, Outcome } from './check.js';
 
 /**
  * What receiving a status-check call changes, given the checks already stored for the same
@@ -56,7 +56,8 @@ export function needsCard(check: Pick<Check, 'state'>): boolean {
 
 export type Refusal =
   | { code: 'not_pending'; message: string }
-  | { code: 'not_allowed'; message: string };
+  | { code: 'not_allowed'; message: string }
+  | { code: 'comment_required'; message: string };
 
 /** Whether this check can take a decision now; the reason in the users' words when not. */
 export function refuseDecision(check: Check): Refusal | null {
@@ -87,4 +88,16 @@ export const MAX_REASON_LENGTH = 2000;
 export function normaliseReason(reason: string | null | undefined): string | null {
   const trimmed = (reason ?? '').trim();
   return trimmed === '' ? null : trimmed.slice(0, MAX_REASON_LENGTH);
+}
+
+/**
+ * A rule that asks approvers for a comment takes no approval without one: blanks are no
+ * comment. One place for every channel (Slack, the web list, a click settled after a restart).
+ */
+export function refuseMissingComment(rule: { name: string; approveWithComment: boolean }, outcome: Outcome, reason: string | null | undefined): Refusal | null {
+  if (outcome !== 'approve' || !rule.approveWithComment || normaliseReason(reason) !== null) return null;
+  return {
+    code: 'comment_required',
+    message: `The rule for this check (“${rule.name}”) asks for a comment with each approval, and it is posted on the merge request. Write one and approve again; nothing was recorded.`,
+  };
 }

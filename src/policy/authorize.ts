@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Actor, Check, Outcome } from '../domain/check.js';
+import { accountOf, sightingsOf } from '../domain/people.js';
 import {
   breakGlassRule,
   isAuthor,
   isOpen,
-  personKey,
+  namesGitLabUser,
   ruleFor,
   withEscalation,
   type Authorization,
@@ -109,13 +110,14 @@ export class Authorizer implements Authorization {
         );
       }
     }
-    return { ok: true, rule, person: personKey(identity) };
+    return { ok: true, rule, account: accountOf(identity), seen: sightingsOf(identity) };
   }
 
   async #identify(actor: Actor, needEmail: boolean): Promise<Identity> {
     if (actor.via === 'web') {
       const login = actor.login ?? (actor.gitlabUsername ? 'gitlab' : 'password');
-      return { id: actor.id, via: 'web', login, email: actor.email ?? null, gitlabUsername: login === 'gitlab' ? (actor.gitlabUsername ?? actor.id) : null };
+      const gitlab = login === 'gitlab';
+      return { id: actor.id, via: 'web', login, email: actor.email ?? null, gitlabUsername: gitlab ? (actor.gitlabUsername ?? actor.id) : null, gitlabUserId: gitlab ? (actor.gitlabUserId ?? null) : null };
     }
     return { id: actor.id, via: 'slack', login: 'slack', email: needEmail ? await this.#o.slack.email(actor.id) : null, gitlabUsername: null };
   }
@@ -125,7 +127,7 @@ export class Authorizer implements Authorization {
     if (identity.email && emails.has(identity.email.toLowerCase())) return true;
     switch (identity.login) {
       case 'gitlab':
-        return identity.gitlabUsername !== null && rule.approvers.gitlab.includes(identity.gitlabUsername);
+        return identity.gitlabUsername !== null && namesGitLabUser(rule.approvers.gitlab, identity.gitlabUsername);
       case 'password':
         return rule.approvers.web.includes(identity.id);
       case 'slack':

@@ -146,4 +146,30 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX nudge_due ON nudge (due_at);
   `,
+  // 7: a person is an account, not an address. Each vote names the account that cast it, and
+  // every (account, e-mail or GitLab user id) pair the bot saw is kept: accounts that ever
+  // shared one are one person. Older votes keyed by e-mail leave it as a sighting.
+  `
+  ALTER TABLE decision ADD COLUMN account TEXT;
+  -- The account, from the old key where it names one; a web vote keyed by e-mail came from
+  -- Sign in with GitLab (a WEB_USERS login has no e-mail).
+  UPDATE decision SET account = CASE
+    WHEN person LIKE 'slack:%' OR person LIKE 'web:%' THEN person
+    WHEN person LIKE 'gitlab:%' THEN 'gitlab:' || lower(substr(person, 8))
+    WHEN person LIKE 'password:%' THEN 'web:' || substr(person, 10)
+    WHEN via = 'slack' THEN 'slack:' || actor_id
+    ELSE 'gitlab:' || lower(actor_id)
+  END;
+  CREATE INDEX decision_by_check_sha ON decision (check_id, sha, outcome);
+
+  CREATE TABLE account_sighting (
+    account    TEXT NOT NULL,
+    seen       TEXT NOT NULL, -- 'email:<address>' or 'gitlab-user:<id>'
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (account, seen)
+  ) WITHOUT ROWID;
+  CREATE INDEX account_sighting_by_seen ON account_sighting (seen, account);
+  INSERT OR IGNORE INTO account_sighting (account, seen, first_seen)
+    SELECT account, person, decided_at FROM decision WHERE person LIKE 'email:%';
+  `,
 ];

@@ -337,7 +337,7 @@ export class Store {
     const approvals = this.#db
       .prepare(
         `SELECT actor_id, actor_name, via, min(decided_at) AS at FROM decision
-         WHERE check_id = ? AND outcome = 'approve' AND sha = ? AND voided = 0 GROUP BY person ORDER BY min(id)`,
+         WHERE check_id = ? AND outcome = 'approve' AND sha = ? AND voided = 0 GROUP BY coalesce(account, person) ORDER BY min(id)`,
       )
       .all(row.id, row.sha) as Array<{ actor_id: string; actor_name: string; via: Via; at: string }>;
     return toCheck(
@@ -416,39 +416,27 @@ export class Store {
   }
 
   /**
-   * Records one person's vote on a pending check, and decides the check when the vote
-   * settles it: one rejection rejects; approvals from `required` distinct people approve.
-   * The conditional UPDATE is what makes simultaneous clicks safe: exactly one of them
-   * changes the row. Returns what happened.
+   * Records one vote on a pending check, and decides the check when `decides` says the vote
+   * settles it (the gate counts people: see domain/people.ts). The conditional UPDATE is what
+   * makes simultaneous clicks safe: exactly one of them changes the row. Returns what happened.
    */
   vote(
     id: number,
-    vote: { outcome: Outcome; actor: Actor; person: string; reason: string | null; required: number },
+    vote: { outcome: Outcome; actor: Actor; account: string; reason: string | null; decides: boolean },
     at: Date,
-  ): 'decided' | 'counted' | 'already_counted' | 'not_pending' {
+  ): 'decided' | 'counted' | 'not_pending' {
     const now = at.toISOString();
     const check = this.#db.prepare(`SELECT sha FROM status_check WHERE id = ? AND state = 'pending'`).get(id) as { sha: string } | undefined;
     if (!check) return 'not_pending';
-    if (vote.outcome === 'approve') {
-      const again = this.#db
-        .prepare(`SELECT 1 FROM decision WHERE check_id = ? AND sha = ? AND outcome = 'approve' AND person = ? AND voided = 0`)
-        .get(id, check.sha, vote.person);
-      if (again) return 'already_counted';
-    }
     this.#db
       .prepare(
-        `INSERT INTO decision (check_id, outcome, actor_id, actor_name, via, reason, sha, decided_at, person)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO decision (check_id, outcome, actor_id, actor_name, via, reason, sha, decided_at, person, account)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, vote.outcome, vote.actor.id, vote.actor.name, vote.actor.via, vote.reason, check.sha, now, vote.person);
-    if (vote.outcome === 'approve') {
-      const { n } = this.#db
-        .prepare(`SELECT count(DISTINCT person) AS n FROM decision WHERE check_id = ? AND sha = ? AND outcome = 'approve' AND voided = 0`)
-        .get(id, check.sha) as { n: number };
-      if (n < vote.required) {
-        this.#db.prepare('UPDATE status_check SET updated_at = ? WHERE id = ?').run(now, id);
-        return 'counted';
-      }
+      .run(id, vote.outcome, vote.actor.id, vote.actor.name, vote.actor.via, vote.reason, check.sha, now, vote.account, vote.account);
+    if (!vote.decides) {
+      this.#db.prepare('UPDATE status_check SET updated_at = ? WHERE id = ?').run(now, id);
+      return 'counted';
     }
     const changed = this.#db
       .prepare(
@@ -467,6 +455,39 @@ export class Store {
         now,
       }).changes;
     return changed === 1 ? 'decided' : 'not_pending';
+  }
+
+  /** The accounts whose approvals of this commit still count, oldest first. */
+  approvingAccounts(checkId: number, sha: string): string[] {
+    return (
+      this.#db
+        .prepare(
+          `SELECT coalesce(account, person) AS account FROM decision
+           WHERE check_id = ? AND sha = ? AND outcome = 'approve' AND voided = 0 GROUP BY 1 ORDER BY min(id)`,
+        )
+        .all(checkId, sha) as Array<{ account: string }>
+    ).map((r) => r.account);
+  }
+
+  /** Remembers that an account showed this e-mail or user id (the first time is kept). */
+  sighted(account: string, seen: string, at: Date): void {
+    this.#db.prepare('INSERT OR IGNORE INTO account_sighting (account, seen, first_seen) VALUES (?, ?, ?)').run(account, seen, at.toISOString());
+  }
+
+  /** Every sighting of these accounts and of the accounts linked to them by one they share, however far. */
+  sightingsAround(accounts: readonly string[]): Array<{ account: string; seen: string }> {
+    return this.#db
+      .prepare(
+        `WITH RECURSIVE linked(account) AS (
+           SELECT value FROM json_each(?)
+           UNION
+           SELECT b.account FROM linked
+             JOIN account_sighting a ON a.account = linked.account
+             JOIN account_sighting b ON b.seen = a.seen
+         )
+         SELECT account, seen FROM account_sighting WHERE account IN (SELECT account FROM linked) ORDER BY account, seen`,
+      )
+      .all(JSON.stringify(accounts)) as Array<{ account: string; seen: string }>;
   }
 
   /**

@@ -3,15 +3,20 @@ import type { AuditEvent } from '../store/store.js';
 export const AUDIT_COLUMNS = ['id', 'at', 'check_id', 'event', 'actor', 'via', 'sha', 'detail'] as const;
 
 /**
- * One CSV field. Quoted when it holds a separator, a quote or a line break; a leading
- * `= + - @` (or tab, carriage return) is defused with a quote mark so a spreadsheet does not
- * run a merge request title as a formula.
+ * One CSV field, safe in a spreadsheet whatever delimiter it splits on. Quoted when it holds
+ * any common delimiter (`,` `;` tab), a quote or a line break. A spreadsheet that splits on
+ * another delimiter than ours ignores our quotes, so every place that can start a cell (the
+ * field's start, and after each `,` `;` tab or line break) is defused with a quote mark when
+ * it starts like a formula (`= + - @`, also after white space; tab or carriage return at
+ * the start): a merge request title or a reason is never run as a formula.
  */
 export function csvField(value: string | number | null): string {
   if (value === null) return '';
   let text = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  if (typeof value === 'string') {
+    text = text.replace(/^(\s*)(?=[=+\-@\t\r])/, "$1'").replace(/([,;\t\r\n])(\s*)(?=[=+\-@])/g, "$1$2'");
+  }
+  return /[",;\t\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function auditCsv(events: readonly AuditEvent[]): string {

@@ -7,6 +7,15 @@ export interface WebUser {
 
 const digest = (s: string): Buffer => crypto.createHash('sha256').update(s).digest();
 
+/** The name an HTTP Basic header offers, right or wrong; null when there is no such header. */
+export function basicAuthName(header: string | undefined): string | null {
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
+  if (!match) return null;
+  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
+  const at = decoded.indexOf(':');
+  return at < 0 ? decoded : decoded.slice(0, at);
+}
+
 /**
  * Checks HTTP Basic credentials against WEB_USERS in constant time: every entry is compared,
  * and comparisons are over fixed-length digests, so timing tells nothing about names or passwords.

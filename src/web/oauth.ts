@@ -32,6 +32,8 @@ export interface OAuthOptions {
   basePath: string;
   secure: boolean;
   clock: () => Date;
+  /** Told of each admitted sign-in before the session starts (what identifies the account is kept). */
+  onSignIn?: (session: Session) => void;
 }
 
 /** Holds the state and PKCE verifier between the way out to GitLab and the way back. */
@@ -99,11 +101,12 @@ async function fetchUser(o: GitLabSignIn, accessToken: string): Promise<Session>
   if (!username) throw new SignInFailed(502, 'GitLab did not say who signed in (no username from /api/v4/user).');
   if (user.state !== undefined && user.state !== 'active') throw new SignInFailed(403, `The GitLab account ${username} is ${String(user.state)}.`);
   const confirmed = typeof user.confirmed_at === 'string' && user.confirmed_at !== '';
-  return { username, name: text(user.name) ?? username, email: confirmed ? (text(user.email) ?? text(user.public_email)) : null };
+  const userId = Number.isSafeInteger(user.id) ? (user.id as number) : null;
+  return { username, name: text(user.name) ?? username, email: confirmed ? (text(user.email) ?? text(user.public_email)) : null, userId };
 }
 
 /** `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`: OAuth 2 with PKCE against GITLAB_URL. */
-export function oauthRouter({ signIn, admits, seal, sessions, csrf, basePath, secure, clock }: OAuthOptions): Router {
+export function oauthRouter({ signIn, admits, seal, sessions, csrf, basePath, secure, clock, onSignIn }: OAuthOptions): Router {
   const router = express.Router();
   const loginCookie = { httpOnly: true, secure, sameSite: 'lax' as const, path: `${basePath}/auth` };
 
@@ -154,6 +157,13 @@ export function oauthRouter({ signIn, admits, seal, sessions, csrf, basePath, se
             ),
           );
         return;
+      }
+      try {
+        onSignIn?.(session);
+      } catch (error) {
+        // Without the record, an e-mail this account shows now could not link it to another later.
+        req.log.error({ error: (error as Error).message }, 'sign-in with GitLab: could not record who signed in');
+        throw new SignInFailed(503, 'The bot cannot write to its database just now, so you were not signed in. Try again in a minute.');
       }
       sessions.start(res, session);
       req.log.info({ gitlabUsername: session.username }, 'signed in with GitLab');

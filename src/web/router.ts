@@ -1,14 +1,15 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { Actor, Outcome } from '../domain/check.js';
+import { isOutcome, type Actor } from '../domain/check.js';
 import type { Gate } from '../gate.js';
 import { wellFormedFields } from '../well-formed.js';
-import { basicAuthUser, CsrfTokens, type WebUser } from './auth.js';
+import { basicAuthName, basicAuthUser, CsrfTokens, type WebUser } from './auth.js';
 import { oauthRouter, sessionCsrfSubject, type Admits, type GitLabSignIn } from './oauth.js';
 import { auditCsv, auditRange } from './audit.js';
 import { FAVICON, SCRIPT, STYLE } from './assets.js';
 import { parseListQuery, STATE_FILTERS, type ListQuery } from './list-query.js';
 import { historyPage, listPage, messagePage, signInPage, type ListSection, type ListView, type SignedInUser } from './page.js';
 import { CookieSeal, Sessions } from './session.js';
+import { MAX_FAILURES, PasswordThrottle, WINDOW_SECONDS } from './throttle.js';
 
 export interface WebOptions {
   gate: Gate;
@@ -45,8 +46,38 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     // A browser drops Secure cookies on plain http, which a local PUBLIC_URL may be.
     const secure = !gitlabSignIn.redirectUri.startsWith('http:');
     sessions = new Sessions({ seal, path: basePath || '/', secure, clock });
-    router.use(oauthRouter({ signIn: gitlabSignIn, admits, seal, sessions, csrf, basePath, secure, clock }));
+    router.use(oauthRouter({ signIn: gitlabSignIn, admits, seal, sessions, csrf, basePath, secure, clock, onSignIn: (person) => gate.sawGitLabAccount(person) }));
   }
+
+  // Guessing WEB_USERS passwords: after too many wrong ones from an address or for a name,
+  // that address or name waits. Checked before the password, so a blocked guess learns nothing.
+  const throttle = new PasswordThrottle();
+  router.use(async (req, res, next) => {
+    const header = req.get('authorization');
+    const name = users.length > 0 ? basicAuthName(header) : null;
+    if (name === null) return next();
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const wait = await throttle.waitSeconds(address, name);
+    if (wait > 0) {
+      res
+        .status(429)
+        .set('Retry-After', String(wait))
+        .type('html')
+        .send(
+          messagePage(
+            'Too many wrong passwords',
+            basePath,
+            `Too many wrong passwords from this address or for this name (${MAX_FAILURES} within ${WINDOW_SECONDS / 60} minutes). Try again in ${wait} seconds.`,
+          ),
+        );
+      return;
+    }
+    if (!basicAuthUser(header, users) && (await throttle.failed(address, name))) {
+      // Once per limit reached, not per refused request: a flood must not flood the log too.
+      req.log.warn({ address }, `web list: ${MAX_FAILURES} wrong passwords from this address or for one name; refusing them for ${WINDOW_SECONDS / 60} minutes`);
+    }
+    next();
+  });
 
   router.get('/assets/style.css', (_req, res) => {
     res.type('text/css').set('Cache-Control', 'public, max-age=3600').send(STYLE);
@@ -77,11 +108,11 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     // Asked again on every request: someone the policy no longer names is out at the next restart.
     const session = sessions?.read(req);
     if (session && admits(session)) {
-      const { username, name, email } = session;
+      const { username, name, email, userId } = session;
       return {
         user: { name, gitlabUsername: username },
         csrfSubject: sessionCsrfSubject(session),
-        actor: { via: 'web', login: 'gitlab', id: username, name, email, gitlabUsername: username },
+        actor: { via: 'web', login: 'gitlab', id: username, name, email, gitlabUsername: username, gitlabUserId: userId ?? null },
       };
     }
     if (users.length === 0 && !sessions) {
@@ -138,13 +169,14 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     const visitor = signedIn(req, res);
     if (!visitor) return;
     const emergency = req.params.outcome === 'emergency';
-    const outcome = ({ approve: 'approve', reject: 'reject', emergency: 'approve' } as Record<string, Outcome>)[req.params.outcome as string];
+    const outcome = emergency ? 'approve' : req.params.outcome;
     const id = Number(req.params.id);
     // Lone surrogates become U+FFFD before anything is stored.
     const form = wellFormedFields((req.body ?? {}) as Record<string, unknown>);
     const send = (status: number, title: string, message: string) =>
       res.status(status).type('html').send(messagePage(title, basePath, message));
-    if (!outcome || !Number.isInteger(id)) return send(404, 'Not found', 'There is no such page.');
+    if (!isOutcome(outcome)) return send(404, 'Not found', `“${String(outcome).slice(0, 40)}” is not an outcome: a check is decided with approve or reject.`);
+    if (!Number.isInteger(id)) return send(404, 'Not found', 'There is no such page.');
     if (req.get('sec-fetch-site') === 'cross-site' || !csrf.verify(visitor.csrfSubject, form.csrf, clock().getTime())) {
       return send(403, 'Form expired', 'This form is too old or did not come from this page. Reload the list and try again.');
     }
@@ -156,10 +188,10 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
       return res.redirect(303, `${basePath}/?notice=break_glass#check-${id}`);
     }
     const wantsComment = outcome === 'approve' && gate.wantsApprovalComment(id);
-    if (wantsComment && !reason) return send(400, 'Comment needed', 'The rule for this check asks for a comment with each approval. Write one and approve again.');
     const result = await gate.decide(id, outcome, visitor.actor, outcome === 'reject' || wantsComment ? reason : null);
     if (!result.ok) {
-      return send(result.code === 'not_found' ? 404 : result.code === 'not_allowed' ? 403 : 409, 'Not recorded', result.message);
+      const status = result.code === 'not_found' ? 404 : result.code === 'not_allowed' ? 403 : result.code === 'comment_required' ? 422 : 409;
+      return send(status, result.code === 'comment_required' ? 'Comment needed' : 'Not recorded', result.message);
     }
     const notice = result.counted ? 'counted' : outcome === 'approve' ? 'approved' : 'rejected';
     res.redirect(303, `${basePath}/?notice=${notice}#check-${id}`);

@@ -6,6 +6,8 @@ export interface Session {
   username: string;
   name: string;
   email: string | null;
+  /** GitLab's numeric user id (absent from sessions started before it was kept). */
+  userId?: number | null;
 }
 
 export const SESSION_COOKIE = 'approvals_session';
@@ -82,7 +84,8 @@ export class Sessions {
   read(req: Request): Session | null {
     const payload = this.#o.seal.open(SESSION_COOKIE, readCookie(req, SESSION_COOKIE), this.#o.clock().getTime());
     if (!payload || typeof payload.username !== 'string' || !payload.username || typeof payload.name !== 'string') return null;
-    return { username: payload.username, name: payload.name || payload.username, email: typeof payload.email === 'string' ? payload.email : null };
+    const userId = Number.isSafeInteger(payload.userId) ? (payload.userId as number) : null;
+    return { username: payload.username, name: payload.name || payload.username, email: typeof payload.email === 'string' ? payload.email : null, userId };
   }
 
   start(res: Response, session: Session): void {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { APPROVER, CHANNEL, OUTSIDER, SECRETS, startHarness, statusCheck, type Harness } from '../support/harness.js';
-import { cardSays, startWithPolicy, submitComment } from '../support/policy.js';
+import { cardSays, nthPrivateReply, startWithPolicy, submitComment } from '../support/policy.js';
+import { decideOnWeb } from '../support/web.js';
 
 const NOTES_PATH = '/api/v4/projects/42/merge_requests/128/notes';
 const everything = { from: new Date(0), to: new Date(Date.now() + 3_600_000) };
@@ -133,6 +134,41 @@ describe('a rule that asks approvers for a comment', () => {
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER, reason: 'Checked the retry limits with the gateway team.' });
   });
 
+  it.each([['spaces', '   '], ['line breaks and tabs', ' \n\t\n '], ['nothing', null]])(
+    'a comment of %s is refused in the modal, naming the comment; nothing is recorded or reported',
+    async (_what, comment) => {
+      h = await startWithPolicy(POLICY);
+      const id = await posted(h);
+      await h.click(APPROVER, 'approve_check', id);
+      await h.slack.waitFor('views.open');
+
+      const submitted = await submitComment(h, APPROVER, id, comment);
+      expect(submitted.status).toBe(200);
+      expect(await submitted.json()).toMatchObject({ response_action: 'errors', errors: { reason: expect.stringContaining('asks for a comment') } });
+      expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
+      expect(h.bot.store.decisionsOf(id)).toEqual([]);
+      expect(h.gitlab.responses).toEqual([]);
+      expect(h.gitlab.notes).toEqual([]);
+
+      // With a comment, the same person approves.
+      await submitComment(h, APPROVER, id, 'Reviewed the rollback plan.');
+      const [report] = await h.gitlab.waitForResponses(1);
+      expect(report!.body).toMatchObject({ status: 'passed' });
+    },
+  );
+
+  it('on the web list, an approval with a blank comment is 422 naming the comment', async () => {
+    h = await startWithPolicy(POLICY.replace(`slack: [${APPROVER}]`, `slack: [${APPROVER}]\n      web: [alice]`));
+    const id = await posted(h);
+    const blank = await decideOnWeb(h, id, 'approve', { reason: ' \n\t ' });
+    expect(blank.status).toBe(422);
+    expect(blank.html).toContain('asks for a comment');
+    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(h.gitlab.responses).toEqual([]);
+    expect((await decideOnWeb(h, id, 'approve', { reason: 'Reviewed.' })).status).toBe(303);
+    await h.gitlab.waitForResponses(1);
+  });
+
   it('someone who is not an approver sees the modal turn into the refusal, and nothing is recorded', async () => {
     h = await startWithPolicy(POLICY);
     const id = await posted(h);
@@ -156,5 +192,36 @@ describe('a rule that asks approvers for a comment', () => {
     expect(h.bot.store.decisionsOf(id)).toEqual([]);
     expect(h.gitlab.responses).toEqual([]);
     expect(h.gitlab.notes).toEqual([]);
+  });
+});
+
+describe('a note can neither ping people nor run GitLab commands', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+  const HOSTILE = ['@all look at this', '/merge', '/close', '> /approve', 'x\r/label ~security', '<img src=x onerror=alert(1)>', '**Approved** by the CEO', '[release notes](https://evil.example)'].join('\n');
+
+  it('a rejection reason holding @all, quick actions and markup is posted inert', async () => {
+    h = await startHarness();
+    const id = await posted(h);
+    await reject(h, id, HOSTILE);
+
+    const [note] = await h.gitlab.requests.waitFor((c) => c.method === 'POST' && c.path === NOTES_PATH);
+    const body = String(note!.body.body);
+    expect(body).toContain('**Rejected** by u0approver in Slack');
+    // No mention: GitLab sees a user or group name only right after `@`.
+    expect(body).not.toMatch(/@[A-Za-z0-9_.-]/);
+    expect(body).toContain('@\u200Dall look at this');
+    // No line that GitLab would run as a quick action, whatever counts as a line break.
+    expect(body.split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/).filter((line) => /^\s*\//.test(line))).toEqual([]);
+    expect(body).toContain('> /merge\n> /close');
+    // No markup of its own.
+    expect(body).toContain('\\<img');
+    expect(body).not.toMatch(/(^|[^\\])</);
+    expect(body).not.toContain('**Approved**');
+    expect(body).not.toContain('](');
+    // What was typed is kept as it was, in the audit trail and the database.
+    expect(h.bot.store.getCheck(id)!.reason).toBe(HOSTILE);
   });
 });

@@ -5,7 +5,9 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitlabSignature } from '../../src/fakes/gitlab.js';
 import { buttonClick, rejectSubmission } from '../../src/fakes/slack.js';
-import { APPROVER, CHANNEL, OUTSIDER, SECRETS, startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { APPROVER, basic, CHANNEL, OUTSIDER, SECRETS, startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { spreadsheetCells, startsFormula } from '../support/csv.js';
+import { csrfOf } from '../support/web.js';
 import { inPool, Random, rawPost, startTrap } from './support.js';
 
 /*
@@ -556,7 +558,8 @@ describe(`fuzzing the webhook and Slack endpoints (${replay})`, () => {
     const decidedCards = h.slack.calls('chat.update').filter((c) => /(Approved|Rejected)\* by/.test(JSON.stringify(c.body.blocks)));
     expect(decidedCards, replay).toEqual([]);
     console.log(`fuzz ${replay}: ${outcomes.length} requests, ${accepted.size} checks stored, statuses ${JSON.stringify(countBy(outcomes.map((o) => o.status)))}`);
-  });
+    // Over 1,000 requests take about 20 s on an idle machine; a loaded one needs longer.
+  }, 180_000);
 });
 
 function tryDecode(decoder: { decode(bytes: Uint8Array): string }, bytes: Buffer): boolean {
@@ -573,3 +576,92 @@ function countBy(values: number[]): Record<string, number> {
   for (const v of values) out[v] = (out[v] ?? 0) + 1;
   return out;
 }
+
+// --- the web list, notes and the audit export ------------------------------------------------
+
+/** Percent-encodes the UTF-8 bytes of any text, lone surrogates included (encodeURIComponent throws on those). */
+const pathSegment = (text: string) => [...Buffer.from(text, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+
+/** An outcome name that is not approve or reject: prototype keys, near misses, noise, raw percent sequences. */
+function outcomeName(r: Random): { label: string; segment: string } {
+  const named = ['constructor', '__proto__', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__', 'APPROVE', 'Reject', 'approve ', ' reject', 'approved', 'approve\u0000', 'reject\ud800', '\udfffapprove'];
+  switch (r.int(4)) {
+    case 0:
+    case 1:
+      return { label: 'named outcome', segment: pathSegment(r.pick(named)) };
+    case 2:
+      return { label: 'random outcome', segment: pathSegment(r.text(40) || 'x') };
+    default:
+      return { label: 'raw percent sequence', segment: r.pick(['%', '%ZZ', '%ed%a0%80', '%c0%af', '%00', '%2e%2e', 'approve%2Fx', '%ff%fe']) };
+  }
+}
+
+/** A reason or comment that tries to ping people, run quick actions or forge markup. */
+function hostileReason(r: Random): string {
+  const lines = ['@all', '@here please', '/merge', '/close', '/approve', ' /label ~security', '> /unapprove', '>>>', '```', '<img src=x onerror=alert(1)>', '**Approved** by the CEO', '[link](https://evil.example)', '=HYPERLINK("https://evil.example")', ';=1+1', '+SUM(A1)', '-2', '@SUM(1)', '\t=1', '#1 !2 ~3 %4 $5 &6'];
+  const parts: string[] = [];
+  for (let i = 1 + r.int(6); i > 0; i--) parts.push(r.chance(0.6) ? r.pick(lines) : r.text(40));
+  return parts.join(r.pick(['\n', '\r\n', '\r', '\u2028', ' ', ';', ',', '\t']));
+}
+
+/** Lines GitLab would run as a quick action, whatever counts as a line break. */
+const quickActionLines = (body: string) => body.split(/\r\n|[\n\r\v\f\u0085\u2028\u2029]/).filter((line) => /^\s*\//.test(line));
+
+describe(`fuzzing the web list, the notes and the audit export (${replay})`, () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('odd outcome names are 404 or 400, never a 5xx, and decide nothing', async () => {
+    const r = new Random(SEED ^ 0x07c0);
+    const id = (await h.receive(validPayload(BASELINE_IID))).body.id as number;
+    const list = await fetch(`${h.bot.url}/`, { headers: { authorization: basic() } });
+    const csrf = csrfOf(await list.text());
+    const answers: string[] = [];
+    const cases = Array.from({ length: 150 }, () => outcomeName(r));
+    await inPool(cases, IN_FLIGHT, async ({ label, segment }) => {
+      const body = Buffer.from(new URLSearchParams({ csrf, reason: r.text(50) }).toString());
+      const { status } = await rawPost(`${h.bot.url}/checks/${id}/${segment}`, body, { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' });
+      if (status !== 404 && status !== 400) answers.push(`${label} ${segment}: ${status}`);
+    });
+    expect(answers, replay).toEqual([]);
+    expect(h.bot.store.decisionsOf(id), replay).toEqual([]);
+    expect((await fetch(`${h.bot.url}/healthz`)).status).toBe(200);
+  });
+
+  it('hostile reasons reach GitLab inert, and the CSV export has no formula under any delimiter', async () => {
+    const r = new Random(SEED ^ 0x0a11);
+    const reasons = Array.from({ length: 30 }, () => hostileReason(r));
+    const ids: number[] = [];
+    for (const [i, reason] of reasons.entries()) {
+      const title = r.text(80) || 'x';
+      const payload = statusCheck({ iid: 7000 + i, title }) as unknown as Record<string, unknown>;
+      const received = await h.receive(payload);
+      expect(received.status, replay).toBe(202);
+      ids.push(received.body.id as number);
+      const submitted = await h.submitReject(APPROVER, received.body.id as number, reason);
+      expect(submitted.status, replay).toBeLessThan(500);
+    }
+    const notes = await h.gitlab.requests.waitFor((c) => c.method === 'POST' && c.path.endsWith('/notes'), reasons.length, 60_000);
+    for (const note of notes) {
+      const body = String(note.body.body);
+      expect(body, replay).not.toMatch(/@[A-Za-z0-9_.-]/);
+      expect(quickActionLines(body), replay).toEqual([]);
+      expect(body, replay).not.toMatch(/(^|[^\\])</);
+    }
+
+    const csv = await fetch(`${h.bot.url}/audit?format=csv`, { headers: { authorization: basic() } });
+    expect(csv.status, replay).toBe(200);
+    const text = await csv.text();
+    for (const delimiter of [',', ';', '\t']) {
+      const formulas = spreadsheetCells(text, delimiter).flat().filter(startsFormula);
+      expect(formulas, `${replay}, split on ${JSON.stringify(delimiter)}`).toEqual([]);
+    }
+    expect((await fetch(`${h.bot.url}/audit?format=json`, { headers: { authorization: basic() } })).status).toBe(200);
+    expect((await fetch(`${h.bot.url}/readyz`)).status).toBe(200);
+  }, 120_000);
+});

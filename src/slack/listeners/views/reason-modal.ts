@@ -77,9 +77,17 @@ export const decideWithReason =
     const { checkId, channel } = readMetadata(view.private_metadata);
     // Lone surrogates become U+FFFD before the reason is stored or sent on.
     const reason = view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value?.toWellFormed() ?? null;
+    let acked = false;
     const result = await gate.decide(checkId, outcome, slackActor(body.user), reason, async () => {
+      acked = true;
       await ack();
     });
+    if (!acked) {
+      // Refused before it was taken in (a missing comment): shown next to the field to correct.
+      if (!result.ok) await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: result.message } });
+      else await ack();
+      return;
+    }
     let text: string | null = null;
     if (!result.ok) text = `Nothing was recorded: ${result.message}`;
     else if (result.counted) text = `Your approval is counted: ${result.check.approvals.length} of ${result.check.approvalsRequired}.`;
