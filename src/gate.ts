@@ -619,35 +619,19 @@ function noteBody(check: Check, outcome: Outcome, actor: Actor, reason: string):
   return `**${verb}** by ${gitlabText(actor.name)} ${via} (status check “${gitlabText(check.statusCheckName)}”, commit ${shortSha(check.sha)}):\n\n${gitlabQuote(reason)}`;
 }
 
-/**
- * Text a person typed, made literal for GitLab Markdown: no mentions, references, links, HTML
- * or formatting, whatever it contains.
- */
-export function escapeGitLabMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()<>#+\-!|~@$%&:^=]/g, (c) => `\\${c}`);
-}
-
 /** The note an emergency approval leaves on the merge request. */
 function breakGlassNote(check: Check, actor: Actor, freeze: string, reason: string): string {
   const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
-  const quoted = reason.split('\n').map((line) => `> ${escapeGitLabMarkdown(line)}`).join('\n');
-  return `**Emergency approval** (break glass) by ${escapeGitLabMarkdown(actor.name)} ${via}, during the freeze “${escapeGitLabMarkdown(freeze)}” (status check “${escapeGitLabMarkdown(check.statusCheckName)}”, commit ${shortSha(check.sha)}):\n\n${quoted}`;
-}
-
-/** Inline code: GitLab renders whatever it holds as text (no Markdown, HTML, mentions or links). */
-function code(text: string): string {
-  const flat = text.replace(/\s+/g, ' ');
-  const fence = '`'.repeat(Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
-  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${flat}${pad}${fence}`;
+  const quoted = gitlabQuote(reason);
+  return `**Emergency approval** (break glass) by ${gitlabText(actor.name)} ${via}, during the freeze “${gitlabText(freeze)}” (status check “${gitlabText(check.statusCheckName)}”, commit ${shortSha(check.sha)}):\n\n${quoted}`;
 }
 
 /** Why GitLab now shows the check failed although someone had approved it. */
 function withdrawalNote(check: Check, rule: { name: string; required: number }): string {
   const by = check.decidedByName ?? check.decidedBy;
   return (
-    `**Approval withdrawn** (status check ${code(check.statusCheckName)}, commit ${shortSha(check.sha)}): ` +
-    `rule ${code(rule.name)} now governs this merge request (${rule.required} approval${rule.required === 1 ? '' : 's'} needed; it was ${code(check.ruleName ?? 'none')}), ` +
-    `so the approval${by ? ` by ${code(by)}` : ''} no longer counts. The check is failed until the new rule's approvers decide.`
+    `**Approval withdrawn** (status check ${gitlabText(check.statusCheckName)}, commit ${shortSha(check.sha)}): ` +
+    `rule ${gitlabText(rule.name)} now governs this merge request (${rule.required} approval${rule.required === 1 ? '' : 's'} needed; it was ${gitlabText(check.ruleName ?? 'none')}), ` +
+    `so the approval${by ? ` by ${gitlabText(by)}` : ''} no longer counts. The check is failed until the new rule's approvers decide.`
   );
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { APPROVER, CHANNEL, OUTSIDER, SECRETS, startHarness, statusCheck, type Harness } from '../support/harness.js';
-import { cardSays, nthPrivateReply, startWithPolicy, submitComment } from '../support/policy.js';
+import { cardSays, startWithPolicy, submitComment } from '../support/policy.js';
 import { decideOnWeb } from '../support/web.js';
 
 const NOTES_PATH = '/api/v4/projects/42/merge_requests/128/notes';
