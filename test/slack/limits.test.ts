@@ -1,3 +1,4 @@
+import { DEFAULT_AUTHOR } from '../../src/fakes/gitlab.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { messageProblems, viewProblems } from '../../src/fakes/block-kit.js';
 import type { Check, CheckState } from '../../src/domain/check.js';
@@ -117,6 +118,8 @@ describe('through the running bot and the strict Slack stand-in', () => {
 
   it('a card, its modal and its rejected card for a merge request full of hostile text are all accepted', async () => {
     h = await startHarness();
+    // The author has a Slack account, so the direct message about the decision is sent too, within limits.
+    h.slack.addPerson('U0AUTHOR', DEFAULT_AUTHOR.email);
     const id = (await h.receive(hostileCall())).body.id as number;
     const [card] = await h.slack.waitFor('chat.postMessage');
     const text = JSON.stringify(card!.body.blocks);
@@ -134,6 +137,8 @@ describe('through the running bot and the strict Slack stand-in', () => {
     expect(JSON.stringify(rejected!.body.blocks)).toContain('&gt;&lt;&amp;&gt;');
     expect(JSON.stringify(rejected!.body.blocks)).not.toMatch(BROKEN_ESCAPE);
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', reason: HOSTILE.reason });
+    const [told] = await h.slack.waitFor('chat.postMessage', 1, (c) => c.body.channel === 'U0AUTHOR');
+    expect(JSON.stringify(told!.body.blocks)).not.toMatch(BROKEN_ESCAPE);
     expect(h.slack.refused.calls).toEqual([]);
   });
 
