@@ -1,5 +1,6 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { Outcome } from '../../../domain/check.js';
+import { replyText } from '../../mrkdwn.js';
 import { slackActor, type ListenerDeps } from '../types.js';
 import { reasonModal, refusalModal } from '../views/reason-modal.js';
 
@@ -16,7 +17,7 @@ export async function openReasonModal(outcome: Outcome, { gate }: ListenerDeps, 
   const checkId = Number(action.value);
   const open = gate.openCheck(checkId);
   if (!open.ok) {
-    await respond({ response_type: 'ephemeral', replace_original: false, text: open.message });
+    await respond({ response_type: 'ephemeral', replace_original: false, text: replyText(open.message) });
     return;
   }
   const channel = body.channel?.id ?? body.container?.channel_id;
@@ -38,6 +39,6 @@ export async function openReasonModal(outcome: Outcome, { gate }: ListenerDeps, 
   } catch (error) {
     // Closed or submitted already: say it in the channel instead.
     logger.debug(`could not replace the modal with the refusal: ${(error as Error).message}`);
-    await respond({ response_type: 'ephemeral', replace_original: false, text: allowed.message });
+    await respond({ response_type: 'ephemeral', replace_original: false, text: replyText(allowed.message) });
   }
 }

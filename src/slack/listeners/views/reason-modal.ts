@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, types } from '@slack/bolt';
 import type { Check, Outcome } from '../../../domain/check.js';
 import { MAX_REASON_LENGTH } from '../../../domain/rules.js';
-import { fit } from '../../mrkdwn.js';
+import { fit, replyText } from '../../mrkdwn.js';
 import { slackActor, type ListenerDeps } from '../types.js';
 
 /** Modal callback ids: a rejection's reason, an approval's comment. */
@@ -89,7 +89,7 @@ export const decideWithReason =
       return;
     }
     try {
-      await client.chat.postEphemeral({ channel: where, user: body.user.id, text });
+      await client.chat.postEphemeral({ channel: where, user: body.user.id, text: replyText(text) });
     } catch (error) {
       logger.warn(`could not tell ${body.user.id} about check ${String(checkId)}: ${(error as Error).message}`);
     }
