@@ -41,7 +41,7 @@ function decodeForm(text: string, type: string | undefined): Record<string, unkn
  * `{ ok: false, error }`, HTTP 429 with `Retry-After` when asked to. Also the `response_url`
  * endpoint, recorded as method `response_url`.
  *
- * As strict as Slack: Block Kit limits (`invalid_blocks`), trigger ids it issued itself that
+ * As strict as Slack: Block Kit limits (`invalid_blocks` in messages, `invalid_arguments` in views), trigger ids it issued itself that
  * live 3 s and open one view, `chat.update` only of messages it holds, response URLs it issued
  * that take 5 posts within 30 minutes. `slow` delays a method's answers, as a loaded Slack does.
  */
@@ -169,17 +169,17 @@ export class FakeSlack {
 
   #answer(call: SlackCall): Canned {
     const ok = (body: Record<string, unknown> = {}): Canned => ({ status: 200, body: { ok: true, ...body } });
-    const error = (code: string, messages?: string[]): Canned => ({
-      status: 200,
-      body: { ok: false, error: code, ...(messages ? { response_metadata: { messages: messages.map((m) => `[ERROR] ${m}`) } } : {}) },
-    });
+    const error = (code: string): Canned => ({ status: 200, body: { ok: false, error: code } });
+    const messages = (problems: string[]) => ({ response_metadata: { messages: problems.map((m) => `[ERROR] ${m}`) } });
+    // Slack's two shapes: a message's blocks are `invalid_blocks` (the problems twice, bare in
+    // `errors`); a view's are `invalid_arguments`, as for any other bad argument of views.*.
     if (MESSAGE_METHODS.has(call.method)) {
       const problems = messageProblems(call.body.blocks);
-      if (problems.length) return error('invalid_blocks', problems);
+      if (problems.length) return { status: 200, body: { ok: false, error: 'invalid_blocks', errors: problems, ...messages(problems) } };
     }
     if (VIEW_METHODS.has(call.method)) {
       const problems = viewProblems(call.body.view);
-      if (problems.length) return error('invalid_blocks', problems);
+      if (problems.length) return { status: 200, body: { ok: false, error: 'invalid_arguments', ...messages(problems) } };
     }
     if (call.method === 'response_url') return this.#respond(call.path.replace(/^\/response\//, ''));
     if (call.method === 'apps.connections.open') {

@@ -70,7 +70,7 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json; charset=utf-8' },
       body: JSON.stringify(body),
     });
-    return { status: res.status, body: (await res.json()) as { ok: boolean; error?: string; ts?: string; view?: { id: string }; response_metadata?: { messages: string[] } } };
+    return { status: res.status, body: (await res.json()) as { ok: boolean; error?: string; ts?: string; view?: { id: string }; errors?: string[]; response_metadata?: { messages: string[] } } };
   };
   const respond = async (url: string, body: Record<string, unknown>) => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -83,6 +83,8 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
       const refused = await api('chat.postMessage', { channel: CHANNEL, text: 't', blocks: breach });
       expect(refused).toMatchObject({ status: 200, body: { ok: false, error: 'invalid_blocks' } });
       expect(refused.body.response_metadata?.messages[0]).toMatch(/^\[ERROR\] .*json-pointer:\/blocks/);
+      // Slack lists the problems twice: bare in `errors`, prefixed in the response metadata.
+      expect(refused.body.errors?.map((e) => `[ERROR] ${e}`)).toEqual(refused.body.response_metadata?.messages);
       expect(slack.calls('chat.postMessage')).toHaveLength(0);
       expect((await api('chat.postMessage', { channel: CHANNEL, text: 't', blocks: within })).body).toMatchObject({ ok: true });
     });
@@ -118,9 +120,12 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
       { rule: 'section text at most 3000 characters', breach: modal({ blocks: [section(x(3001))] }) },
     ];
 
-    it.each(VIEW_RULES)('views.open refuses a modal breaking “$rule” (invalid_blocks), and the trigger is not spent', async ({ breach }) => {
+    it.each(VIEW_RULES)('views.open refuses a modal breaking “$rule” (invalid_arguments), and the trigger is not spent', async ({ breach }) => {
       const trigger = slack.triggerId();
-      expect((await api('views.open', { trigger_id: trigger, view: breach })).body).toMatchObject({ ok: false, error: 'invalid_blocks' });
+      const refused = await api('views.open', { trigger_id: trigger, view: breach });
+      // A view is an argument of views.*: Slack answers invalid_arguments, not invalid_blocks.
+      expect(refused).toMatchObject({ status: 200, body: { ok: false, error: 'invalid_arguments' } });
+      expect(refused.body.response_metadata?.messages[0]).toMatch(/^\[ERROR\] .*json-pointer:\/view/);
       expect(slack.calls('views.open')).toHaveLength(0);
       expect((await api('views.open', { trigger_id: trigger, view: modal() })).body).toMatchObject({ ok: true });
     });
@@ -133,12 +138,12 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
     it('views.push, views.update and views.publish check the view too', async () => {
       const opened = await api('views.open', { trigger_id: slack.triggerId(), view: modal() });
       const tooLong = modal({ title: { type: 'plain_text', text: x(25) } });
-      expect((await api('views.push', { trigger_id: slack.triggerId(), view: tooLong })).body.error).toBe('invalid_blocks');
-      expect((await api('views.update', { view_id: opened.body.view!.id, view: tooLong })).body.error).toBe('invalid_blocks');
+      expect((await api('views.push', { trigger_id: slack.triggerId(), view: tooLong })).body.error).toBe('invalid_arguments');
+      expect((await api('views.update', { view_id: opened.body.view!.id, view: tooLong })).body.error).toBe('invalid_arguments');
       expect((await api('views.update', { view_id: opened.body.view!.id, view: modal() })).body.ok).toBe(true);
       expect((await api('views.update', { view_id: 'V_UNKNOWN', view: modal() })).body.error).toBe('not_found');
       const home = { type: 'home', blocks: Array.from({ length: 101 }, () => section('a')) };
-      expect((await api('views.publish', { user_id: 'U1', view: home })).body.error).toBe('invalid_blocks');
+      expect((await api('views.publish', { user_id: 'U1', view: home })).body.error).toBe('invalid_arguments');
       expect((await api('views.publish', { user_id: 'U1', view: { ...home, blocks: home.blocks.slice(1) } })).body.ok).toBe(true);
     });
   });
