@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import { messageProblems, viewProblems } from './block-kit.js';
+import { messageProblems, messageTooLong, viewProblems } from './block-kit.js';
 import { listen, readBody, send, type Canned } from './http.js';
 import { Recorder } from './recorder.js';
 
@@ -41,7 +41,8 @@ function decodeForm(text: string, type: string | undefined): Record<string, unkn
  * `{ ok: false, error }`, HTTP 429 with `Retry-After` when asked to. Also the `response_url`
  * endpoint, recorded as method `response_url`.
  *
- * As strict as Slack: Block Kit limits (`invalid_blocks` in messages, `invalid_arguments` in views), trigger ids it issued itself that
+ * As strict as Slack: Block Kit limits (`invalid_blocks` in messages, `invalid_arguments` in views), a message's
+ * blocks too long taken together (`msg_blocks_too_long`), trigger ids it issued itself that
  * live 3 s and open one view, `chat.update` only of messages it holds, response URLs it issued
  * that take 5 posts within 30 minutes. `slow` delays a method's answers, as a loaded Slack does.
  */
@@ -176,6 +177,7 @@ export class FakeSlack {
     if (MESSAGE_METHODS.has(call.method)) {
       const problems = messageProblems(call.body.blocks);
       if (problems.length) return { status: 200, body: { ok: false, error: 'invalid_blocks', errors: problems, ...messages(problems) } };
+      if (messageTooLong(call.body.blocks)) return error('msg_blocks_too_long');
     }
     if (VIEW_METHODS.has(call.method)) {
       const problems = viewProblems(call.body.view);

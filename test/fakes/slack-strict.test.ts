@@ -100,6 +100,24 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
     });
   });
 
+  describe('a message too long as a whole, each block within its limits', () => {
+    // 5 sections of 2,400 characters: about 12,300 characters of blocks; 4 are about 9,800.
+    const long = (n: number) => Array.from({ length: n }, () => section(x(2400)));
+
+    it('is refused as msg_blocks_too_long by chat.postMessage, chat.update, chat.postEphemeral and response_url', async () => {
+      const ts = await post();
+      expect(await api('chat.postMessage', { channel: CHANNEL, text: 't', blocks: long(5) })).toMatchObject({ status: 200, body: { ok: false, error: 'msg_blocks_too_long' } });
+      expect((await api('chat.update', { channel: CHANNEL, ts, text: 't', blocks: long(5) })).body.error).toBe('msg_blocks_too_long');
+      expect((await api('chat.postEphemeral', { channel: CHANNEL, user: 'U1', text: 't', blocks: long(5) })).body.error).toBe('msg_blocks_too_long');
+      expect((await respond(slack.responseUrl(), { text: 't', blocks: long(5) })).text).toContain('msg_blocks_too_long');
+      expect(slack.calls('chat.update')).toHaveLength(0);
+    });
+
+    it('a little shorter is posted', async () => {
+      expect((await api('chat.postMessage', { channel: CHANNEL, text: 't', blocks: long(4) })).body.ok).toBe(true);
+    });
+  });
+
   describe('modals and Home tabs', () => {
     const VIEW_RULES: Array<{ rule: string; breach: Record<string, unknown> }> = [
       { rule: '100 blocks', breach: modal({ blocks: Array.from({ length: 101 }, () => section('a')) }) },
