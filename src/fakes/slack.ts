@@ -107,6 +107,14 @@ export class FakeSlack {
     this.#messages.delete(`${channel}/${ts}`);
   }
 
+  /**
+   * The modals open so far were submitted or closed: Slack no longer has those views, so
+   * views.update of one is `not_found` from now on.
+   */
+  closeViews(): void {
+    this.#views.clear();
+  }
+
   /** Makes Slack take `ms` to answer each call of `method` (0 to answer at once again). */
   slow(method: string, ms: number): void {
     this.#slow.set(method, ms);

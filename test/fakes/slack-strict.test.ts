@@ -148,6 +148,12 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
       expect((await api('views.open', { trigger_id: trigger, view: modal() })).body).toMatchObject({ ok: true });
     });
 
+    it('a modal submitted or closed can no longer be updated (not_found)', async () => {
+      const opened = await api('views.open', { trigger_id: slack.triggerId(), view: modal() });
+      slack.closeViews();
+      expect((await api('views.update', { view_id: opened.body.view!.id, view: modal() })).body).toMatchObject({ ok: false, error: 'not_found' });
+    });
+
     it('a modal of 100 blocks and 24-character titles opens', async () => {
       const view = modal({ blocks: Array.from({ length: 100 }, () => section('a')), title: { type: 'plain_text', text: x(24) }, private_metadata: x(3000) });
       expect((await api('views.open', { trigger_id: slack.triggerId(), view })).body).toMatchObject({ ok: true });
