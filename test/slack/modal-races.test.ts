@@ -1,0 +1,52 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { APPROVER, CHANNEL, OUTSIDER, startHarness, type Harness } from '../support/harness.js';
+
+const GROUP = 'S0RELEASE';
+/** Slack's group look-up takes this long: time enough to submit the form before the answer. */
+const SLOW_MS = 4000;
+
+describe('a modal and what happens while it is open', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('someone not allowed submits before the refusal could replace the form: told privately, nothing recorded', async () => {
+    h = await startHarness({ APPROVERS: GROUP, REQUEST_TIMEOUT_MS: '20000' });
+    h.slack.setGroup(GROUP, [APPROVER]);
+    const id = (await h.receive()).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+    h.slack.slow('usergroups.users.list', SLOW_MS);
+
+    const responseUrl = h.slack.responseUrl();
+    await h.click(OUTSIDER, 'reject_check', id, { responseUrl });
+    await h.slack.waitFor('views.open');
+    // Submitted at once: Slack closes the modal, so it can no longer be updated.
+    h.slack.closeViews();
+    expect((await h.submitReject(OUTSIDER, id, 'no')).status).toBe(200);
+
+    const path = new URL(responseUrl).pathname;
+    const [reply] = await h.slack.waitFor('response_url', 1, (c) => c.path === path, 30_000);
+    expect(String(reply!.body.text)).toContain('not one of the approvers');
+    expect(h.slack.refused.calls.filter((c) => c.method === 'views.update')).toHaveLength(1);
+    const [told] = await h.slack.waitFor('chat.postEphemeral', 1, () => true, 30_000);
+    expect(told!.body).toMatchObject({ channel: CHANNEL, user: OUTSIDER });
+    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(h.gitlab.responses).toEqual([]);
+  }, 60_000);
+
+  it('two reject forms submitted together: one rejection, reported once; the other is told privately', async () => {
+    h = await startHarness();
+    const id = (await h.receive()).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+
+    const [a, b] = await Promise.all([h.submitReject(APPROVER, id, 'first'), h.submitReject(APPROVER, id, 'second')]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const [told] = await h.slack.waitFor('chat.postEphemeral');
+    expect(String(told!.body.text)).toContain('already rejected');
+    await h.gitlab.waitForResponses(1);
+    expect(h.bot.store.decisionsOf(id)).toHaveLength(1);
+    expect(h.gitlab.responses.map((r) => r.body.status)).toEqual(['failed']);
+    expect(h.bot.store.openRequests()).toEqual([]);
+  });
+});
