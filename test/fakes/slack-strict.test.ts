@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeSlack, RESPONSE_URL_TTL_MS, TRIGGER_TTL_MS } from '../../src/fakes/slack.js';
-import { ackProblems } from '../support/socket-mode.js';
+import { ackProblems, lateAck } from '../support/socket-mode.js';
 
 const TOKEN = 'xoxb-strict';
 const CHANNEL = 'C0STRICT';
@@ -259,6 +259,11 @@ describe('the Socket Mode stand-in refuses acknowledgements Slack would refuse',
   it('a modal answer (response_action update) with a title over 24 characters', () => {
     expect(ackProblems(ack({ response_action: 'update', view: modal({ title: { type: 'plain_text', text: x(25) } }) }))).not.toEqual([]);
     expect(ackProblems(ack({ response_action: 'update', view: modal() }))).toEqual([]);
+  });
+
+  it('an acknowledgement later than 3 seconds: Slack showed the person an error already', () => {
+    expect(lateAck(3000)).toBeNull();
+    expect(lateAck(3001)).toMatch(/after 3001 ms, more than Slack's 3000 ms/);
   });
 
   it('a bare acknowledgement is always fine', () => {
