@@ -184,8 +184,11 @@ export class FakeSlack {
     // `errors`); a view's are `invalid_arguments`, as for any other bad argument of views.*.
     if (MESSAGE_METHODS.has(call.method)) {
       const problems = messageProblems(call.body.blocks);
-      if (problems.length) return { status: 200, body: { ok: false, error: 'invalid_blocks', errors: problems, ...messages(problems) } };
-      if (messageTooLong(call.body.blocks)) return error('msg_blocks_too_long');
+      const refusal = problems.length ? 'invalid_blocks' : messageTooLong(call.body.blocks) ? 'msg_blocks_too_long' : null;
+      // A response_url answers as an incoming webhook does: HTTP 400 and the bare code, no details.
+      if (refusal && call.method === 'response_url') return { status: 400, headers: { 'content-type': 'text/plain' }, body: refusal };
+      if (refusal === 'invalid_blocks') return { status: 200, body: { ok: false, error: refusal, errors: problems, ...messages(problems) } };
+      if (refusal) return error(refusal);
     }
     if (VIEW_METHODS.has(call.method)) {
       const problems = viewProblems(call.body.view);
