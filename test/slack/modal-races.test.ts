@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { APPROVER, CHANNEL, OUTSIDER, startHarness, type Harness } from '../support/harness.js';
+import { buttonClick, reasonSubmission, sendInteraction } from '../../src/fakes/slack.js';
+import { APPROVER, CHANNEL, OUTSIDER, SECRETS, startHarness, type Harness } from '../support/harness.js';
 
 const GROUP = 'S0RELEASE';
 /** Slack's group look-up takes this long: time enough to submit the form before the answer. */
@@ -48,5 +49,25 @@ describe('a modal and what happens while it is open', () => {
     expect(h.bot.store.decisionsOf(id)).toHaveLength(1);
     expect(h.gitlab.responses.map((r) => r.body.status)).toEqual(['failed']);
     expect(h.bot.store.openRequests()).toEqual([]);
+  });
+
+  it('a refusal after a form opened from /pending in a channel the bot is not in reaches the person in the card’s channel', async () => {
+    h = await startHarness();
+    const id = (await h.receive()).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+    const elsewhere = 'C0NOBOTHERE';
+    const click = buttonClick({ userId: OUTSIDER, actionId: 'reject_check', value: String(id), channel: elsewhere, ephemeral: true, responseUrl: h.slack.responseUrl(), triggerId: h.slack.triggerId() });
+    await sendInteraction(`${h.bot.url}/slack/events`, click, SECRETS.signingSecret);
+    const [opened] = await h.slack.waitFor('views.open');
+    const metadata = (opened!.body.view as { private_metadata: string }).private_metadata;
+
+    const submission = reasonSubmission({ callbackId: 'reject_reason', userId: OUTSIDER, checkId: id, text: 'no' });
+    (submission.view as { private_metadata: string }).private_metadata = metadata;
+    await sendInteraction(`${h.bot.url}/slack/events`, submission, SECRETS.signingSecret);
+
+    const [told] = await h.slack.waitFor('chat.postEphemeral');
+    expect(told!.body).toMatchObject({ channel: CHANNEL, user: OUTSIDER });
+    expect(String(told!.body.text)).toContain('not one of the approvers');
+    expect(h.slack.refused.calls.filter((c) => c.method === 'chat.postEphemeral').map((c) => c.body.channel)).toEqual([elsewhere]);
   });
 });

@@ -69,7 +69,7 @@ function readMetadata(raw: string): ModalMetadata {
  * The modal was submitted: record the decision with its reason or comment. The request is
  * written down, then Slack is answered (the modal closes) before the policy's look-ups, which
  * may take longer than Slack's 3 seconds; a refusal reaches the person as an ephemeral message
- * in the channel they clicked in.
+ * in the channel they clicked in, or else in the card's channel.
  */
 export const decideWithReason =
   (outcome: Outcome, { gate }: ListenerDeps) =>
@@ -83,14 +83,17 @@ export const decideWithReason =
     if (!result.ok) text = `Nothing was recorded: ${result.message}`;
     else if (result.counted) text = `Your approval is counted: ${result.check.approvals.length} of ${result.check.approvalsRequired}.`;
     if (text === null) return;
-    const where = channel ?? result.check?.slackChannel;
-    if (!where) {
-      logger.warn(`could not tell ${body.user.id} about check ${String(checkId)}: no channel to answer in`);
-      return;
-    }
-    try {
-      await client.chat.postEphemeral({ channel: where, user: body.user.id, text: replyText(text) });
-    } catch (error) {
-      logger.warn(`could not tell ${body.user.id} about check ${String(checkId)}: ${(error as Error).message}`);
+    // Where they clicked first; the card's channel, where the bot surely is, when the click came
+    // from a /pending list in a channel the bot is not in.
+    const where = [...new Set([channel, result.check?.slackChannel].filter((c): c is string => Boolean(c)))];
+    if (!where.length) logger.warn(`could not tell ${body.user.id} about check ${String(checkId)}: no channel to answer in`);
+    for (const [i, place] of where.entries()) {
+      try {
+        await client.chat.postEphemeral({ channel: place, user: body.user.id, text: replyText(text) });
+        return;
+      } catch (error) {
+        const next = i + 1 < where.length ? '; trying the card’s channel' : '';
+        logger.warn(`could not tell ${body.user.id} about check ${String(checkId)} in ${place}: ${(error as Error).message}${next}`);
+      }
     }
   };
