@@ -70,4 +70,18 @@ describe('a modal and what happens while it is open', () => {
     expect(String(told!.body.text)).toContain('not one of the approvers');
     expect(h.slack.refused.calls.filter((c) => c.method === 'chat.postEphemeral').map((c) => c.body.channel)).toEqual([elsewhere]);
   });
+
+  it('a form Slack refuses for another reason than time is not answered “click again”', async () => {
+    h = await startHarness();
+    const id = (await h.receive()).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+    h.slack.queue('views.open', { status: 200, body: { ok: false, error: 'invalid_arguments', response_metadata: { messages: ['[ERROR] must be less than 25 characters [json-pointer:/view/title/text]'] } } });
+
+    const responseUrl = h.slack.responseUrl();
+    await h.click(APPROVER, 'reject_check', id, { responseUrl });
+    const [reply] = await h.slack.waitFor('response_url', 1, (c) => c.path === new URL(responseUrl).pathname);
+    expect(String(reply!.body.text)).toContain('(invalid_arguments), so nothing was recorded');
+    expect(String(reply!.body.text)).not.toContain('click the button again');
+    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+  });
 });

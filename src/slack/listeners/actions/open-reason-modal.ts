@@ -4,6 +4,9 @@ import { replyText } from '../../mrkdwn.js';
 import { slackActor, type ListenerDeps } from '../types.js';
 import { reasonModal, refusalModal } from '../views/reason-modal.js';
 
+/** views.open's answers for a trigger_id that had expired or was used. */
+const TRIGGER_ERRORS = new Set(['expired_trigger_id', 'exchanged_trigger_id', 'invalid_trigger_id']);
+
 type ButtonArgs = AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>;
 
 /**
@@ -26,7 +29,12 @@ export async function openReasonModal(outcome: Outcome, { gate }: ListenerDeps, 
     opened = await client.views.open({ trigger_id: body.trigger_id, view: reasonModal(outcome, open.check, channel) });
   } catch (error) {
     logger.warn(`could not open the ${outcome} modal for check ${checkId}: ${(error as Error).message}`);
-    await respond({ response_type: 'ephemeral', replace_original: false, text: 'Slack did not open the form (it allows only a few seconds): click the button again.' });
+    const code = (error as { data?: { error?: string } }).data?.error ?? '';
+    // Only a trigger that came too late is helped by clicking again; anything else is the bot's to fix.
+    const text = TRIGGER_ERRORS.has(code)
+      ? 'Slack did not open the form (it allows only a few seconds): click the button again.'
+      : `Slack did not open the form (${code || 'no answer'}), so nothing was recorded. Decide on the web list for now, and tell whoever runs the bot.`;
+    await respond({ response_type: 'ephemeral', replace_original: false, text: replyText(text) });
     return;
   }
 
