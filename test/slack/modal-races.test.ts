@@ -84,4 +84,20 @@ describe('a modal and what happens while it is open', () => {
     expect(String(reply!.body.text)).not.toContain('click the button again');
     expect(h.bot.store.decisionsOf(id)).toEqual([]);
   });
+
+  it('a trigger that expired before the form could open: the person is asked to click again', async () => {
+    h = await startHarness();
+    const id = (await h.receive()).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+    const responseUrl = h.slack.responseUrl();
+    const click = buttonClick({ userId: APPROVER, actionId: 'reject_check', value: String(id), channel: CHANNEL, responseUrl, triggerId: h.slack.triggerId() });
+    // The click reached the bot late (a slow network): Slack's clock is past the trigger's 3 s.
+    const issued = Date.now();
+    h.slack.now = () => issued + 3500;
+    await sendInteraction(`${h.bot.url}/slack/events`, click, SECRETS.signingSecret);
+
+    const [reply] = await h.slack.waitFor('response_url', 1, (c) => c.path === new URL(responseUrl).pathname);
+    expect(String(reply!.body.text)).toContain('click the button again');
+    expect(h.slack.refused.calls.map((c) => [c.method, c.body.trigger_id === click.trigger_id])).toEqual([['views.open', true]]);
+  });
 });
