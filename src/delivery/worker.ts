@@ -120,7 +120,14 @@ class LaneLoop {
         await this.#idle(now);
         continue;
       }
-      await this.#attempt(next);
+      try {
+        await this.#attempt(next);
+      } catch (error) {
+        // The database refused to record the outcome (another process holds its lock, the disk is
+        // full): the delivery is still due, so pause and try again rather than end this lane.
+        this.#pausedUntil = this.o.clock() + this.#backoff(next.attempts);
+        this.o.log.error({ lane: this.lane, deliveryId: next.id, error: error instanceof Error ? error.message : String(error) }, 'delivery outcome not recorded; will try again');
+      }
       this.wakeAll();
     }
   }
