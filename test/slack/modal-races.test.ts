@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buttonClick, reasonSubmission, sendInteraction } from '../../src/fakes/slack.js';
 import { APPROVER, CHANNEL, OUTSIDER, SECRETS, startHarness, type Harness } from '../support/harness.js';
@@ -100,4 +101,30 @@ describe('a modal and what happens while it is open', () => {
     expect(String(reply!.body.text)).toContain('click the button again');
     expect(h.slack.refused.calls.map((c) => [c.method, c.body.trigger_id === click.trigger_id])).toEqual([['views.open', true]]);
   });
+
+  it('a click that cannot be written down is not acknowledged: Slack shows an error, nothing half-recorded; the next click counts', async () => {
+    h = await startHarness();
+    const id = (await h.receive()).body.id as number;
+    // The card is recorded: the only write the lock below can stop is the click's.
+    await expect.poll(() => h.bot.store.getCheck(id)?.slackTs ?? null, { timeout: 10_000 }).not.toBeNull();
+
+    // Another connection holds the database's write lock past the bot's busy timeout.
+    const other = new Database(h.env.DATABASE_PATH!);
+    other.exec('BEGIN IMMEDIATE');
+    let refused: Response;
+    try {
+      refused = await h.click(APPROVER, 'approve_check', id);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(refused.status).toBeGreaterThanOrEqual(500);
+    expect(h.bot.store.openRequests()).toEqual([]);
+    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+
+    expect((await h.click(APPROVER, 'approve_check', id)).status).toBe(200);
+    const [report] = await h.gitlab.waitForResponses(1);
+    expect(report!.body).toMatchObject({ status: 'passed' });
+  }, 30_000);
 });
