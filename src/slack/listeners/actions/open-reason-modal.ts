@@ -28,8 +28,11 @@ export async function openReasonModal(outcome: Outcome, { gate }: ListenerDeps, 
   try {
     opened = await client.views.open({ trigger_id: body.trigger_id, view: reasonModal(outcome, open.check, channel) });
   } catch (error) {
-    logger.warn(`could not open the ${outcome} modal for check ${checkId}: ${(error as Error).message}`);
-    const code = (error as { data?: { error?: string } }).data?.error ?? '';
+    const data = (error as { data?: { error?: string; response_metadata?: { messages?: string[] } } }).data;
+    // Slack's messages name the field it refused, when it refused the view itself.
+    const details = data?.response_metadata?.messages?.join('; ') ?? '';
+    logger.warn(`could not open the ${outcome} modal for check ${checkId}: ${(error as Error).message}${details ? ` (${details})` : ''}`);
+    const code = data?.error ?? '';
     // Only a trigger that came too late is helped by clicking again; anything else is the bot's to fix.
     const text = TRIGGER_ERRORS.has(code)
       ? 'Slack did not open the form (it allows only a few seconds): click the button again.'
