@@ -1,7 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buttonClick, reasonSubmission, sendInteraction } from '../../src/fakes/slack.js';
-import { APPROVER, CHANNEL, OUTSIDER, SECRETS, startHarness, type Harness } from '../support/harness.js';
+import { APPROVER, CHANNEL, OUTSIDER, SECRETS, startHarness, tempDir, type Harness } from '../support/harness.js';
 
 const GROUP = 'S0RELEASE';
 /** Slack's group look-up takes this long: time enough to submit the form before the answer. */
@@ -72,8 +74,9 @@ describe('a modal and what happens while it is open', () => {
     expect(h.slack.refused.calls.filter((c) => c.method === 'chat.postEphemeral').map((c) => c.body.channel)).toEqual([elsewhere]);
   });
 
-  it('a form Slack refuses for another reason than time is not answered “click again”', async () => {
-    h = await startHarness();
+  it('a form Slack refuses for another reason than time is not answered “click again”, and the log names the field', async () => {
+    const logFile = path.join(tempDir(), 'bot.log');
+    h = await startHarness({}, { logFile });
     const id = (await h.receive()).body.id as number;
     await h.slack.waitFor('chat.postMessage');
     h.slack.queue('views.open', { status: 200, body: { ok: false, error: 'invalid_arguments', response_metadata: { messages: ['[ERROR] must be less than 25 characters [json-pointer:/view/title/text]'] } } });
@@ -84,6 +87,8 @@ describe('a modal and what happens while it is open', () => {
     expect(String(reply!.body.text)).toContain('(invalid_arguments), so nothing was recorded');
     expect(String(reply!.body.text)).not.toContain('click the button again');
     expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    await expect.poll(() => fs.readFileSync(logFile, 'utf8'), { timeout: 10_000 }).toContain('[json-pointer:/view/title/text]');
+    fs.rmSync(path.dirname(logFile), { recursive: true, force: true });
   });
 
   it('a trigger that expired before the form could open: the person is asked to click again', async () => {
