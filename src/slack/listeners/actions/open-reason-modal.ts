@@ -1,9 +1,13 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs, types } from '@slack/bolt';
 import type { Check, Outcome } from '../../../domain/check.js';
 import type { DecideResult } from '../../../gate.js';
+import { replyText } from '../../mrkdwn.js';
 import { slackActor, type ListenerDeps } from '../types.js';
 import { breakGlassModal } from '../views/break-glass-modal.js';
 import { reasonModal, refusalModal } from '../views/reason-modal.js';
+
+/** views.open's answers for a trigger_id that had expired or was used. */
+const TRIGGER_ERRORS = new Set(['expired_trigger_id', 'exchanged_trigger_id', 'invalid_trigger_id']);
 
 type ButtonArgs = AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>;
 
@@ -26,7 +30,7 @@ async function openModalFirst({ open, view, allowed, what }: ModalFirst, { ack, 
   const checkId = Number(action.value);
   const found = open(checkId);
   if (!found.ok) {
-    await respond({ response_type: 'ephemeral', replace_original: false, text: found.message });
+    await respond({ response_type: 'ephemeral', replace_original: false, text: replyText(found.message) });
     return;
   }
   const channel = body.channel?.id ?? body.container?.channel_id;
@@ -34,8 +38,16 @@ async function openModalFirst({ open, view, allowed, what }: ModalFirst, { ack, 
   try {
     opened = await client.views.open({ trigger_id: body.trigger_id, view: view(found.check, channel) });
   } catch (error) {
-    logger.warn(`could not open the ${what} modal for check ${checkId}: ${(error as Error).message}`);
-    await respond({ response_type: 'ephemeral', replace_original: false, text: 'Slack did not open the form (it allows only a few seconds): click the button again.' });
+    const data = (error as { data?: { error?: string; response_metadata?: { messages?: string[] } } }).data;
+    // Slack's messages name the field it refused, when it refused the view itself.
+    const details = data?.response_metadata?.messages?.join('; ') ?? '';
+    logger.warn(`could not open the ${what} modal for check ${checkId}: ${(error as Error).message}${details ? ` (${details})` : ''}`);
+    const code = data?.error ?? '';
+    // Only a trigger that came too late is helped by clicking again; anything else is the bot's to fix.
+    const text = TRIGGER_ERRORS.has(code)
+      ? 'Slack did not open the form (it allows only a few seconds): click the button again.'
+      : `Slack did not open the form (${code || 'no answer'}), so nothing was recorded. Decide on the web list for now, and tell whoever runs the bot.`;
+    await respond({ response_type: 'ephemeral', replace_original: false, text: replyText(text) });
     return;
   }
 
@@ -48,7 +60,7 @@ async function openModalFirst({ open, view, allowed, what }: ModalFirst, { ack, 
   } catch (error) {
     // Closed or submitted already: say it in the channel instead.
     logger.debug(`could not replace the modal with the refusal: ${(error as Error).message}`);
-    await respond({ response_type: 'ephemeral', replace_original: false, text: verdict.message });
+    await respond({ response_type: 'ephemeral', replace_original: false, text: replyText(verdict.message) });
   }
 }
 

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction, types } from '@slack/bolt';
 import type { Check, Outcome } from '../../../domain/check.js';
 import { MAX_REASON_LENGTH } from '../../../domain/rules.js';
-import { fit } from '../../mrkdwn.js';
+import { fit, replyText } from '../../mrkdwn.js';
 import type { DecideResult } from '../../../gate.js';
 import { slackActor, type ListenerDeps } from '../types.js';
 
@@ -72,7 +72,7 @@ type SubmitArgs = AllMiddlewareArgs & SlackViewMiddlewareArgs<ViewSubmitAction>;
  * A modal with a reason was submitted. `decide` writes the request down, then calls back to
  * answer Slack (the modal closes) before the policy's look-ups, which may take longer than
  * Slack's 3 seconds; a refusal after that reaches the person as an ephemeral message in the
- * channel they clicked in. A refusal before it (a missing comment or reason) is shown next to
+ * channel they clicked in, or else in the card's channel. A refusal before it (a missing comment or reason) is shown next to
  * the field, to correct.
  */
 export async function answerSubmission(
@@ -96,15 +96,18 @@ export async function answerSubmission(
   if (!result.ok) text = `Nothing was recorded: ${result.message}`;
   else if (result.counted) text = `Your approval is counted: ${result.check.approvals.length} of ${result.check.approvalsRequired}.`;
   if (text === null) return;
-  const where = channel ?? result.check?.slackChannel;
-  if (!where) {
-    logger.warn(`could not tell ${body.user.id} about check ${String(checkId)}: no channel to answer in`);
-    return;
-  }
-  try {
-    await client.chat.postEphemeral({ channel: where, user: body.user.id, text });
-  } catch (error) {
-    logger.warn(`could not tell ${body.user.id} about check ${String(checkId)}: ${(error as Error).message}`);
+  // Where they clicked first; the card's channel, where the bot surely is, when the click came
+  // from a /pending list in a channel the bot is not in.
+  const where = [...new Set([channel, result.check?.slackChannel].filter((c): c is string => Boolean(c)))];
+  if (!where.length) logger.warn(`could not tell ${body.user.id} about check ${String(checkId)}: no channel to answer in`);
+  for (const [i, place] of where.entries()) {
+    try {
+      await client.chat.postEphemeral({ channel: place, user: body.user.id, text: replyText(text) });
+      return;
+    } catch (error) {
+      const next = i + 1 < where.length ? '; trying the card’s channel' : '';
+      logger.warn(`could not tell ${body.user.id} about check ${String(checkId)} in ${place}: ${(error as Error).message}${next}`);
+    }
   }
 }
 
