@@ -57,7 +57,7 @@ describe('freezes and break glass', () => {
 
     await h.click(APPROVER, 'approve_check', id);
     const refusal = await nthPrivateReply(h, 1);
-    expect(refusal).toContain('acme/payments-api!128 is frozen (rule “payments”): Year-end freeze <!channel>. Approvals are refused until the freeze ends');
+    expect(refusal).toContain('acme/payments-api!128 is frozen (rule “payments”): Year-end freeze &lt;!channel&gt;. Approvals are refused until the freeze ends');
     expect(refusal).toContain('Emergency approve');
     expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', approvals: [] });
 
