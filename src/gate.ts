@@ -399,10 +399,29 @@ export class Gate {
         return store.takeRequest(checkId, 'approve', actor, kept, clock(), true);
       });
       await acknowledge?.();
-      return this.#settleBreakGlass(requestId, checkId, actor, kept);
+      try {
+        return await this.#settleBreakGlass(requestId, checkId, actor, kept);
+      } catch (error) {
+        if (!(error instanceof StoreUnavailable)) throw error;
+        // Taken in, not yet decided: settled once writes work again, as any click is.
+        this.#settleBreakGlassLater(requestId, checkId, actor, kept, 1);
+        throw new StoreUnavailable(`${error.message} Your emergency approval was taken in and will be recorded once the database takes writes again.`, true);
+      }
     })();
     this.#track(work);
     return work;
+  }
+
+  /** Tries an open emergency approval again, as #settleLater does for any click. */
+  #settleBreakGlassLater(requestId: number, checkId: number, actor: Actor, reason: string, attempt: number): void {
+    const timer = setTimeout(() => {
+      const work = this.#settleBreakGlass(requestId, checkId, actor, reason).catch((error: unknown) => {
+        if (error instanceof StoreUnavailable) this.#settleBreakGlassLater(requestId, checkId, actor, reason, attempt + 1);
+        else this.#o.log.error({ checkId, error: (error as Error).message }, 'an emergency approval taken in could not be settled; it is settled at the next start');
+      });
+      this.#track(work);
+    }, Math.min(30_000, 1000 * 2 ** (attempt - 1)));
+    timer.unref();
   }
 
   async #settleBreakGlass(requestId: number, checkId: number, actor: Actor, kept: string): Promise<DecideResult> {
@@ -434,6 +453,7 @@ export class Gate {
         store.enqueue(checkId, 'slack', 'break_glass_notice', notice, at);
       }
       this.#updateCard(checkId, at);
+      this.#followUp(checkId, 'approved', at);
       return result;
     });
     const now = store.getCheck(checkId) as Check;
