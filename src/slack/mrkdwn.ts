@@ -6,6 +6,11 @@ export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** The plain text behind escaped mrkdwn (the reverse of `escape`), to escape it once more elsewhere. */
+export function unescape(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
 /**
  * Escapes what someone typed, then shortens it to at most `max` characters as Slack counts
  * them (after escaping: Block Kit limits count `&amp;` as five). Never cuts an escape or a

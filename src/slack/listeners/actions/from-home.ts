@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, BlockButtonAction, RespondArguments, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { unescape } from '../../mrkdwn.js';
 import type { ListenerDeps } from '../types.js';
 
 type ButtonArgs = AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>;
@@ -12,7 +13,8 @@ export function fromHome({ home }: ListenerDeps, handler: (args: ButtonArgs) => 
     if (args.body.container?.type !== 'view' || !home) return handler(args);
     const respond = async (message: string | RespondArguments) => {
       const text = typeof message === 'string' ? message : (message.text ?? '');
-      await home.publish(args.body.user.id, text);
+      // A reply is escaped mrkdwn already; the Home tab escapes its notice itself, so once is enough.
+      await home.publish(args.body.user.id, unescape(text));
     };
     return handler({ ...args, respond: respond as unknown as ButtonArgs['respond'] });
   };
