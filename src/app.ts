@@ -89,7 +89,19 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     onDecision: (outcome, actor) => metrics.decided(outcome, actor.via),
   });
   const webListUrl = config.publicUrl ? `${config.publicUrl}${config.basePath}/` : null;
-  const home = new HomeTab({ gate, store, client: slack, clock, emailOf: (id) => directory.email(id), webListUrl, historyUrl });
+  const home = new HomeTab({
+    gate,
+    store,
+    client: slack,
+    clock,
+    emailOf: (id) => directory.email(id),
+    webListUrl,
+    historyUrl,
+    freezeOf: (check) => {
+      const freeze = gate.freezeOf(check);
+      return freeze ? `Frozen: ${freeze.reason}` : null;
+    },
+  });
   worker = new DeliveryWorker({
     store,
     log: log.child({ component: 'delivery' }),
