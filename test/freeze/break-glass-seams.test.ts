@@ -72,10 +72,12 @@ describe('break glass meets the rest of the bot', () => {
     expect(homeText(redrawn!)).toContain('Nothing waits for you');
   });
 
-  it('a freeze refusal shown on the Home tab is escaped once: the reason reads as written and pings nobody', async () => {
+  it('the Home tab shows the freeze, and its refusal is escaped once: the reason reads as written and pings nobody', async () => {
     h = await start();
     const id = (await h.receive()).body.id as number;
     await openHome(h, APPROVER);
+    const [drawn] = h.slack.calls('views.publish');
+    expect(homeText(drawn!)).toContain(':snowflake: Frozen: Year-end freeze &lt;!channel&gt;');
     await sendInteraction(`${h.bot.url}/slack/events`, homeButtonClick({ userId: APPROVER, actionId: 'approve_check', value: String(id) }), SECRETS.signingSecret);
     const [told] = await h.slack.waitFor('views.publish', 1, (c) => c.body.user_id === APPROVER && homeText(c).includes('is frozen'));
     const text = homeText(told!);
