@@ -9,6 +9,11 @@ export const appHomeOpened =
     if (event.tab !== 'home' || !home) return;
     try {
       gate.homeOpened(event.user);
+    } catch (error) {
+      // The database refuses writes: the tab is still drawn, only not kept current until opened again.
+      logger.warn(`The Home tab will not be kept current: ${(error as Error).message}`);
+    }
+    try {
       await home.publish(event.user);
     } catch (error) {
       logger.warn(`The Home tab could not be published: ${(error as Error).message}`);
