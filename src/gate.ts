@@ -371,8 +371,10 @@ export class Gate {
     const early = refuseDecision(check);
     if (early) return { ok: false, ...early, check };
     if (!this.freezeOf(check)) return { ok: false, code: 'not_frozen', message: `${where(check)} is not frozen now: approve it with Approve. Nothing was recorded.`, check };
-    const rule = breakGlassRule(authorization.ruleFor(check));
-    if (!rule || !(await authorization.isApprover(actor, rule))) {
+    const governing = authorization.ruleFor(check);
+    const rule = breakGlassRule(governing);
+    if (!rule) return { ok: false, code: 'not_allowed', message: `Rule “${governing.name}” names nobody in break_glass, so there is no emergency approval during this freeze. Nothing was recorded.`, check };
+    if (!(await authorization.isApprover(actor, rule))) {
       return { ok: false, code: 'not_allowed', message: 'You are not named in break_glass for this check’s rule, so you cannot approve during the freeze. Nothing was recorded.', check };
     }
     return { ok: true, check, counted: false };
