@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_AUTHOR } from '../../src/fakes/gitlab.js';
-import { appHomeOpened, homeButtonClick, reasonSubmission, sendEvent, sendInteraction, type SlackCall } from '../../src/fakes/slack.js';
+import { appHomeOpened, buttonClick, homeButtonClick, reasonSubmission, sendEvent, sendInteraction, type SlackCall } from '../../src/fakes/slack.js';
 import { APPROVER, CHANNEL, SECRETS, type Harness } from '../support/harness.js';
 import { PAYMENTS_CHANNEL, startWithPolicy } from '../support/policy.js';
 
@@ -105,4 +105,27 @@ describe('break glass meets the rest of the bot', () => {
     const events = h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id });
     expect(events.filter((e) => e.event === 'break_glass')).toHaveLength(1);
   }, 60_000);
+});
+
+describe('a freeze on a rule that names nobody in break_glass', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('an Emergency approve click is told that nobody may, not that this person is not named', async () => {
+    h = await startWithPolicy(POLICY.replace(/ {4}break_glass:.*\n/, ''), {}, { channels: [CHANNEL, PAYMENTS_CHANNEL, ONCALL] });
+    const id = (await h.receive()).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+    await sendInteraction(
+      `${h.bot.url}/slack/events`,
+      buttonClick({ userId: CTO, actionId: 'emergency_approve_check', value: String(id), channel: CHANNEL, responseUrl: h.slack.responseUrl(CTO), triggerId: h.slack.triggerId() }),
+      SECRETS.signingSecret,
+    );
+    const [refused] = await h.slack.waitFor('views.update');
+    const text = JSON.stringify(refused!.body.view);
+    expect(text).toContain('names nobody in break_glass');
+    expect(text).not.toContain('You are not named');
+    expect(h.bot.store.getCheck(id)?.state).toBe('pending');
+  });
 });
