@@ -61,32 +61,36 @@ export class Nudger {
     const now = clock();
     const due = store.dueNudges(now.getTime(), 100);
     let queued = 0;
-    for (const nudge of due) {
-      store.transaction(() => {
-        const check = store.getCheck(nudge.checkId);
-        const reminders = check ? this.#o.ruleFor(check).reminders : null;
-        if (!check || check.state !== 'pending' || !reminders) {
-          store.dropNudge(nudge.id);
-          return;
-        }
-        const payload: NudgePayload = { waitedMs: Math.max(0, now.getTime() - check.receivedAt.getTime()) };
-        store.enqueue(check.id, 'slack', nudge.kind, payload, now);
-        queued += 1;
-        if (nudge.kind === 'escalate') {
-          store.markEscalated(check.id, now);
-          store.audit({ checkId: check.id, event: 'escalated', sha: check.sha, detail: describeEscalation(reminders.escalateTo) }, now);
-          store.dropNudge(nudge.id);
-          return;
-        }
-        store.audit({ checkId: check.id, event: 'reminded', sha: check.sha }, now);
-        const next = nextReminder(now.getTime(), reminders);
-        if (next === null) store.dropNudge(nudge.id);
-        else store.moveNudge(nudge.id, next);
-      });
-    }
-    if (queued > 0) {
-      log.info({ count: queued }, 'reminders and escalations queued');
-      this.#o.onWork();
+    // What was queued before a write failed must still wake the worker: hence finally.
+    try {
+      for (const nudge of due) {
+        store.transaction(() => {
+          const check = store.getCheck(nudge.checkId);
+          const reminders = check ? this.#o.ruleFor(check).reminders : null;
+          if (!check || check.state !== 'pending' || !reminders) {
+            store.dropNudge(nudge.id);
+            return;
+          }
+          const payload: NudgePayload = { waitedMs: Math.max(0, now.getTime() - check.receivedAt.getTime()) };
+          store.enqueue(check.id, 'slack', nudge.kind, payload, now);
+          queued += 1;
+          if (nudge.kind === 'escalate') {
+            store.markEscalated(check.id, now);
+            store.audit({ checkId: check.id, event: 'escalated', sha: check.sha, detail: describeEscalation(reminders.escalateTo) }, now);
+            store.dropNudge(nudge.id);
+            return;
+          }
+          store.audit({ checkId: check.id, event: 'reminded', sha: check.sha }, now);
+          const next = nextReminder(now.getTime(), reminders);
+          if (next === null) store.dropNudge(nudge.id);
+          else store.moveNudge(nudge.id, next);
+        });
+      }
+    } finally {
+      if (queued > 0) {
+        log.info({ count: queued }, 'reminders and escalations queued');
+        this.#o.onWork();
+      }
     }
     return due.length;
   }
