@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../src/config.js';
+import { startWithGitLabSignIn } from '../support/gitlab-sign-in.js';
+import { basic, WEB_USER, type Harness } from '../support/harness.js';
 import { readRepoFile } from './support.js';
 
 /*
@@ -28,5 +30,36 @@ describe('the README', () => {
     const keys = [...configMap.matchAll(/^ {2}(?:# )?([A-Z][A-Z_]+): /gm)].map((m) => m[1]);
     expect(keys.length).toBeGreaterThan(5);
     expect(keys.filter((key) => !SETTINGS.includes(key!))).toEqual([]);
+  });
+});
+
+describe('the README’s Routes table', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // Sign in with GitLab on and the metrics on PORT: every documented route is served.
+    h = await startWithGitLabSignIn({ BASE_PATH: '/approval-apps', WEB_USERS: `${WEB_USER.name}:${WEB_USER.password}` });
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  /** `METHOD /path` pairs from the table, `:id` as a check that does not exist. */
+  const documented = [...section('Routes').matchAll(/^\| ([^|]+) \|/gm)]
+    .flatMap((row) => [...row[1]!.matchAll(/`(GET|POST) (\/[^`]*)`/g)])
+    .map(([, method, route]) => ({ method: method!, route: route!.replace(':id', '999999') }));
+
+  it('lists the routes people and services call', () => {
+    expect(documented.length).toBeGreaterThan(15);
+  });
+
+  it('names only routes the bot serves under BASE_PATH', async () => {
+    const unserved: string[] = [];
+    for (const { method, route } of documented) {
+      const res = await fetch(`${h.bot.url}${route}`, { method, headers: { authorization: basic() }, redirect: 'manual' });
+      const body = await res.text();
+      // The catch-all answer for a path nothing serves.
+      if (res.status === 404 && body.includes('No route for')) unserved.push(`${method} ${route}`);
+    }
+    expect(unserved).toEqual([]);
   });
 });
