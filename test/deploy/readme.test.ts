@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../src/config.js';
+import type { Rule } from '../../src/domain/policy.js';
+import { parsePolicy } from '../../src/policy/load.js';
 import { startWithGitLabSignIn } from '../support/gitlab-sign-in.js';
 import { basic, WEB_USER, type Harness } from '../support/harness.js';
 import { readRepoFile } from './support.js';
@@ -61,5 +63,27 @@ describe('the README’s Routes table', () => {
       if (res.status === 404 && body.includes('No route for')) unserved.push(`${method} ${route}`);
     }
     expect(unserved).toEqual([]);
+  });
+});
+
+describe('the README’s policy examples', () => {
+  const fallback: Rule = {
+    name: 'default',
+    projects: ['**'],
+    branches: ['**'],
+    channel: 'C0DEFAULT',
+    approvers: { slack: [], emails: [], gitlab: [], web: [] },
+    required: 1,
+    allowSelfApproval: false,
+    approveWithComment: false,
+  };
+  const examples = [...readme.matchAll(/^```yaml\n(rules:\n[\s\S]*?)^```$/gm)].map((m) => m[1]!);
+
+  it('are there', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('load as they are: every key they show is one the policy file takes', () => {
+    for (const example of examples) expect(() => parsePolicy(example, 'README.md', fallback)).not.toThrow();
   });
 });
