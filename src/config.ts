@@ -193,6 +193,9 @@ const schema = z
     }
   }, { when: () => true });
 
+/** Every variable the bot reads, by name (`ENV_FILE` is read by main.ts before these). */
+export const SETTINGS: readonly string[] = [...Object.keys(schema.shape), 'ENV_FILE'];
+
 /** The example values shipped in k8s/configmap.yaml: a bot started with one would run against nothing real. */
 const PLACEHOLDERS: Array<[string, RegExp]> = [
   ['GITLAB_URL', /^https:\/\/gitlab\.example\.com$/],

@@ -199,3 +199,35 @@ describe('the demo’s Slack view', () => {
     await eventually('every process the demo started is gone', () => below.every((pid) => !alive(pid)), 15_000);
   }, 180_000);
 });
+
+describe('npm run demo on a port that is taken', () => {
+  let dir: string;
+  let holder: net.Server | null = null;
+  afterEach(async () => {
+    await new Promise((resolve) => (holder ? holder.close(resolve) : resolve(undefined)));
+    holder = null;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says which port is taken and how to choose another, and leaves no demo folder behind', async () => {
+    // A temp folder of its own, so another demo running on this machine cannot be mistaken for a leftover.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'approval-bot-taken-'));
+    holder = net.createServer();
+    await new Promise<void>((resolve) => holder!.listen(0, resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/demo/main.ts'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '', PORT: String(port), TMPDIR: dir, LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let errors = '';
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+    expect(code).toBe(1);
+    expect(errors).toContain(`port ${port} is already in use`);
+    expect(errors).toMatch(/PORT=\d+ npm run demo/);
+    expect(fs.readdirSync(dir).filter((name) => name.startsWith('approval-bot-demo-')), 'the demo removes its folder when it cannot start').toEqual([]);
+  }, 60_000);
+});
