@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config.js';
+import type { DeliveryHandlers } from './delivery/handlers.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { Gate } from './gate.js';
 import { gitlabDeliveries } from './gitlab/deliveries.js';
@@ -90,26 +91,28 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   });
   const webListUrl = config.publicUrl ? `${config.publicUrl}${config.basePath}/` : null;
   const home = new HomeTab({ gate, store, client: slack, clock, emailOf: (id) => directory.email(id), webListUrl, historyUrl });
+  // Typed as every kind's handler: a kind of effect nobody delivers does not compile.
+  const handlers: DeliveryHandlers = {
+    ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel, historyUrl, freezeOf: (check) => gate.freezeOf(check)?.reason ?? null }),
+    ...home.deliveries(),
+    ...authorNotices({ client: slack, store, clock, findAuthors: (check) => authorization.authorsOf(check), historyUrl }),
+    ...gitlabDeliveries({
+      store,
+      clock,
+      report: createReporter(gitlabOptions),
+      postNote: createNotePoster(gitlabOptions),
+      cardChanged: (id) => gate.cardChanged(id),
+      reportRefused: (id) => gate.reportRefused(id),
+    }),
+    ...nudgeDeliveries({ client: slack, store, clock, ruleFor: (check) => authorization.ruleFor(check) }),
+  };
   worker = new DeliveryWorker({
     store,
     log: log.child({ component: 'delivery' }),
     baseDelayMs: config.delivery.baseDelayMs,
     maxDelayMs: config.delivery.maxDelayMs,
     onOutcome: (lane, kind, outcome, ms) => metrics.delivery(lane, kind, outcome, ms),
-    handlers: {
-      ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel, historyUrl, freezeOf: (check) => gate.freezeOf(check)?.reason ?? null }),
-      ...home.deliveries(),
-      ...authorNotices({ client: slack, store, clock, findAuthors: (check) => authorization.authorsOf(check), historyUrl }),
-      ...gitlabDeliveries({
-        store,
-        clock,
-        report: createReporter(gitlabOptions),
-        postNote: createNotePoster(gitlabOptions),
-        cardChanged: (id) => gate.cardChanged(id),
-        reportRefused: (id) => gate.reportRefused(id),
-      }),
-      ...nudgeDeliveries({ client: slack, store, clock, ruleFor: (check) => authorization.ruleFor(check) }),
-    },
+    handlers,
   });
 
   // --- HTTP ------------------------------------------------------------------------------

@@ -4,44 +4,15 @@ import { frozenBy, frozenMessage, type Freeze } from './domain/freeze.js';
 import { accountOf, sightingsOf, tallyApproval } from './domain/people.js';
 import { breakGlassRule, type Authorization, type Rule } from './domain/policy.js';
 import { gitlabQuote, gitlabText } from './gitlab/markdown.js';
+import type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload, ReportPayload } from './domain/effects.js';
 import { firstDue } from './domain/schedule.js';
 import { normaliseReason, planReceipt, refuseDecision, refuseMissingComment, type Refusal } from './domain/rules.js';
 import { StoreUnavailable, type AuditInput, type CheckFilter, type Store } from './store/store.js';
 
-/** What the GitLab lane delivers: exactly what was decided, fixed at decision time. */
-export interface ReportPayload {
-  projectId: number;
-  mergeRequestIid: number;
-  sha: string;
-  statusCheckId: number;
-  /**
-   * `failed` also withdraws an approval (the rule changed): it blocks the merge on every
-   * GitLab version, where `pending` is refused before 16.5 and times out into failed later.
-   */
-  status: 'passed' | 'failed' | 'pending';
-  /** Withdraws an approval after the rule changed: the check waits again, so this is no decision of it. */
-  withdrawal?: boolean;
-}
-
-/** What a merge request's author is told by direct message, and why. */
-export interface AuthorNoticePayload {
-  about: 'approved' | 'rejected' | 'regated' | 'report_refused';
-}
-
-/** Whose Slack Home tab to draw again. */
-export interface HomeRefreshPayload {
-  userId: string;
-}
+export type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload, ReportPayload } from './domain/effects.js';
 
 /** How long after opening the Home tab a person's tab is kept current after decisions. */
 const HOME_TAB_KEPT_MS = 12 * 60 * 60_000;
-
-/** A comment for the merge request's author: a rejection's reason, an approval's comment. */
-export interface NotePayload {
-  projectId: number;
-  mergeRequestIid: number;
-  body: string;
-}
 
 export interface GateOptions {
   store: Store;
@@ -66,14 +37,6 @@ export type Refused = {
   check: Check | null;
 };
 
-/** Told to the escalation channel when someone approves during a freeze. */
-export interface BreakGlassNotice {
-  channel: string;
-  freeze: string;
-  by: string;
-  via: Actor['via'];
-  reason: string;
-}
 export type DecideResult = { ok: true; check: Check; counted: boolean } | Refused;
 
 const where = (check: Pick<Check, 'projectPath' | 'mergeRequestIid'>) => `${check.projectPath}!${check.mergeRequestIid}`;
@@ -115,7 +78,7 @@ export class Gate {
       if (plan.create || !same) {
         const id = store.insertCheck(event, plan.state, plan.previousSha, rule, at);
         if (plan.state === 'pending' && cardDue) {
-          store.enqueue(id, 'slack', 'post_card', null, at);
+          store.enqueue(id, { kind: 'post_card', payload: null }, at);
           this.#scheduleNudges(id, rule, at);
         }
         audit(id, 'received', `state ${plan.state}${plan.late ? ' (a late call about an older commit)' : ''}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
@@ -129,13 +92,13 @@ export class Gate {
       } else if (plan.reopen) {
         store.reopen(same.id, at);
         if (cardDue) {
-          store.enqueue(same.id, 'slack', 'post_card', null, at);
+          store.enqueue(same.id, { kind: 'post_card', payload: null }, at);
           this.#scheduleNudges(same.id, rule, at);
         }
         audit(same.id, 'reopened');
       } else if (plan.state === 'pending' && same.slackTs === null && cardDue && !store.hasPendingDelivery(same.id, 'post_card')) {
         // A draft became ready, or the first card could not be posted: post it now.
-        store.enqueue(same.id, 'slack', 'post_card', null, at);
+        store.enqueue(same.id, { kind: 'post_card', payload: null }, at);
         if (store.nudgesOf(same.id).length === 0) this.#scheduleNudges(same.id, rule, at);
       } else if (same.title !== event.title || same.targetBranch !== event.targetBranch || same.draft !== event.draft) {
         this.#updateCard(same.id, at);
@@ -207,7 +170,7 @@ export class Gate {
     const { store, clock } = this.#o;
     const retry = store.checksWithoutCard();
     if (retry.length) {
-      store.transaction(() => retry.forEach((id) => store.enqueue(id, 'slack', 'post_card', null, clock())));
+      store.transaction(() => retry.forEach((id) => store.enqueue(id, { kind: 'post_card', payload: null }, clock())));
       this.#o.onWork();
     }
     const open = this.#o.store.openRequests();
@@ -275,14 +238,14 @@ export class Gate {
           statusCheckId: check.statusCheckId,
           status: gitlabStatus(outcome),
         };
-        store.enqueue(checkId, 'gitlab', 'report', report, at);
+        store.enqueue(checkId, { kind: 'report', payload: report }, at);
         store.audit({ ...event, event: outcome === 'approve' ? 'approved' : 'rejected' }, at);
       } else {
         store.audit({ ...event, event: 'approval_counted', detail: `${check.approvals.length + 1} of ${check.approvalsRequired}${reason ? `: ${reason}` : ''}` }, at);
       }
       if (reason && (outcome === 'reject' || permit.rule.approveWithComment)) {
         const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: noteBody(check, outcome, actor, reason) };
-        store.enqueue(checkId, 'gitlab', 'note', note, at);
+        store.enqueue(checkId, { kind: 'note', payload: note }, at);
       }
       this.#updateCard(checkId, at);
       this.#followUp(checkId, result === 'decided' ? (outcome === 'approve' ? 'approved' : 'rejected') : null, at);
@@ -404,14 +367,14 @@ export class Gate {
         const result = store.vote(checkId, { outcome: 'approve', actor, account: permit.account, reason: kept, decides: true }, at);
         if (result !== 'decided') return result;
         const report: ReportPayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, sha: check.sha, statusCheckId: check.statusCheckId, status: 'passed' };
-        store.enqueue(checkId, 'gitlab', 'report', report, at);
+        store.enqueue(checkId, { kind: 'report', payload: report }, at);
         store.audit({ checkId, event: 'break_glass', actor: actor.name, via: actor.via, sha: check.sha, detail: `during the freeze “${freeze.reason}”: ${kept}` }, at);
         const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: breakGlassNote(check, actor, freeze.reason, kept) };
-        store.enqueue(checkId, 'gitlab', 'note', note, at);
+        store.enqueue(checkId, { kind: 'note', payload: note }, at);
         const channel = rule.reminders?.escalateTo?.channel;
         if (channel) {
           const notice: BreakGlassNotice = { channel, freeze: freeze.reason, by: actor.id, via: actor.via, reason: kept };
-          store.enqueue(checkId, 'slack', 'break_glass_notice', notice, at);
+          store.enqueue(checkId, { kind: 'break_glass_notice', payload: notice }, at);
         }
         this.#updateCard(checkId, at);
         return result;
@@ -507,11 +470,11 @@ export class Gate {
         status: 'failed',
         withdrawal: true,
       };
-      store.enqueue(check.id, 'gitlab', 'report', report, at);
+      store.enqueue(check.id, { kind: 'report', payload: report }, at);
       const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: withdrawalNote(check, rule) };
-      store.enqueue(check.id, 'gitlab', 'note', note, at);
+      store.enqueue(check.id, { kind: 'note', payload: note }, at);
       if (cardDue) {
-        store.enqueue(check.id, 'slack', 'post_card', null, at);
+        store.enqueue(check.id, { kind: 'post_card', payload: null }, at);
         this.#scheduleNudges(check.id, rule, at);
       }
       store.audit({ checkId: check.id, event: 'approval_withdrawn', sha: check.sha, detail }, at);
@@ -545,7 +508,7 @@ export class Gate {
       status: gitlabStatus(check.state === 'approved' ? 'approve' : 'reject'),
     };
     store.setReport(checkId, 'sending', null, at);
-    store.enqueue(checkId, 'gitlab', 'report', report, at);
+    store.enqueue(checkId, { kind: 'report', payload: report }, at);
     store.audit({ checkId, event: 'report_resent', sha: check.sha, detail: `${report.status}: ${why}` }, at);
     this.#updateCard(checkId, at);
     return true;
@@ -592,9 +555,9 @@ export class Gate {
    */
   #followUp(checkId: number, about: AuthorNoticePayload['about'] | null, at: Date): void {
     const { store } = this.#o;
-    if (about && this.#o.notifyAuthors) store.enqueue(checkId, 'slack', 'notify_author', { about } satisfies AuthorNoticePayload, at);
+    if (about && this.#o.notifyAuthors) store.enqueue(checkId, { kind: 'notify_author', payload: { about } satisfies AuthorNoticePayload }, at);
     for (const userId of store.homeViewers(new Date(at.getTime() - HOME_TAB_KEPT_MS))) {
-      store.enqueue(checkId, 'slack', 'refresh_home', { userId } satisfies HomeRefreshPayload, at);
+      store.enqueue(checkId, { kind: 'refresh_home', payload: { userId } satisfies HomeRefreshPayload }, at);
     }
   }
 
@@ -604,7 +567,7 @@ export class Gate {
     const check = store.getCheck(checkId);
     if (!check) return;
     if (check.slackTs !== null || store.hasPendingDelivery(checkId, 'post_card')) {
-      store.enqueue(checkId, 'slack', 'update_card', null, at);
+      store.enqueue(checkId, { kind: 'update_card', payload: null }, at);
     }
   }
 }

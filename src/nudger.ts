@@ -1,13 +1,11 @@
 import type { Logger } from 'pino';
 import type { Check } from './domain/check.js';
+import type { NudgePayload } from './domain/effects.js';
 import type { Rule } from './domain/policy.js';
 import { nextReminder } from './domain/schedule.js';
 import type { Store } from './store/store.js';
 
-/** What a reminder or escalation message needs: how long the check has waited. */
-export interface NudgePayload {
-  waitedMs: number;
-}
+export type { NudgePayload } from './domain/effects.js';
 
 export interface NudgerOptions {
   store: Store;
@@ -70,7 +68,7 @@ export class Nudger {
           return;
         }
         const payload: NudgePayload = { waitedMs: Math.max(0, now.getTime() - check.receivedAt.getTime()) };
-        store.enqueue(check.id, 'slack', nudge.kind, payload, now);
+        store.enqueue(check.id, { kind: nudge.kind, payload }, now);
         queued += 1;
         if (nudge.kind === 'escalate') {
           store.markEscalated(check.id, now);

@@ -1,5 +1,4 @@
-import type { NotePayload, ReportPayload } from '../gate.js';
-import type { DeliveryHandler } from '../delivery/worker.js';
+import type { DeliveryHandlers } from '../delivery/handlers.js';
 import type { Store } from '../store/store.js';
 import type { PostNote } from './merge-request.js';
 import type { ReportToGitLab } from './reporter.js';
@@ -16,11 +15,11 @@ interface Options {
 }
 
 /** Reporting decisions and posting notes: the GitLab lane of the outbox. Every outcome is shown on the card. */
-export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: updateCard, reportRefused }: Options): Record<string, DeliveryHandler> {
+export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: updateCard, reportRefused }: Options): Pick<DeliveryHandlers, 'report' | 'note'> {
   return {
     report: {
       async deliver({ checkId, payload }) {
-        const sent = payload as ReportPayload;
+        const sent = payload;
         await report(sent);
         if (sent.withdrawal) return () => store.audit({ checkId, event: 'withdrawal_reported', sha: sent.sha, detail: sent.status }, clock());
         return () => {
@@ -30,7 +29,7 @@ export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: 
         };
       },
       failed({ checkId, attempts, payload }, failure, final) {
-        const { sha, withdrawal } = payload as ReportPayload;
+        const { sha, withdrawal } = payload;
         if (withdrawal) {
           if (!final) return;
           store.audit({ checkId, event: 'withdrawal_failed', sha, detail: failure.message }, clock());
@@ -57,7 +56,7 @@ export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: 
     },
     note: {
       async deliver({ checkId, payload }) {
-        const note = payload as NotePayload;
+        const note = payload;
         await postNote(note.projectId, note.mergeRequestIid, note.body);
         return () => store.audit({ checkId, event: 'note_posted' }, clock());
       },

@@ -1,7 +1,7 @@
 import { GitbeakerRequestError, GitbeakerTimeoutError, createRequesterFn } from '@gitbeaker/requester-utils';
 import { ExternalStatusChecks } from '@gitbeaker/rest';
-import type { ReportPayload } from '../gate.js';
-import { DeliveryFailure } from '../delivery/worker.js';
+import type { ReportPayload } from '../domain/effects.js';
+import { DeliveryFailure } from '../delivery/failure.js';
 
 type RequestOptions = Record<string, unknown> & {
   prefixUrl?: string;

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import type { types, webApi } from '@slack/bolt';
-import type { DeliveryHandler } from '../delivery/worker.js';
+import type { DeliveryHandlers } from '../delivery/handlers.js';
 import type { Check, Outcome } from '../domain/check.js';
-import type { Gate, HomeRefreshPayload } from '../gate.js';
+import type { Gate } from '../gate.js';
 import type { Store } from '../store/store.js';
 import { APPROVE_ACTION, REJECT_ACTION, approvalsLine } from './card.js';
 import { explainSlackError } from './errors.js';
@@ -163,11 +163,11 @@ export class HomeTab {
   }
 
   /** The outbox handler that draws an open Home tab again after a decision. */
-  deliveries(): Record<'refresh_home', DeliveryHandler> {
+  deliveries(): Pick<DeliveryHandlers, 'refresh_home'> {
     return {
       refresh_home: {
         deliver: async ({ payload }) => {
-          const { userId } = payload as HomeRefreshPayload;
+          const { userId } = payload;
           const view = await this.view(userId);
           const hash = fingerprint(view);
           // Several decisions in a row: publish only what changed.

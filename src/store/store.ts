@@ -2,66 +2,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Actor, Approval, Check, CheckState, MergeRequestEvent, Outcome, ReportState, Via } from '../domain/check.js';
+import { LANE_OF, type Effect, type EffectKind, type Lane } from '../domain/effects.js';
 import type { Nudge } from '../domain/schedule.js';
+import { decodeEffect, encodeEffect } from './effect-codec.js';
 import { migrations } from './migrations.js';
+import {
+  StoreUnavailable,
+  type AuditEvent,
+  type AuditInput,
+  type CheckCursor,
+  type CheckFilter,
+  type Delivery,
+  type DeliveryOf,
+  type DeliveryStats,
+  type UnreadableDelivery,
+} from '../ports.js';
 
-export type Lane = 'slack' | 'gitlab';
-
-/** An effect to deliver outside the process, written in the same transaction as its cause. */
-export interface Delivery {
-  id: number;
-  checkId: number;
-  lane: Lane;
-  kind: string;
-  payload: unknown;
-  attempts: number;
-  nextAttemptAt: number;
-  lastError: string | null;
-  state: 'pending' | 'failed';
-}
-
-export interface AuditInput {
-  checkId: number | null;
-  event: string;
-  actor?: string | null;
-  via?: Via | null;
-  sha?: string | null;
-  /** Why, in words: a refusal's reason, GitLab's answer, a rejection's reason. */
-  detail?: string | null;
-}
-
-export interface AuditEvent {
-  id: number;
-  at: Date;
-  checkId: number | null;
-  event: string;
-  actor: string | null;
-  via: string | null;
-  sha: string | null;
-  detail: string | null;
-}
-
-/** Which checks a page of the web list shows. `states` null: every state. */
-export interface CheckFilter {
-  states: readonly CheckState[] | null;
-  /** Text to find (project, merge request, title, branch, author); null: everything. */
-  q: string | null;
-  after: CheckCursor | null;
-  limit: number;
-}
-
-/** Where the previous page ended: its last check, and when that changed (null for pending by number). */
-export interface CheckCursor {
-  id: number;
-  updatedAt: string | null;
-}
-
-export interface DeliveryStats {
-  pending: number;
-  failed: number;
-  /** Age in ms of the oldest pending delivery, 0 when none waits. */
-  oldestPendingMs: number;
-}
+export type { Lane } from '../domain/effects.js';
+export { StoreUnavailable };
+export type { AuditEvent, AuditInput, CheckCursor, CheckFilter, Delivery, DeliveryOf, DeliveryStats, UnreadableDelivery };
 
 interface CheckRow {
   id: number;
@@ -158,35 +117,19 @@ function toCheck(row: CheckRow, approvals: Approval[]): Check {
   };
 }
 
-function toDelivery(row: DeliveryRow): Delivery {
+function toDelivery(row: DeliveryRow): Delivery | UnreadableDelivery {
+  const read = decodeEffect(row.kind, row.payload);
+  if (!read.ok) return { id: row.id, checkId: row.check_id, lane: row.lane, kind: row.kind, problem: read.problem, attempts: row.attempts };
   return {
     id: row.id,
     checkId: row.check_id,
     lane: row.lane,
-    kind: row.kind,
-    payload: JSON.parse(row.payload) as unknown,
+    ...read.effect,
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
     lastError: row.last_error,
     state: row.state,
-  };
-}
-
-/**
- * The database cannot take writes right now: another process holds its write lock, the disk is
- * full, or the file is gone. Nothing of the failed write landed; try again later.
- */
-export class StoreUnavailable extends Error {
-  /** A `code` of its own, so Bolt passes it on as it is rather than wrapping it. */
-  readonly code = 'store_unavailable';
-  constructor(
-    message: string,
-    /** The work was taken in and will be finished once writes work again (not "nothing recorded"). */
-    readonly kept = false,
-  ) {
-    super(message);
-    this.name = 'StoreUnavailable';
-  }
+  } as Delivery;
 }
 
 /** SQLite's answers that say "not now" rather than "this write is wrong". */
@@ -840,17 +783,19 @@ export class Store {
 
   // --- deliveries (the outbox) ---------------------------------------------------------
 
-  enqueue(checkId: number, lane: Lane, kind: string, payload: unknown, at: Date): void {
+  /** Queues an effect on its kind's lane. */
+  enqueue(checkId: number, effect: Effect, at: Date): void {
+    const { kind, payload } = encodeEffect(effect);
     this.#db
       .prepare(
         `INSERT INTO delivery (check_id, lane, kind, payload, next_attempt_at, created_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
       )
-      .run(checkId, lane, kind, JSON.stringify(payload ?? null), at.getTime(), at.toISOString());
+      .run(checkId, LANE_OF[kind], kind, payload, at.getTime(), at.toISOString());
   }
 
   /** Whether a delivery of this kind still waits for the check. */
-  hasPendingDelivery(checkId: number, kind: string): boolean {
+  hasPendingDelivery(checkId: number, kind: EffectKind): boolean {
     return (
       this.#db
         .prepare(`SELECT 1 FROM delivery WHERE check_id = ? AND kind = ? AND state = 'pending' LIMIT 1`)
@@ -862,7 +807,7 @@ export class Store {
    * The next delivery due on a lane. A delivery waits while an older one for the same check
    * and lane is still pending, so a card is never updated before it was posted.
    */
-  nextDue(lane: Lane, nowMs: number): Delivery | null {
+  nextDue(lane: Lane, nowMs: number): Delivery | UnreadableDelivery | null {
     const row = this.#db
       .prepare(
         `SELECT d.* FROM delivery d
