@@ -4,7 +4,8 @@ import { frozenBy, frozenMessage, type Freeze } from './domain/freeze.js';
 import { accountOf, sightingsOf, tallyApproval } from './domain/people.js';
 import { breakGlassRule, type Authorization, type Rule } from './domain/policy.js';
 import { gitlabQuote, gitlabText } from './gitlab/markdown.js';
-import type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload, ReportPayload } from './domain/effects.js';
+import type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload } from './domain/effects.js';
+import { canReportAgain, hasCard, planAfterVote, planKnownCommit, planRegate, planVote, reportOf } from './domain/lifecycle.js';
 import { firstDue } from './domain/schedule.js';
 import { normaliseReason, planReceipt, refuseDecision, refuseMissingComment, type Refusal } from './domain/rules.js';
 import { StoreUnavailable, type AuditInput, type CheckFilter, type Store } from './store/store.js';
@@ -87,24 +88,31 @@ export class Gate {
       }
       if (plan.late) return { id: same.id, created: false };
       store.refreshCheck(same.id, event, at);
-      if (same.ruleName !== null && (same.ruleName !== rule.name || same.approvalsRequired !== rule.required)) {
-        this.#regate(same, rule, cardDue, at);
-      } else if (plan.reopen) {
-        store.reopen(same.id, at);
-        if (cardDue) {
+      const next = planKnownCommit(same, event, plan, rule, { due: cardDue, queued: store.hasPendingDelivery(same.id, 'post_card') });
+      switch (next.step) {
+        case 'regate':
+          this.#regate(same, rule, cardDue, at);
+          break;
+        case 'reopen':
+          store.reopen(same.id, at);
+          if (cardDue) {
+            store.enqueue(same.id, { kind: 'post_card', payload: null }, at);
+            this.#scheduleNudges(same.id, rule, at);
+          }
+          audit(same.id, 'reopened');
+          break;
+        case 'post_card':
+          // A draft became ready, or the first card could not be posted: post it now.
           store.enqueue(same.id, { kind: 'post_card', payload: null }, at);
-          this.#scheduleNudges(same.id, rule, at);
-        }
-        audit(same.id, 'reopened');
-      } else if (plan.state === 'pending' && same.slackTs === null && cardDue && !store.hasPendingDelivery(same.id, 'post_card')) {
-        // A draft became ready, or the first card could not be posted: post it now.
-        store.enqueue(same.id, { kind: 'post_card', payload: null }, at);
-        if (store.nudgesOf(same.id).length === 0) this.#scheduleNudges(same.id, rule, at);
-      } else if (same.title !== event.title || same.targetBranch !== event.targetBranch || same.draft !== event.draft) {
-        this.#updateCard(same.id, at);
+          if (store.nudgesOf(same.id).length === 0) this.#scheduleNudges(same.id, rule, at);
+          break;
+        case 'update_card':
+          this.#updateCard(same.id, at);
+          break;
+        case 'nothing':
+          break;
       }
-      // GitLab's Retry (the same commit again) also sends a decision GitLab refused before.
-      if (same.ruleName === rule.name && same.approvalsRequired === rule.required) this.#reReport(same.id, 'the same commit was sent again', at);
+      if (next.resend) this.#reReport(same.id, 'the same commit was sent again', at);
       return { id: same.id, created: false };
     });
     this.#o.onWork();
@@ -217,38 +225,30 @@ export class Gate {
     const at = clock();
     const vote = store.transaction(() => {
       for (const seen of permit.seen) store.sighted(permit.account, seen, at);
-      let decides = true;
       // Read again inside the transaction: the rule may have changed while the policy was asked.
       const required = store.getCheck(checkId)?.approvalsRequired ?? check.approvalsRequired;
-      if (outcome === 'approve') {
+      const tally = planVote(outcome, () => {
         const prior = store.approvingAccounts(checkId, check.sha);
-        const tally = tallyApproval(prior, permit.account, store.sightingsAround([...prior, permit.account]), required);
-        if (tally === 'already_counted') return tally;
-        decides = tally === 'decides';
-      }
-      const result = store.vote(checkId, { outcome, actor, account: permit.account, reason, decides }, at);
+        return tallyApproval(prior, permit.account, store.sightingsAround([...prior, permit.account]), required);
+      });
+      if (tally === 'already_counted') return tally;
+      const result = store.vote(checkId, { outcome, actor, account: permit.account, reason, decides: tally === 'decides' }, at);
       if (result === 'not_pending') return result;
       store.settleRequest(requestId);
-      const event: AuditInput = { checkId, event: '', actor: actor.name, via: actor.via, sha: check.sha, detail: reason };
-      if (result === 'decided') {
-        const report: ReportPayload = {
-          projectId: check.projectId,
-          mergeRequestIid: check.mergeRequestIid,
-          sha: check.sha,
-          statusCheckId: check.statusCheckId,
-          status: gitlabStatus(outcome),
-        };
-        store.enqueue(checkId, { kind: 'report', payload: report }, at);
-        store.audit({ ...event, event: outcome === 'approve' ? 'approved' : 'rejected' }, at);
+      const plan = planAfterVote(check, outcome, result, reason, permit.rule.approveWithComment);
+      const event: AuditInput = { checkId, event: plan.audit, actor: actor.name, via: actor.via, sha: check.sha, detail: reason };
+      if (plan.report) store.enqueue(checkId, { kind: 'report', payload: plan.report }, at);
+      if (plan.audit === 'approval_counted') {
+        store.audit({ ...event, detail: `${check.approvals.length + 1} of ${check.approvalsRequired}${reason ? `: ${reason}` : ''}` }, at);
       } else {
-        store.audit({ ...event, event: 'approval_counted', detail: `${check.approvals.length + 1} of ${check.approvalsRequired}${reason ? `: ${reason}` : ''}` }, at);
+        store.audit(event, at);
       }
-      if (reason && (outcome === 'reject' || permit.rule.approveWithComment)) {
+      if (plan.note && reason) {
         const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: noteBody(check, outcome, actor, reason) };
         store.enqueue(checkId, { kind: 'note', payload: note }, at);
       }
       this.#updateCard(checkId, at);
-      this.#followUp(checkId, result === 'decided' ? (outcome === 'approve' ? 'approved' : 'rejected') : null, at);
+      this.#followUp(checkId, plan.tellAuthor, at);
       return result;
     });
     const now = store.getCheck(checkId) as Check;
@@ -366,8 +366,7 @@ export class Gate {
         for (const seen of permit.seen) store.sighted(permit.account, seen, at);
         const result = store.vote(checkId, { outcome: 'approve', actor, account: permit.account, reason: kept, decides: true }, at);
         if (result !== 'decided') return result;
-        const report: ReportPayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, sha: check.sha, statusCheckId: check.statusCheckId, status: 'passed' };
-        store.enqueue(checkId, { kind: 'report', payload: report }, at);
+        store.enqueue(checkId, { kind: 'report', payload: reportOf(check, 'passed') }, at);
         store.audit({ checkId, event: 'break_glass', actor: actor.name, via: actor.via, sha: check.sha, detail: `during the freeze “${freeze.reason}”: ${kept}` }, at);
         const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: breakGlassNote(check, actor, freeze.reason, kept) };
         store.enqueue(checkId, { kind: 'note', payload: note }, at);
@@ -459,18 +458,11 @@ export class Gate {
    */
   #regate(check: Check, rule: Rule, cardDue: boolean, at: Date): void {
     const { store } = this.#o;
-    const state = store.regate(check.id, rule, at);
+    const plan = planRegate(check);
+    store.regate(check.id, rule, plan.withdraw, at);
     const detail = `now governed by rule “${rule.name}” (${rule.required} approval(s) needed), was “${check.ruleName}”`;
-    if (state === 'pending' && check.state !== 'pending') {
-      const report: ReportPayload = {
-        projectId: check.projectId,
-        mergeRequestIid: check.mergeRequestIid,
-        sha: check.sha,
-        statusCheckId: check.statusCheckId,
-        status: 'failed',
-        withdrawal: true,
-      };
-      store.enqueue(check.id, { kind: 'report', payload: report }, at);
+    if (plan.withdraw) {
+      store.enqueue(check.id, { kind: 'report', payload: reportOf(check, 'failed', true) }, at);
       const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: withdrawalNote(check, rule) };
       store.enqueue(check.id, { kind: 'note', payload: note }, at);
       if (cardDue) {
@@ -498,15 +490,9 @@ export class Gate {
   #reReport(checkId: number, why: string, at: Date): boolean {
     const { store } = this.#o;
     const check = store.getCheck(checkId);
-    if (!check || (check.state !== 'approved' && check.state !== 'rejected') || check.report !== 'failed') return false;
+    if (!check || !canReportAgain(check)) return false;
     if (store.hasPendingDelivery(checkId, 'report')) return false;
-    const report: ReportPayload = {
-      projectId: check.projectId,
-      mergeRequestIid: check.mergeRequestIid,
-      sha: check.sha,
-      statusCheckId: check.statusCheckId,
-      status: gitlabStatus(check.state === 'approved' ? 'approve' : 'reject'),
-    };
+    const report = reportOf(check, gitlabStatus(check.state === 'approved' ? 'approve' : 'reject'));
     store.setReport(checkId, 'sending', null, at);
     store.enqueue(checkId, { kind: 'report', payload: report }, at);
     store.audit({ checkId, event: 'report_resent', sha: check.sha, detail: `${report.status}: ${why}` }, at);
@@ -566,7 +552,7 @@ export class Gate {
     const { store } = this.#o;
     const check = store.getCheck(checkId);
     if (!check) return;
-    if (check.slackTs !== null || store.hasPendingDelivery(checkId, 'post_card')) {
+    if (hasCard(check, store.hasPendingDelivery(checkId, 'post_card'))) {
       store.enqueue(checkId, { kind: 'update_card', payload: null }, at);
     }
   }

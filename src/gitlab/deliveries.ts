@@ -1,4 +1,5 @@
 import type { DeliveryHandlers } from '../delivery/handlers.js';
+import { planReportFailure } from '../domain/lifecycle.js';
 import type { Store } from '../store/store.js';
 import type { PostNote } from './merge-request.js';
 import type { ReportToGitLab } from './reporter.js';
@@ -29,29 +30,13 @@ export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: 
         };
       },
       failed({ checkId, attempts, payload }, failure, final) {
-        const { sha, withdrawal } = payload;
-        if (withdrawal) {
-          if (!final) return;
-          store.audit({ checkId, event: 'withdrawal_failed', sha, detail: failure.message }, clock());
-          // After a push (409) the old approval does not carry over to the new commit; anything else leaves it standing.
-          if (failure.status !== 409) {
-            store.setReport(checkId, 'failed', `The approval could not be withdrawn in GitLab: ${failure.message}`, clock());
-            updateCard(checkId);
-          }
-          return;
-        }
-        if (final && failure.status === 409) {
-          store.markStale(checkId, failure.message, clock());
-        } else if (final) {
-          store.setReport(checkId, 'failed', failure.message, clock());
-        } else {
-          store.setReport(checkId, 'sending', failure.message, clock());
-          // Say so on the card once; later retries only change the web list and logs.
-          if (attempts > 0) return;
-        }
-        store.audit({ checkId, event: final ? 'report_failed' : 'report_retrying', sha, detail: failure.message }, clock());
-        updateCard(checkId);
-        if (final) reportRefused?.(checkId);
+        // What a refusal means is the domain's (a 409 makes the check stale); this only writes it.
+        const plan = planReportFailure(payload, { message: failure.message, status: failure.status, final, attempts });
+        if (plan.record?.as === 'stale') store.markStale(checkId, plan.record.error, clock());
+        else if (plan.record) store.setReport(checkId, plan.record.as, plan.record.error, clock());
+        if (plan.audit) store.audit({ checkId, event: plan.audit, sha: payload.sha, detail: failure.message }, clock());
+        if (plan.updateCard) updateCard(checkId);
+        if (plan.tellAuthor) reportRefused?.(checkId);
       },
     },
     note: {

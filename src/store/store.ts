@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Actor, Approval, Check, CheckState, MergeRequestEvent, Outcome, ReportState, Via } from '../domain/check.js';
+import { decidedState } from '../domain/lifecycle.js';
 import { LANE_OF, type Effect, type EffectKind, type Lane } from '../domain/effects.js';
 import type { Nudge } from '../domain/schedule.js';
 import { decodeEffect, encodeEffect } from './effect-codec.js';
@@ -390,7 +391,7 @@ export class Store {
       )
       .run({
         id,
-        state: vote.outcome === 'approve' ? 'approved' : 'rejected',
+        state: decidedState(vote.outcome),
         actorId: vote.actor.id,
         actorName: vote.actor.name,
         via: vote.actor.via,
@@ -434,16 +435,12 @@ export class Store {
   }
 
   /**
-   * A different rule now governs the check (its target branch changed, or the policy did):
-   * votes cast so far stop counting, and the check waits for the new rule's approvers.
-   * An approval is withdrawn; a rejection stands. Returns the state the check is left in.
+   * A different rule now governs the check: approvals cast so far stop counting. `reopen`
+   * (the domain's planRegate) also clears its decision and card, so it waits again.
    */
-  regate(id: number, rule: { name: string; required: number }, at: Date): CheckState | null {
+  regate(id: number, rule: { name: string; required: number }, reopen: boolean, at: Date): void {
     const now = at.toISOString();
-    const row = this.#db.prepare('SELECT state FROM status_check WHERE id = ?').get(id) as { state: CheckState } | undefined;
-    if (!row) return null;
     this.#db.prepare(`UPDATE decision SET voided = 1 WHERE check_id = ? AND outcome = 'approve'`).run(id);
-    const reopen = row.state === 'approved' || row.state === 'stale';
     this.#db
       .prepare(
         `UPDATE status_check SET rule_name = @name, approvals_required = @required, updated_at = @now
@@ -453,7 +450,6 @@ export class Store {
          WHERE id = @id`,
       )
       .run({ id, name: rule.name, required: rule.required, now });
-    return reopen ? 'pending' : row.state;
   }
 
   /** Pending checks whose card Slack refused for good: worth another try after a restart. */
