@@ -8,7 +8,7 @@ import type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePay
 import { canReportAgain, hasCard, planAfterVote, planKnownCommit, planRegate, planVote, reportOf } from './domain/lifecycle.js';
 import { firstDue } from './domain/schedule.js';
 import { normaliseReason, planReceipt, refuseDecision, refuseMissingComment, type Refusal } from './domain/rules.js';
-import { StoreUnavailable, type AuditInput, type CheckFilter, type Store } from './store/store.js';
+import { StoreUnavailable, type AuditInput, type CheckFilter, type GatePorts } from './ports.js';
 
 export type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload, ReportPayload } from './domain/effects.js';
 
@@ -16,7 +16,7 @@ export type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePay
 const HOME_TAB_KEPT_MS = 12 * 60 * 60_000;
 
 export interface GateOptions {
-  store: Store;
+  store: GatePorts;
   clock: () => Date;
   log: Logger;
   /** The approval policy: which rule governs a check, and who may decide it. */

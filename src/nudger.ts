@@ -3,12 +3,12 @@ import type { Check } from './domain/check.js';
 import type { NudgePayload } from './domain/effects.js';
 import type { Rule } from './domain/policy.js';
 import { nextReminder } from './domain/schedule.js';
-import type { Store } from './store/store.js';
+import type { AuditPort, CheckPort, NudgePort, OutboxPort, Transactions } from './ports.js';
 
 export type { NudgePayload } from './domain/effects.js';
 
 export interface NudgerOptions {
-  store: Store;
+  store: Transactions & Pick<NudgePort, 'dueNudges' | 'dropNudge' | 'moveNudge' | 'markEscalated'> & Pick<CheckPort, 'getCheck'> & Pick<OutboxPort, 'enqueue'> & Pick<AuditPort, 'audit'>;
   log: Logger;
   clock: () => Date;
   /** The rule as written (without escalation): its reminders and escalate_to. */

@@ -1,5 +1,6 @@
-import type { CheckState, Via } from './domain/check.js';
-import type { EffectKind, EffectPayloads, Lane } from './domain/effects.js';
+import type { Actor, Check, CheckState, MergeRequestEvent, Outcome, ReportState, Via } from './domain/check.js';
+import type { Effect, EffectKind, EffectPayloads, Lane } from './domain/effects.js';
+import type { Nudge } from './domain/schedule.js';
 
 /**
  * What the bot's parts need from storage, in the domain's terms: the shapes they read and
@@ -91,3 +92,95 @@ export class StoreUnavailable extends Error {
   }
 }
 
+
+// --- the ports: what each caller needs, and nothing more ------------------------------------
+
+/** Runs work as one write transaction: all of it lands, or none (StoreUnavailable when writes fail). */
+export interface Transactions {
+  transaction<T>(work: () => T): T;
+}
+
+/** Checks, the votes on them, and clicks taken in but not yet decided. */
+export interface CheckPort {
+  getCheck(id: number): Check | null;
+  checksOf(projectId: number, mergeRequestIid: number, statusCheckId: number): Check[];
+  insertCheck(event: MergeRequestEvent, state: CheckState, previousSha: string | null, rule: { name: string; required: number }, at: Date): number;
+  refreshCheck(id: number, event: MergeRequestEvent, at: Date): void;
+  retire(id: number, to: CheckState, at: Date): boolean;
+  reopen(id: number, at: Date): void;
+  vote(id: number, vote: { outcome: Outcome; actor: Actor; account: string; reason: string | null; decides: boolean }, at: Date): 'decided' | 'counted' | 'not_pending';
+  approvingAccounts(checkId: number, sha: string): string[];
+  regate(id: number, rule: { name: string; required: number }, reopen: boolean, at: Date): void;
+  checksWithoutCard(): number[];
+  setReport(id: number, report: ReportState, error: string | null, at: Date): void;
+  markStale(id: number, error: string, at: Date): void;
+  setCard(id: number, channel: string, ts: string, at: Date): void;
+  setCardError(id: number, error: string | null, at: Date): void;
+  pendingChecks(limit: number): Check[];
+  countPending(): number;
+  recentChecks(limit: number): Check[];
+  pageOfChecks(filter: CheckFilter): { checks: Check[]; next: CheckCursor | null };
+  countChecks(filter: Omit<CheckFilter, 'after' | 'limit'>): number;
+  changeMark(): string;
+  decisionsBy(via: Via, actorId: string, limit: number): Array<{ check: Check; outcome: Outcome; decidedAt: Date }>;
+  pendingAuthoredBy(email: string, limit: number): Check[];
+  takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date): number;
+  settleRequest(id: number): void;
+  openRequests(): Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null }>;
+}
+
+/** What the reconciler compares with GitLab's view. */
+export interface ReconcilePort {
+  knownProjects(): number[];
+  statusCheckIdsSeen(projectId: number): number[];
+  checksOfMergeRequest(projectId: number, mergeRequestIid: number): Check[];
+  mergeRequestsWaiting(projectId: number): number[];
+}
+
+/** Reminders and escalations, durable across restarts. */
+export interface NudgePort {
+  scheduleNudge(checkId: number, kind: Nudge, dueAt: number): void;
+  dueNudges(nowMs: number, limit: number): Array<{ id: number; checkId: number; kind: Nudge; dueAt: number }>;
+  nudgesOf(checkId: number): Array<{ kind: Nudge; dueAt: number }>;
+  moveNudge(id: number, dueAt: number): void;
+  dropNudge(id: number): void;
+  clearEscalation(checkId: number): void;
+  markEscalated(checkId: number, at: Date): void;
+}
+
+/** The append-only audit trail. */
+export interface AuditPort {
+  audit(event: AuditInput, at: Date): void;
+  auditEvents(range: { from: Date; to: Date; checkId?: number; limit: number }): AuditEvent[];
+}
+
+/** People: what identifies their accounts, and whose Slack Home tab is open. */
+export interface PeoplePort {
+  sighted(account: string, seen: string, at: Date): void;
+  sightingsAround(accounts: readonly string[]): Array<{ account: string; seen: string }>;
+  homeOpened(userId: string, at: Date): void;
+  homeViewers(since: Date): string[];
+  homeViewHash(userId: string): string | null;
+  setHomeViewHash(userId: string, hash: string): void;
+}
+
+/** The outbox: effects written with their cause, taken out one lane at a time. */
+export interface OutboxPort {
+  enqueue(checkId: number, effect: Effect, at: Date): void;
+  hasPendingDelivery(checkId: number, kind: EffectKind): boolean;
+  nextDue(lane: Lane, nowMs: number): Delivery | UnreadableDelivery | null;
+  earliestDue(lane: Lane): number | null;
+  delivered(id: number): void;
+  reschedule(id: number, nextAttemptAt: number, error: string): void;
+  giveUp(id: number, error: string): void;
+  deliveryStats(nowMs: number): DeliveryStats;
+}
+
+/** What the delivery worker uses: taking work out of the outbox and writing down how it went. */
+export type DeliveryQueue = Transactions & Pick<OutboxPort, 'nextDue' | 'earliestDue' | 'delivered' | 'reschedule' | 'giveUp'>;
+
+/** What metrics read at scrape time. */
+export type MetricsReadings = Pick<OutboxPort, 'deliveryStats'> & Pick<CheckPort, 'countPending'>;
+
+/** Everything the Gate (the use cases) reads and writes. */
+export type GatePorts = Transactions & CheckPort & NudgePort & AuditPort & PeoplePort & Pick<OutboxPort, 'enqueue' | 'hasPendingDelivery'>;

@@ -1,5 +1,5 @@
 import type { EffectKind } from '../domain/effects.js';
-import type { DeliveryOf } from '../store/store.js';
+import type { DeliveryOf } from '../ports.js';
 import type { DeliveryFailure } from './failure.js';
 
 /**

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { EffectKind } from '../domain/effects.js';
-import { StoreUnavailable, type Delivery, type Lane, type Store, type UnreadableDelivery } from '../store/store.js';
+import type { Lane } from '../domain/effects.js';
+import { StoreUnavailable, type Delivery, type DeliveryQueue, type UnreadableDelivery } from '../ports.js';
 import { DeliveryFailure } from './failure.js';
 import type { DeliveryHandler } from './handlers.js';
 
@@ -23,7 +24,8 @@ export type SomeHandlers<K extends EffectKind> = { [P in K]: DeliveryHandler<P> 
 type AnyHandler = DeliveryHandler<EffectKind>;
 
 export interface WorkerOptions<K extends EffectKind = EffectKind> {
-  store: Store;
+  /** Only the outbox: what is due, and how its delivery went. */
+  store: DeliveryQueue;
   log: Logger;
   handlers: SomeHandlers<K>;
   clock?: () => number;

@@ -1,11 +1,11 @@
 import type { DeliveryHandlers } from '../delivery/handlers.js';
 import { planReportFailure } from '../domain/lifecycle.js';
-import type { Store } from '../store/store.js';
+import type { AuditPort, CheckPort } from '../ports.js';
 import type { PostNote } from './merge-request.js';
 import type { ReportToGitLab } from './reporter.js';
 
 interface Options {
-  store: Store;
+  store: Pick<CheckPort, 'setReport' | 'markStale'> & Pick<AuditPort, 'audit'>;
   clock: () => Date;
   report: ReportToGitLab;
   postNote: PostNote;

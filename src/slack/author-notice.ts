@@ -3,7 +3,7 @@ import type { DeliveryHandlers } from '../delivery/handlers.js';
 import type { Check } from '../domain/check.js';
 import type { Authors } from '../domain/policy.js';
 import type { AuthorNoticePayload } from '../domain/effects.js';
-import type { Store } from '../store/store.js';
+import type { AuditPort, CheckPort } from '../ports.js';
 import { actorLabel, approvalsLine } from './card.js';
 import { explainSlackError } from './errors.js';
 import { fit, link } from './mrkdwn.js';
@@ -12,7 +12,7 @@ type KnownBlock = types.KnownBlock;
 
 export interface AuthorNoticeOptions {
   client: webApi.WebClient;
-  store: Store;
+  store: Pick<CheckPort, 'getCheck'> & Pick<AuditPort, 'audit'>;
   clock: () => Date;
   /** Who wrote the merge request, from GitLab: the author's own e-mail first, then the commits'. */
   findAuthors: (check: Check) => Promise<Authors>;

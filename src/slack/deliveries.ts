@@ -2,13 +2,13 @@ import type { webApi } from '@slack/bolt';
 import type { DeliveryHandler, DeliveryHandlers } from '../delivery/handlers.js';
 import type { Check } from '../domain/check.js';
 import { needsCard } from '../domain/rules.js';
-import type { Store } from '../store/store.js';
+import type { AuditPort, CheckPort } from '../ports.js';
 import { renderCard } from './card.js';
 import { explainSlackError } from './errors.js';
 
 export interface CardDeliveryOptions {
   client: webApi.WebClient;
-  store: Store;
+  store: Pick<CheckPort, 'getCheck' | 'setCard' | 'setCardError'> & Pick<AuditPort, 'audit'>;
   clock: () => Date;
   /** The channel a check's card goes to (the rule's). */
   channelFor: (check: Check) => string;

@@ -3,7 +3,7 @@ import type { types, webApi } from '@slack/bolt';
 import type { DeliveryHandlers } from '../delivery/handlers.js';
 import type { Check, Outcome } from '../domain/check.js';
 import type { Gate } from '../gate.js';
-import type { Store } from '../store/store.js';
+import type { PeoplePort } from '../ports.js';
 import { APPROVE_ACTION, REJECT_ACTION, approvalsLine } from './card.js';
 import { explainSlackError } from './errors.js';
 import { fit, link } from './mrkdwn.js';
@@ -115,7 +115,7 @@ export function renderHome(c: HomeContent): HomeView {
 
 export interface HomeTabOptions {
   gate: Gate;
-  store: Store;
+  store: Pick<PeoplePort, 'homeViewHash' | 'setHomeViewHash'>;
   client: webApi.WebClient;
   clock: () => Date;
   /** A Slack person's e-mail (users.info), to find their own merge requests. */

@@ -3,13 +3,13 @@ import type { DeliveryHandler, DeliveryHandlers } from '../delivery/handlers.js'
 import type { Check } from '../domain/check.js';
 import type { Rule } from '../domain/policy.js';
 import { age } from '../domain/schedule.js';
-import type { Store } from '../store/store.js';
+import type { AuditPort, CheckPort } from '../ports.js';
 import { explainSlackError } from './errors.js';
 import { escape, link, truncate } from './mrkdwn.js';
 
 export interface NudgeDeliveryOptions {
   client: webApi.WebClient;
-  store: Store;
+  store: Pick<CheckPort, 'getCheck'> & Pick<AuditPort, 'audit'>;
   clock: () => Date;
   /** The rule as written: its approvers and escalate_to. */
   ruleFor: (check: Check) => Rule;

@@ -17,6 +17,13 @@ import {
   type DeliveryOf,
   type DeliveryStats,
   type UnreadableDelivery,
+  type AuditPort,
+  type CheckPort,
+  type NudgePort,
+  type OutboxPort,
+  type PeoplePort,
+  type ReconcilePort,
+  type Transactions,
 } from '../ports.js';
 
 export type { Lane } from '../domain/effects.js';
@@ -144,7 +151,7 @@ const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL|
 const BUSY_TIMEOUT_MS = 200;
 
 /** Every SQL statement of the bot lives here. */
-export class Store {
+export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort, AuditPort, PeoplePort, OutboxPort {
   readonly #db: Database.Database;
   readonly #file: string | null;
   /** Device and inode of the file at start: a different pair means it was deleted or replaced. */
