@@ -184,3 +184,8 @@ export type MetricsReadings = Pick<OutboxPort, 'deliveryStats'> & Pick<CheckPort
 
 /** Everything the Gate (the use cases) reads and writes. */
 export type GatePorts = Transactions & CheckPort & NudgePort & AuditPort & PeoplePort & Pick<OutboxPort, 'enqueue' | 'hasPendingDelivery'>;
+
+/** What a person is told when the database cannot take their request. */
+export function unavailableMessage(error: StoreUnavailable): string {
+  return error.kept ? error.message : `${error.message} Nothing was recorded; try again in a minute.`;
+}
