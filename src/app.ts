@@ -8,6 +8,7 @@ import { Gate } from './gate.js';
 import { BodyBudget, sizeInBytes } from './gitlab/body.js';
 import { gitlabDeliveries } from './gitlab/deliveries.js';
 import { createAuthorLookup, createNotePoster } from './gitlab/merge-request.js';
+import { gitlabNotes } from './gitlab/notes.js';
 import { createReporter } from './gitlab/reporter.js';
 import { statusCheckRouter } from './gitlab/webhook.js';
 import { opsRoutes, startMetricsServer, webhookTimer } from './http/ops.js';
@@ -85,6 +86,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     authorization,
     onWork: () => worker?.kick(),
     onDecision: (outcome, actor) => metrics.decided(outcome, actor.via),
+    notes: gitlabNotes,
   });
   const home = new HomeTab({ gate, store, client: slack, clock, emailOf: (id) => directory.email(id), webListUrl, historyUrl });
   // Typed as every kind's handler: a kind of effect nobody delivers does not compile.

@@ -3,8 +3,7 @@ import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent,
 import { frozenBy, frozenMessage, type Freeze } from './domain/freeze.js';
 import { accountOf, sightingsOf, tallyApproval } from './domain/people.js';
 import { breakGlassRule, type Authorization, type Rule } from './domain/policy.js';
-import { gitlabQuote, gitlabText } from './gitlab/markdown.js';
-import type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload } from './domain/effects.js';
+import type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload, NoteTexts } from './domain/effects.js';
 import { canReportAgain, hasCard, planAfterVote, planKnownCommit, planRegate, planVote, reportOf } from './domain/lifecycle.js';
 import { firstDue } from './domain/schedule.js';
 import { normaliseReason, planReceipt, refuseDecision, refuseMissingComment, type Refusal } from './domain/rules.js';
@@ -29,6 +28,8 @@ export interface GateOptions {
   draftCards: 'wait' | 'post';
   /** Tell a merge request's author of decisions (Slack direct message). */
   notifyAuthors?: boolean;
+  /** What the notes on a merge request say, in GitLab's Markdown. */
+  notes: NoteTexts;
 }
 
 export type Refused = {
@@ -244,7 +245,7 @@ export class Gate {
         store.audit(event, at);
       }
       if (plan.note && reason) {
-        const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: noteBody(check, outcome, actor, reason) };
+        const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: this.#o.notes.decision(check, outcome, actor, reason) };
         store.enqueue(checkId, { kind: 'note', payload: note }, at);
       }
       this.#updateCard(checkId, at);
@@ -368,7 +369,7 @@ export class Gate {
         if (result !== 'decided') return result;
         store.enqueue(checkId, { kind: 'report', payload: reportOf(check, 'passed') }, at);
         store.audit({ checkId, event: 'break_glass', actor: actor.name, via: actor.via, sha: check.sha, detail: `during the freeze “${freeze.reason}”: ${kept}` }, at);
-        const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: breakGlassNote(check, actor, freeze.reason, kept) };
+        const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: this.#o.notes.breakGlass(check, actor, freeze.reason, kept) };
         store.enqueue(checkId, { kind: 'note', payload: note }, at);
         const channel = rule.reminders?.escalateTo?.channel;
         if (channel) {
@@ -463,7 +464,7 @@ export class Gate {
     const detail = `now governed by rule “${rule.name}” (${rule.required} approval(s) needed), was “${check.ruleName}”`;
     if (plan.withdraw) {
       store.enqueue(check.id, { kind: 'report', payload: reportOf(check, 'failed', true) }, at);
-      const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: withdrawalNote(check, rule) };
+      const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: this.#o.notes.withdrawal(check, rule) };
       store.enqueue(check.id, { kind: 'note', payload: note }, at);
       if (cardDue) {
         store.enqueue(check.id, { kind: 'post_card', payload: null }, at);
@@ -556,31 +557,4 @@ export class Gate {
       store.enqueue(checkId, { kind: 'update_card', payload: null }, at);
     }
   }
-}
-
-/**
- * A note GitLab renders as Markdown. What people typed (their name, the reason) is quoted as
- * plain text: it mentions nobody, runs no quick action and forges no markup.
- */
-function noteBody(check: Check, outcome: Outcome, actor: Actor, reason: string): string {
-  const verb = outcome === 'approve' ? 'Approved' : 'Rejected';
-  const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
-  return `**${verb}** by ${gitlabText(actor.name)} ${via} (status check “${gitlabText(check.statusCheckName)}”, commit ${shortSha(check.sha)}):\n\n${gitlabQuote(reason)}`;
-}
-
-/** The note an emergency approval leaves on the merge request. */
-function breakGlassNote(check: Check, actor: Actor, freeze: string, reason: string): string {
-  const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
-  const quoted = gitlabQuote(reason);
-  return `**Emergency approval** (break glass) by ${gitlabText(actor.name)} ${via}, during the freeze “${gitlabText(freeze)}” (status check “${gitlabText(check.statusCheckName)}”, commit ${shortSha(check.sha)}):\n\n${quoted}`;
-}
-
-/** Why GitLab now shows the check failed although someone had approved it. */
-function withdrawalNote(check: Check, rule: { name: string; required: number }): string {
-  const by = check.decidedByName ?? check.decidedBy;
-  return (
-    `**Approval withdrawn** (status check ${gitlabText(check.statusCheckName)}, commit ${shortSha(check.sha)}): ` +
-    `rule ${gitlabText(rule.name)} now governs this merge request (${rule.required} approval${rule.required === 1 ? '' : 's'} needed; it was ${gitlabText(check.ruleName ?? 'none')}), ` +
-    `so the approval${by ? ` by ${gitlabText(by)}` : ''} no longer counts. The check is failed until the new rule's approvers decide.`
-  );
 }

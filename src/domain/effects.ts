@@ -1,4 +1,4 @@
-import type { Actor } from './check.js';
+import type { Actor, Check, Outcome } from './check.js';
 
 /**
  * Every effect the outbox carries, as one closed list: a kind and what its delivery needs.
@@ -26,6 +26,16 @@ export interface NotePayload {
   projectId: number;
   mergeRequestIid: number;
   body: string;
+}
+
+/** What the notes the bot leaves on a merge request say (rendered by the GitLab adapter, written into the note's payload). */
+export interface NoteTexts {
+  /** A rejection's reason, or an approval's comment. */
+  decision(check: Check, outcome: Outcome, actor: Actor, reason: string): string;
+  /** An emergency approval during a freeze. */
+  breakGlass(check: Check, actor: Actor, freeze: string, reason: string): string;
+  /** Why GitLab now shows the check failed although someone had approved it. */
+  withdrawal(check: Check, rule: { name: string; required: number }): string;
 }
 
 /** What a merge request's author is told by direct message, and why. */
