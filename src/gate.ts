@@ -4,7 +4,7 @@ import { frozenBy, frozenMessage, type Freeze } from './domain/freeze.js';
 import { accountOf, sightingsOf, tallyApproval } from './domain/people.js';
 import { breakGlassRule, type Authorization, type Rule } from './domain/policy.js';
 import type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload, NoteTexts } from './domain/effects.js';
-import { canReportAgain, hasCard, planAfterVote, planKnownCommit, planRegate, planVote, reportOf } from './domain/lifecycle.js';
+import { canReportAgain, cardDueNow, hasCard, planAfterVote, planKnownCommit, planRegate, planVote, reportOf } from './domain/lifecycle.js';
 import { firstDue } from './domain/schedule.js';
 import { normaliseReason, planReceipt, refuseDecision, refuseMissingComment, type Refusal } from './domain/rules.js';
 import { StoreUnavailable, type AuditInput, type CheckFilter, type GatePorts } from './ports.js';
@@ -63,7 +63,7 @@ export class Gate {
   receive(event: MergeRequestEvent, source: 'gitlab' | 'reconciled' = 'gitlab'): { check: Check; created: boolean } {
     const { store, clock } = this.#o;
     const at = clock();
-    const cardDue = !(event.draft && this.#o.draftCards === 'wait');
+    const cardDue = cardDueNow(event, this.#o.draftCards);
     const audit = (checkId: number, name: string, detail?: string) =>
       store.audit({ checkId, event: name, actor: event.triggeredBy, via: null, sha: event.sha, detail }, at);
     const result = store.transaction(() => {

@@ -1,6 +1,7 @@
 import { gitlabStatus, type Check, type CheckState, type MergeRequestEvent, type Outcome } from './check.js';
 import type { AuthorNoticePayload, ReportPayload } from './effects.js';
 import type { ReceiptPlan } from './rules.js';
+import { nextReminder, type Nudge, type Reminders } from './schedule.js';
 
 /**
  * How a check moves after it was received: votes, re-gating, GitLab's answers to a report.
@@ -144,4 +145,26 @@ export function planReportFailure(report: Pick<ReportPayload, 'withdrawal'>, fai
   }
   const record = failure.status === 409 ? { as: 'stale' as const, error: failure.message } : { as: 'failed' as const, error: failure.message };
   return { record, audit: 'report_failed', updateCard: true, tellAuthor: true };
+}
+
+/** What a reminder or escalation that fell due does. */
+export type NudgePlan =
+  /** Nothing to say: the check was decided or ended, or its rule asks for reminders no more. */
+  | { send: false }
+  /** Send it; an escalation also marks the check escalated. `next`: when the reminder is due again, null for never. */
+  | { send: true; escalate: boolean; next: number | null };
+
+/**
+ * A nudge that fell due: only a pending check whose rule still asks for reminders gets it.
+ * An escalation comes once; a reminder comes again after the rule's interval, if it has one.
+ */
+export function planNudge(kind: Nudge, check: Pick<Check, 'state'> | null, reminders: Reminders | null | undefined, nowMs: number): NudgePlan {
+  if (!check || check.state !== 'pending' || !reminders) return { send: false };
+  if (kind === 'escalate') return { send: true, escalate: true, next: null };
+  return { send: true, escalate: false, next: nextReminder(nowMs, reminders) };
+}
+
+/** Whether a check gets its card now: a draft waits until it is marked ready, when DRAFT_CARDS=wait. */
+export function cardDueNow(event: Pick<MergeRequestEvent, 'draft'>, draftCards: 'wait' | 'post'): boolean {
+  return !(event.draft && draftCards === 'wait');
 }

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { Check, CheckState, MergeRequestEvent } from '../../src/domain/check.js';
 import {
   canReportAgain,
+  cardDueNow,
   hasCard,
   planAfterVote,
   planKnownCommit,
+  planNudge,
   planRegate,
   planReportFailure,
   planVote,
@@ -14,6 +16,7 @@ import {
 } from '../../src/domain/lifecycle.js';
 import { tallyApproval } from '../../src/domain/people.js';
 import { planReceipt } from '../../src/domain/rules.js';
+import type { Reminders } from '../../src/domain/schedule.js';
 
 const t = (minute: number) => new Date(Date.UTC(2026, 0, 1, 10, minute));
 
@@ -201,5 +204,42 @@ describe('what GitLab answers to a report', () => {
 
   it('a card is updated when it was posted or its post is queued', () => {
     expect([hasCard({ slackTs: '1.2' }, false), hasCard({ slackTs: null }, true), hasCard({ slackTs: null }, false)]).toEqual([true, true, false]);
+  });
+});
+
+describe('reminders and escalations that fell due', () => {
+  const HOUR = 3_600_000;
+  const reminders = (changes: Partial<Reminders> = {}): Reminders => ({
+    remindAfterMs: HOUR,
+    remindEveryMs: 2 * HOUR,
+    escalateAfterMs: 4 * HOUR,
+    escalateTo: { channel: 'C0ESC', slack: ['U0BOSS'], gitlab: [] },
+    workingHours: null,
+    ...changes,
+  });
+  const now = t(30).getTime();
+  it.each([
+    { story: 'a reminder for a pending check comes again after the interval', kind: 'remind' as const, state: 'pending' as const, r: reminders(), plan: { send: true, escalate: false, next: now + 2 * HOUR } },
+    { story: 'a reminder without an interval comes once', kind: 'remind' as const, state: 'pending' as const, r: reminders({ remindEveryMs: null }), plan: { send: true, escalate: false, next: null } },
+    { story: 'an escalation comes once', kind: 'escalate' as const, state: 'pending' as const, r: reminders(), plan: { send: true, escalate: true, next: null } },
+    { story: 'a decided check gets nothing more', kind: 'remind' as const, state: 'approved' as const, r: reminders(), plan: { send: false } },
+    { story: 'a superseded check gets nothing more', kind: 'escalate' as const, state: 'superseded' as const, r: reminders(), plan: { send: false } },
+    { story: 'a rule that stopped asking for reminders gets nothing', kind: 'remind' as const, state: 'pending' as const, r: null, plan: { send: false } },
+  ])('$story', ({ kind, state, r, plan }) => {
+    expect(planNudge(kind, { state }, r, now)).toEqual(plan);
+  });
+
+  it('a check that is gone gets nothing', () => {
+    expect(planNudge('remind', null, reminders(), now)).toEqual({ send: false });
+  });
+});
+
+describe('when a card is due', () => {
+  it.each([
+    { draft: false, draftCards: 'wait' as const, due: true },
+    { draft: true, draftCards: 'wait' as const, due: false },
+    { draft: true, draftCards: 'post' as const, due: true },
+  ])('draft $draft, DRAFT_CARDS=$draftCards: $due', ({ draft, draftCards, due }) => {
+    expect(cardDueNow({ draft }, draftCards)).toBe(due);
   });
 });
