@@ -184,7 +184,7 @@ export class Gate {
     }
     const open = this.#o.store.openRequests();
     for (const r of open) {
-      const work = this.#settle(r.id, r.checkId, r.outcome, r.actor, r.reason);
+      const work = r.breakGlass && r.reason ? this.#settleBreakGlass(r.id, r.checkId, r.actor, r.reason) : this.#settle(r.id, r.checkId, r.outcome, r.actor, r.reason);
       this.#track(work);
       await work;
     }
@@ -347,50 +347,67 @@ export class Gate {
    * reason. It decides the check alone (four eyes still holds), is audited as `break_glass`,
    * the reason goes on the merge request, and the escalation channel is told.
    */
-  emergencyApprove(checkId: number, actor: Actor, reason: string | null): Promise<DecideResult> {
+  emergencyApprove(checkId: number, actor: Actor, reason: string | null, acknowledge?: () => Promise<void>): Promise<DecideResult> {
     const work = (async (): Promise<DecideResult> => {
-      const { store, clock, log, authorization } = this.#o;
-      const refuse = (code: Refused['code'], message: string, check: Check | null) => this.#refused(code, message, check, checkId, 'approve', actor);
+      const { store, clock } = this.#o;
       const check = Number.isSafeInteger(checkId) ? store.getCheck(checkId) : null;
-      if (!check) return refuse('not_found', `There is no check ${String(checkId)}.`, null);
-      const kept = normaliseReason(reason);
-      if (!kept) return refuse('reason_required', 'An emergency approval needs a reason: it is posted on the merge request and kept in the audit trail. Nothing was recorded.', check);
-      const early = refuseDecision(check);
-      if (early) return refuse(early.code, early.message, check);
-      const freeze = this.freezeOf(check);
-      if (!freeze) return refuse('not_frozen', `${where(check)} is not frozen now: approve it with Approve. Nothing was recorded.`, check);
-      const permit = await authorization.permit(actor, check, 'approve', 'break_glass');
-      if (!permit.ok) return refuse(permit.refusal.code, permit.refusal.message, check);
-      const rule = authorization.ruleFor(check);
-      const at = clock();
-      const vote = store.transaction(() => {
-        for (const seen of permit.seen) store.sighted(permit.account, seen, at);
-        const result = store.vote(checkId, { outcome: 'approve', actor, account: permit.account, reason: kept, decides: true }, at);
-        if (result !== 'decided') return result;
-        store.enqueue(checkId, { kind: 'report', payload: reportOf(check, 'passed') }, at);
-        store.audit({ checkId, event: 'break_glass', actor: actor.name, via: actor.via, sha: check.sha, detail: `during the freeze “${freeze.reason}”: ${kept}` }, at);
-        const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: this.#o.notes.breakGlass(check, actor, freeze.reason, kept) };
-        store.enqueue(checkId, { kind: 'note', payload: note }, at);
-        const channel = rule.reminders?.escalateTo?.channel;
-        if (channel) {
-          const notice: BreakGlassNotice = { channel, freeze: freeze.reason, by: actor.id, via: actor.via, reason: kept };
-          store.enqueue(checkId, { kind: 'break_glass_notice', payload: notice }, at);
-        }
-        this.#updateCard(checkId, at);
-        return result;
-      });
-      const now = store.getCheck(checkId) as Check;
-      if (vote !== 'decided') {
-        const late = refuseDecision(now) ?? { code: 'not_pending' as const, message: 'This check was decided already.' };
-        return refuse(late.code, late.message, now);
+      if (!check) {
+        await acknowledge?.();
+        return this.#refused('not_found', `There is no check ${String(checkId)}.`, null, checkId, 'approve', actor);
       }
-      this.#o.onWork();
-      this.#o.onDecision?.('approve', actor);
-      log.warn({ checkId, actor: actor.id, via: actor.via, freeze: freeze.reason, sha: now.sha }, 'emergency approval during a freeze');
-      return { ok: true, check: now, counted: false };
+      const kept = normaliseReason(reason);
+      // Refused before the acknowledgement, so the form can show it next to the field.
+      if (!kept) return this.#refused('reason_required', 'An emergency approval needs a reason: it is posted on the merge request and kept in the audit trail. Nothing was recorded.', check, checkId, 'approve', actor);
+      const requestId = store.transaction(() => {
+        store.audit({ checkId, event: 'clicked', actor: actor.name, via: actor.via, detail: 'emergency approve' }, clock());
+        return store.takeRequest(checkId, 'approve', actor, kept, clock(), true);
+      });
+      await acknowledge?.();
+      return this.#settleBreakGlass(requestId, checkId, actor, kept);
     })();
     this.#track(work);
     return work;
+  }
+
+  async #settleBreakGlass(requestId: number, checkId: number, actor: Actor, kept: string): Promise<DecideResult> {
+    const { store, clock, log, authorization } = this.#o;
+    const refuse = (code: Refused['code'], message: string, check: Check | null) => this.#refused(code, message, check, checkId, 'approve', actor, requestId);
+    const check = store.getCheck(checkId);
+    if (!check) return refuse('not_found', `There is no check ${String(checkId)}.`, null);
+    const early = refuseDecision(check);
+    if (early) return refuse(early.code, early.message, check);
+    const freeze = this.freezeOf(check);
+    if (!freeze) return refuse('not_frozen', `${where(check)} is not frozen now: approve it with Approve. Nothing was recorded.`, check);
+    const permit = await authorization.permit(actor, check, 'approve', 'break_glass');
+    if (!permit.ok) return refuse(permit.refusal.code, permit.refusal.message, check);
+    const rule = authorization.ruleFor(check);
+    const at = clock();
+    const vote = store.transaction(() => {
+      for (const seen of permit.seen) store.sighted(permit.account, seen, at);
+      const result = store.vote(checkId, { outcome: 'approve', actor, account: permit.account, reason: kept, decides: true }, at);
+      if (result !== 'decided') return result;
+      store.settleRequest(requestId);
+      store.enqueue(checkId, { kind: 'report', payload: reportOf(check, 'passed') }, at);
+      store.audit({ checkId, event: 'break_glass', actor: actor.name, via: actor.via, sha: check.sha, detail: `during the freeze “${freeze.reason}”: ${kept}` }, at);
+      const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: this.#o.notes.breakGlass(check, actor, freeze.reason, kept) };
+      store.enqueue(checkId, { kind: 'note', payload: note }, at);
+      const channel = rule.reminders?.escalateTo?.channel;
+      if (channel) {
+        const notice: BreakGlassNotice = { channel, freeze: freeze.reason, by: actor.id, via: actor.via, reason: kept };
+        store.enqueue(checkId, { kind: 'break_glass_notice', payload: notice }, at);
+      }
+      this.#updateCard(checkId, at);
+      return result;
+    });
+    const now = store.getCheck(checkId) as Check;
+    if (vote !== 'decided') {
+      const late = refuseDecision(now) ?? { code: 'not_pending' as const, message: 'This check was decided already.' };
+      return refuse(late.code, late.message, now);
+    }
+    this.#o.onWork();
+    this.#o.onDecision?.('approve', actor);
+    log.warn({ checkId, actor: actor.id, via: actor.via, freeze: freeze.reason, sha: now.sha }, 'emergency approval during a freeze');
+    return { ok: true, check: now, counted: false };
   }
 
   /**

@@ -124,9 +124,10 @@ export interface CheckPort {
   changeMark(): string;
   decisionsBy(via: Via, actorId: string, limit: number): Array<{ check: Check; outcome: Outcome; decidedAt: Date }>;
   pendingAuthoredBy(email: string, limit: number): Check[];
-  takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date): number;
+  /** `breakGlass`: an emergency approval during a freeze, settled as one after a restart. */
+  takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date, breakGlass?: boolean): number;
   settleRequest(id: number): void;
-  openRequests(): Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null }>;
+  openRequests(): Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null; breakGlass: boolean }>;
 }
 
 /** What the reconciler compares with GitLab's view. */

@@ -266,8 +266,8 @@ export async function serveSlackView(o: SlackViewOptions): Promise<{ port: numbe
     const [channel, ts] = where.split('/');
     const click =
       where === 'home'
-        ? { ...buttonClick({ userId: o.user, actionId, value, channel: o.channel, responseUrl: o.slack.responseUrl(o.user) }), container: { type: 'view', view_id: `V${o.user}` }, channel: undefined, message: undefined, response_url: undefined }
-        : buttonClick({ userId: o.user, actionId, value, channel: channel ?? o.channel, messageTs: ts, responseUrl: o.slack.responseUrl(o.user) });
+        ? { ...buttonClick({ userId: o.user, actionId, value, channel: o.channel, responseUrl: o.slack.responseUrl(o.user), triggerId: o.slack.triggerId() }), container: { type: 'view', view_id: `V${o.user}` }, channel: undefined, message: undefined, response_url: undefined }
+        : buttonClick({ userId: o.user, actionId, value, channel: channel ?? o.channel, messageTs: ts, responseUrl: o.slack.responseUrl(o.user), triggerId: o.slack.triggerId() });
     const answer = await sendInteraction(o.botEventsUrl, click, o.signingSecret);
     notice = `Clicked ${actionId === 'approve_check' ? 'Approve' : 'Reject'} on check ${value}: the bot answered HTTP ${answer.status}.`;
     if (actionId === 'reject_check' && answer.ok) {

@@ -123,8 +123,8 @@ export async function sendEvent(url: string, event: Record<string, unknown>, sig
   return fetch(url, { method: 'POST', headers: { ...slackHeaders(body, signingSecret), 'content-type': 'application/json' }, body });
 }
 
-/** A `block_actions` payload for a button on the app's Home tab: a view container, no `response_url`. */
-export function homeButtonClick(options: { userId: string; actionId: string; value: string }): Record<string, unknown> {
+/** A click on a button of the app's Home tab (a view container, no `response_url`); `triggerId` from `FakeSlack.triggerId()` (a made-up one opens no view). */
+export function homeButtonClick(options: { userId: string; actionId: string; value: string; triggerId?: string }): Record<string, unknown> {
   return {
     type: 'block_actions',
     team: { id: 'T0001', domain: 'example' },
@@ -132,7 +132,7 @@ export function homeButtonClick(options: { userId: string; actionId: string; val
     api_app_id: 'A0001',
     token: 'legacy-verification-token',
     container: { type: 'view', view_id: `V${options.userId}` },
-    trigger_id: '1111.3333.home',
+    trigger_id: options.triggerId ?? '1111.3333.home',
     view: { id: `V${options.userId}`, type: 'home', team_id: 'T0001', app_id: 'A0001', bot_id: 'B0BOT', blocks: [], private_metadata: '', callback_id: '', hash: '1.home' },
     actions: [
       { type: 'button', action_id: options.actionId, block_id: `home_decide_${options.value}`, value: options.value, text: { type: 'plain_text', text: 'x' }, action_ts: '1.2' },

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import { messageProblems, viewProblems } from './block-kit.js';
+import { messageProblems, messageTooLong, viewProblems } from './block-kit.js';
 import { listen, readBody, send, type Canned } from './http.js';
 import { Recorder } from './recorder.js';
 
@@ -54,7 +54,8 @@ function decodeForm(text: string, type: string | undefined): Record<string, unkn
  * `{ ok: false, error }`, HTTP 429 with `Retry-After` when asked to. Also the `response_url`
  * endpoint, recorded as method `response_url`.
  *
- * As strict as Slack: Block Kit limits (`invalid_blocks`), trigger ids it issued itself that
+ * As strict as Slack: Block Kit limits (`invalid_blocks` in messages, `invalid_arguments` in views), a message's
+ * blocks too long taken together (`msg_blocks_too_long`), trigger ids it issued itself that
  * live 3 s and open one view, `chat.update` only of messages it holds, response URLs it issued
  * that take 5 posts within 30 minutes. `slow` delays a method's answers, as a loaded Slack does.
  */
@@ -118,6 +119,14 @@ export class FakeSlack {
   /** Someone deleted a message in Slack: updating it is message_not_found from now on. */
   deleteMessage(channel: string, ts: string): void {
     this.#messages.delete(`${channel}/${ts}`);
+  }
+
+  /**
+   * The modals open so far were submitted or closed: Slack no longer has those views, so
+   * views.update of one is `not_found` from now on.
+   */
+  closeViews(): void {
+    this.#views.clear();
   }
 
   /** Makes Slack take `ms` to answer each call of `method` (0 to answer at once again). */
@@ -264,17 +273,21 @@ export class FakeSlack {
 
   #answer(call: SlackCall): Canned {
     const ok = (body: Record<string, unknown> = {}): Canned => ({ status: 200, body: { ok: true, ...body } });
-    const error = (code: string, messages?: string[]): Canned => ({
-      status: 200,
-      body: { ok: false, error: code, ...(messages ? { response_metadata: { messages: messages.map((m) => `[ERROR] ${m}`) } } : {}) },
-    });
+    const error = (code: string): Canned => ({ status: 200, body: { ok: false, error: code } });
+    const messages = (problems: string[]) => ({ response_metadata: { messages: problems.map((m) => `[ERROR] ${m}`) } });
+    // Slack's two shapes: a message's blocks are `invalid_blocks` (the problems twice, bare in
+    // `errors`); a view's are `invalid_arguments`, as for any other bad argument of views.*.
     if (MESSAGE_METHODS.has(call.method)) {
       const problems = messageProblems(call.body.blocks);
-      if (problems.length) return error('invalid_blocks', problems);
+      const refusal = problems.length ? 'invalid_blocks' : messageTooLong(call.body.blocks) ? 'msg_blocks_too_long' : null;
+      // A response_url answers as an incoming webhook does: HTTP 400 and the bare code, no details.
+      if (refusal && call.method === 'response_url') return { status: 400, headers: { 'content-type': 'text/plain' }, body: refusal };
+      if (refusal === 'invalid_blocks') return { status: 200, body: { ok: false, error: refusal, errors: problems, ...messages(problems) } };
+      if (refusal) return error(refusal);
     }
     if (VIEW_METHODS.has(call.method)) {
       const problems = viewProblems(call.body.view);
-      if (problems.length) return error('invalid_blocks', problems);
+      if (problems.length) return { status: 200, body: { ok: false, error: 'invalid_arguments', ...messages(problems) } };
     }
     if (call.method === 'response_url') return this.#respond(call.path.replace(/^\/response\//, ''));
     if (call.method === 'apps.connections.open') {

@@ -38,6 +38,14 @@ export interface SocketClose {
   reason: string;
 }
 
+/** How long Slack waits for an envelope's acknowledgement. */
+export const ACK_WINDOW_MS = 3000;
+
+/** Why Slack would ignore an acknowledgement that took `ms`, or null when it came in time. */
+export function lateAck(ms: number): string | null {
+  return ms > ACK_WINDOW_MS ? `Slack gave up on this envelope: acknowledged after ${ms} ms, more than Slack's ${ACK_WINDOW_MS} ms` : null;
+}
+
 const debugInfo = { host: 'applink-fake', build_number: 1, approximate_connection_time: 18060 };
 
 /**
@@ -84,8 +92,13 @@ export class FakeSocketMode {
     const socket = [...this.#open].at(-1);
     if (!socket) throw new Error('No Socket Mode connection is open: was the bot started with SLACK_APP_TOKEN and this stand-in’s URL?');
     const envelope: Envelope = { envelope_id: crypto.randomUUID(), type, accepts_response_payload: true, payload };
+    const sent = Date.now();
     socket.send(JSON.stringify(envelope));
     const [ack] = await this.acks.waitFor((a) => a.envelope_id === envelope.envelope_id);
+    // Slack waits 3 seconds for an acknowledgement, then shows the person an error; a later
+    // one changes nothing.
+    const late = lateAck(Date.now() - sent);
+    if (late) throw new Error(late);
     // Slack shows the person an error instead of an answer it refuses: so does the stand-in.
     const problems = ackProblems(ack!);
     if (problems.length) throw new Error(`Slack would refuse this acknowledgement (invalid_blocks): ${problems.join('; ')}`);

@@ -46,3 +46,14 @@ export function gitlabQuote(text: string): string {
     .map((line) => `> ${literal(line)}`.trimEnd())
     .join('\n');
 }
+
+/**
+ * Inline code: GitLab renders whatever it holds as text (no Markdown, HTML, mentions or
+ * links). For names quoted inside a sentence of the bot's own (a rule, a status check).
+ */
+export function gitlabCode(text: string): string {
+  const flat = text.replace(INVISIBLE, '').replace(/\s+/g, ' ');
+  const fence = '`'.repeat(Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
+  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${flat}${pad}${fence}`;
+}

@@ -1,6 +1,6 @@
 import { shortSha, type Actor, type Check, type Outcome } from '../domain/check.js';
 import type { NoteTexts } from '../domain/effects.js';
-import { gitlabQuote, gitlabText } from './markdown.js';
+import { gitlabCode, gitlabQuote, gitlabText } from './markdown.js';
 
 /** The notes the bot leaves on merge requests. */
 export const gitlabNotes: NoteTexts = { decision: decisionNote, breakGlass: breakGlassNote, withdrawal: withdrawalNote };
@@ -26,8 +26,8 @@ export function breakGlassNote(check: Check, actor: Actor, freeze: string, reaso
 export function withdrawalNote(check: Check, rule: { name: string; required: number }): string {
   const by = check.decidedByName ?? check.decidedBy;
   return (
-    `**Approval withdrawn** (status check ${gitlabText(check.statusCheckName)}, commit ${shortSha(check.sha)}): ` +
-    `rule ${gitlabText(rule.name)} now governs this merge request (${rule.required} approval${rule.required === 1 ? '' : 's'} needed; it was ${gitlabText(check.ruleName ?? 'none')}), ` +
-    `so the approval${by ? ` by ${gitlabText(by)}` : ''} no longer counts. The check is failed until the new rule's approvers decide.`
+    `**Approval withdrawn** (status check ${gitlabCode(check.statusCheckName)}, commit ${shortSha(check.sha)}): ` +
+    `rule ${gitlabCode(rule.name)} now governs this merge request (${rule.required} approval${rule.required === 1 ? '' : 's'} needed; it was ${gitlabCode(check.ruleName ?? 'none')}), ` +
+    `so the approval${by ? ` by ${gitlabCode(by)}` : ''} no longer counts. The check is failed until the new rule's approvers decide.`
   );
 }

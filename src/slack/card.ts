@@ -173,7 +173,7 @@ export function renderCard(check: Check, context: CardContext = {}): Card {
       elements: [
         {
           type: 'mrkdwn',
-          text: 'While it waits, GitLab shows this check as *failed* (after 2 minutes). An approval still turns it green.',
+          text: 'While it waits, the merge request cannot be merged: GitLab shows the check *pending* (or *failed* after 2 minutes on a new merge request). An approval turns it green.',
         },
       ],
     });

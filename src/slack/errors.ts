@@ -7,7 +7,7 @@ interface SlackError {
   code?: string;
   retryAfter?: number;
   statusCode?: number;
-  data?: { error?: string };
+  data?: { error?: string; response_metadata?: { messages?: string[] } };
   message?: string;
 }
 
@@ -19,7 +19,11 @@ export function explainSlackError(error: unknown): DeliveryFailure {
       return new DeliveryFailure(`Slack rate limit: retry after ${e.retryAfter ?? 1}s`, false, Math.max(1, e.retryAfter ?? 1) * 1000);
     case 'slack_webapi_platform_error': {
       const code = e.data?.error ?? 'unknown_error';
-      return new DeliveryFailure(`Slack refused: ${code}${hints[code] ?? ''}`, !TRANSIENT.has(code));
+      // Slack names the offending field (`[ERROR] must be less than 3001 characters
+      // [json-pointer:/blocks/2/text/text]`): what a maintainer needs to fix it.
+      const first = e.data?.response_metadata?.messages?.[0]?.replace(/^\[ERROR\]\s*/, '');
+      const detail = first ? `: ${first.slice(0, 300)}` : '';
+      return new DeliveryFailure(`Slack refused: ${code}${detail}${hints[code] ?? ''}`, !TRANSIENT.has(code));
     }
     case 'slack_webapi_http_error': {
       const status = e.statusCode ?? 0;

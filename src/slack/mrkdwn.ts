@@ -20,6 +20,17 @@ export function fit(text: string, max: number): string {
   return `${chars.slice(0, max - 1).join('').replace(/&[a-z]*$/, '')}…`;
 }
 
+/** Most characters of a private reply: a sentence or two, not an essay (Slack's own cap is 40,000). */
+export const MAX_REPLY = 3000;
+
+/**
+ * A private reply's `text`, which Slack reads as mrkdwn: the bot's sentences carry names people
+ * chose (a GitLab or Slack name, a rule in the policy file), so the whole text is escaped.
+ */
+export function replyText(text: string): string {
+  return fit(text, MAX_REPLY);
+}
+
 /** Longest URL put in a link; a longer one would crowd the text out of its block. */
 export const MAX_LINK_URL = 800;
 

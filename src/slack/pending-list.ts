@@ -9,6 +9,11 @@ import { link } from './mrkdwn.js';
 export const PENDING_LIST_LIMIT = 15;
 /** A title in the list is shortened more than on a card: fifteen long ones would drown the list. */
 const LIST_TITLE = 150;
+/**
+ * Characters of blocks the entries may take. Slack refuses a message whose blocks are too long
+ * taken together (`msg_blocks_too_long`, at about 12k); the rest leaves room for the last line.
+ */
+const LIST_CHARS = 10_000;
 
 function age(from: Date, now: Date): string {
   const minutes = Math.max(0, Math.floor((now.getTime() - from.getTime()) / 60_000));
@@ -32,9 +37,11 @@ export function renderPendingList(
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: `*${total} check${total === 1 ? '' : 's'} waiting for a decision*, newest first:` } },
   ];
+  let size = JSON.stringify(blocks).length;
+  let listed = 0;
   for (const check of shown) {
     const freeze = freezeOf(check);
-    blocks.push(
+    const entry: KnownBlock[] = [
       {
         type: 'section',
         text: {
@@ -50,10 +57,16 @@ export function renderPendingList(
           { type: 'button', action_id: REJECT_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value: String(check.id) },
         ],
       },
-    );
+    ];
+    // Long titles and paths: fewer entries rather than a message Slack refuses whole.
+    const grown = size + JSON.stringify(entry).length + 1;
+    if (listed > 0 && grown > LIST_CHARS) break;
+    blocks.push(...entry);
+    size = grown;
+    listed++;
   }
-  if (total > shown.length) {
-    const more = total - shown.length;
+  if (total > listed) {
+    const more = total - listed;
     const where = webListUrl ? `: ${link(webListUrl, 'see them all on the web list')}` : ' on the web list';
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${more} more${where}.` }] });
   }

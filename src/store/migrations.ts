@@ -172,4 +172,8 @@ export const migrations: readonly string[] = [
   INSERT OR IGNORE INTO account_sighting (account, seen, first_seen)
     SELECT account, person, decided_at FROM decision WHERE person LIKE 'email:%';
   `,
+  // 8: an emergency approval (break glass) is taken in like any click, and settled by its own path.
+  `
+  ALTER TABLE decision_request ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

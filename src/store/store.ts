@@ -718,11 +718,11 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   // --- clicks taken in, not yet decided --------------------------------------------------
 
-  takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date): number {
+  takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date, breakGlass = false): number {
     return Number(
       this.#db
-        .prepare('INSERT INTO decision_request (check_id, outcome, actor, reason, received_at) VALUES (?, ?, ?, ?, ?)')
-        .run(checkId, outcome, JSON.stringify(actor), reason, at.toISOString()).lastInsertRowid,
+        .prepare('INSERT INTO decision_request (check_id, outcome, actor, reason, received_at, break_glass) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(checkId, outcome, JSON.stringify(actor), reason, at.toISOString(), breakGlass ? 1 : 0).lastInsertRowid,
     );
   }
 
@@ -730,15 +730,16 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     this.#db.prepare('DELETE FROM decision_request WHERE id = ?').run(id);
   }
 
-  openRequests(): Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null }> {
+  openRequests(): Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null; breakGlass: boolean }> {
     const rows = this.#db.prepare('SELECT * FROM decision_request ORDER BY id').all() as Array<{
       id: number;
       check_id: number;
       outcome: Outcome;
       actor: string;
       reason: string | null;
+      break_glass: number;
     }>;
-    return rows.map((r) => ({ id: r.id, checkId: r.check_id, outcome: r.outcome, actor: JSON.parse(r.actor) as Actor, reason: r.reason }));
+    return rows.map((r) => ({ id: r.id, checkId: r.check_id, outcome: r.outcome, actor: JSON.parse(r.actor) as Actor, reason: r.reason, breakGlass: r.break_glass === 1 }));
   }
 
   // --- the Slack Home tab ------------------------------------------------------------------

@@ -224,7 +224,7 @@ ${ctx.notice ? html`<p class="notice" role="status">${ctx.notice}</p>` : ''}
 ${ctx.error ? html`<p class="error" role="alert">${ctx.error}</p>` : ''}
 ${view.sections.map((s) => section(view, s, ctx))}
 </div>
-<p class="hint">While a check waits, GitLab shows it as <strong>failed</strong> (after 2 minutes); an approval still turns it green.
+<p class="hint">While a check waits, the merge request cannot be merged: GitLab shows the check <strong>pending</strong> (or <strong>failed</strong> after 2 minutes on a new merge request); an approval turns it green.
 This list updates itself; <noscript>with scripts off, </noscript>reload to be sure.</p>
 </main>`,
   );

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeSlack, RESPONSE_URL_TTL_MS, TRIGGER_TTL_MS } from '../../src/fakes/slack.js';
-import { ackProblems } from '../../src/fakes/socket-mode.js';
+import { ackProblems, lateAck } from '../../src/fakes/socket-mode.js';
 
 const TOKEN = 'xoxb-strict';
 const CHANNEL = 'C0STRICT';
@@ -70,7 +70,7 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json; charset=utf-8' },
       body: JSON.stringify(body),
     });
-    return { status: res.status, body: (await res.json()) as { ok: boolean; error?: string; ts?: string; view?: { id: string }; response_metadata?: { messages: string[] } } };
+    return { status: res.status, body: (await res.json()) as { ok: boolean; error?: string; ts?: string; view?: { id: string }; errors?: string[]; response_metadata?: { messages: string[] } } };
   };
   const respond = async (url: string, body: Record<string, unknown>) => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -83,6 +83,8 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
       const refused = await api('chat.postMessage', { channel: CHANNEL, text: 't', blocks: breach });
       expect(refused).toMatchObject({ status: 200, body: { ok: false, error: 'invalid_blocks' } });
       expect(refused.body.response_metadata?.messages[0]).toMatch(/^\[ERROR\] .*json-pointer:\/blocks/);
+      // Slack lists the problems twice: bare in `errors`, prefixed in the response metadata.
+      expect(refused.body.errors?.map((e) => `[ERROR] ${e}`)).toEqual(refused.body.response_metadata?.messages);
       expect(slack.calls('chat.postMessage')).toHaveLength(0);
       expect((await api('chat.postMessage', { channel: CHANNEL, text: 't', blocks: within })).body).toMatchObject({ ok: true });
     });
@@ -91,10 +93,29 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
       const ts = await post();
       expect((await api('chat.update', { channel: CHANNEL, ts, text: 't', blocks: breach })).body).toEqual(expect.objectContaining({ ok: false, error: 'invalid_blocks' }));
       expect((await api('chat.postEphemeral', { channel: CHANNEL, user: 'U1', text: 't', blocks: breach })).body).toMatchObject({ ok: false, error: 'invalid_blocks' });
-      expect((await respond(slack.responseUrl(), { text: 't', blocks: breach })).text).toContain('invalid_blocks');
+      // A response_url answers like an incoming webhook: HTTP 400, the bare code.
+      expect(await respond(slack.responseUrl(), { text: 't', blocks: breach })).toEqual({ status: 400, text: 'invalid_blocks' });
       expect(slack.calls('chat.update')).toHaveLength(0);
       expect(slack.calls('chat.postEphemeral')).toHaveLength(0);
       expect(slack.calls('response_url')).toHaveLength(0);
+    });
+  });
+
+  describe('a message too long as a whole, each block within its limits', () => {
+    // 5 sections of 2,400 characters: about 12,300 characters of blocks; 4 are about 9,800.
+    const long = (n: number) => Array.from({ length: n }, () => section(x(2400)));
+
+    it('is refused as msg_blocks_too_long by chat.postMessage, chat.update, chat.postEphemeral and response_url', async () => {
+      const ts = await post();
+      expect(await api('chat.postMessage', { channel: CHANNEL, text: 't', blocks: long(5) })).toMatchObject({ status: 200, body: { ok: false, error: 'msg_blocks_too_long' } });
+      expect((await api('chat.update', { channel: CHANNEL, ts, text: 't', blocks: long(5) })).body.error).toBe('msg_blocks_too_long');
+      expect((await api('chat.postEphemeral', { channel: CHANNEL, user: 'U1', text: 't', blocks: long(5) })).body.error).toBe('msg_blocks_too_long');
+      expect(await respond(slack.responseUrl(), { text: 't', blocks: long(5) })).toEqual({ status: 400, text: 'msg_blocks_too_long' });
+      expect(slack.calls('chat.update')).toHaveLength(0);
+    });
+
+    it('a little shorter is posted', async () => {
+      expect((await api('chat.postMessage', { channel: CHANNEL, text: 't', blocks: long(4) })).body.ok).toBe(true);
     });
   });
 
@@ -118,11 +139,20 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
       { rule: 'section text at most 3000 characters', breach: modal({ blocks: [section(x(3001))] }) },
     ];
 
-    it.each(VIEW_RULES)('views.open refuses a modal breaking “$rule” (invalid_blocks), and the trigger is not spent', async ({ breach }) => {
+    it.each(VIEW_RULES)('views.open refuses a modal breaking “$rule” (invalid_arguments), and the trigger is not spent', async ({ breach }) => {
       const trigger = slack.triggerId();
-      expect((await api('views.open', { trigger_id: trigger, view: breach })).body).toMatchObject({ ok: false, error: 'invalid_blocks' });
+      const refused = await api('views.open', { trigger_id: trigger, view: breach });
+      // A view is an argument of views.*: Slack answers invalid_arguments, not invalid_blocks.
+      expect(refused).toMatchObject({ status: 200, body: { ok: false, error: 'invalid_arguments' } });
+      expect(refused.body.response_metadata?.messages[0]).toMatch(/^\[ERROR\] .*json-pointer:\/view/);
       expect(slack.calls('views.open')).toHaveLength(0);
       expect((await api('views.open', { trigger_id: trigger, view: modal() })).body).toMatchObject({ ok: true });
+    });
+
+    it('a modal submitted or closed can no longer be updated (not_found)', async () => {
+      const opened = await api('views.open', { trigger_id: slack.triggerId(), view: modal() });
+      slack.closeViews();
+      expect((await api('views.update', { view_id: opened.body.view!.id, view: modal() })).body).toMatchObject({ ok: false, error: 'not_found' });
     });
 
     it('a modal of 100 blocks and 24-character titles opens', async () => {
@@ -133,12 +163,12 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
     it('views.push, views.update and views.publish check the view too', async () => {
       const opened = await api('views.open', { trigger_id: slack.triggerId(), view: modal() });
       const tooLong = modal({ title: { type: 'plain_text', text: x(25) } });
-      expect((await api('views.push', { trigger_id: slack.triggerId(), view: tooLong })).body.error).toBe('invalid_blocks');
-      expect((await api('views.update', { view_id: opened.body.view!.id, view: tooLong })).body.error).toBe('invalid_blocks');
+      expect((await api('views.push', { trigger_id: slack.triggerId(), view: tooLong })).body.error).toBe('invalid_arguments');
+      expect((await api('views.update', { view_id: opened.body.view!.id, view: tooLong })).body.error).toBe('invalid_arguments');
       expect((await api('views.update', { view_id: opened.body.view!.id, view: modal() })).body.ok).toBe(true);
       expect((await api('views.update', { view_id: 'V_UNKNOWN', view: modal() })).body.error).toBe('not_found');
       const home = { type: 'home', blocks: Array.from({ length: 101 }, () => section('a')) };
-      expect((await api('views.publish', { user_id: 'U1', view: home })).body.error).toBe('invalid_blocks');
+      expect((await api('views.publish', { user_id: 'U1', view: home })).body.error).toBe('invalid_arguments');
       expect((await api('views.publish', { user_id: 'U1', view: { ...home, blocks: home.blocks.slice(1) } })).body.ok).toBe(true);
     });
   });
@@ -230,6 +260,11 @@ describe('the Socket Mode stand-in refuses acknowledgements Slack would refuse',
   it('a modal answer (response_action update) with a title over 24 characters', () => {
     expect(ackProblems(ack({ response_action: 'update', view: modal({ title: { type: 'plain_text', text: x(25) } }) }))).not.toEqual([]);
     expect(ackProblems(ack({ response_action: 'update', view: modal() }))).toEqual([]);
+  });
+
+  it('an acknowledgement later than 3 seconds: Slack showed the person an error already', () => {
+    expect(lateAck(3000)).toBeNull();
+    expect(lateAck(3001)).toMatch(/after 3001 ms, more than Slack's 3000 ms/);
   });
 
   it('a bare acknowledgement is always fine', () => {

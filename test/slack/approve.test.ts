@@ -28,7 +28,7 @@ describe('deciding in Slack', () => {
       expect.objectContaining({ action_id: 'approve_check', style: 'primary', value: String(id) }),
       expect.objectContaining({ action_id: 'reject_check', style: 'danger', value: String(id) }),
     ]);
-    expect(allText(blocksOf(card!))).toContain('*failed* (after 2 minutes)');
+    expect(allText(blocksOf(card!))).toContain('*failed* after 2 minutes on a new merge request');
 
     const click = await h.click(APPROVER, 'approve_check', id);
     expect(click.status).toBe(200);

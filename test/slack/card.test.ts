@@ -61,7 +61,7 @@ describe('the Slack card', () => {
     expect(text).toContain('`feature/capture-retry` → `main`');
     expect(text).toContain(`<https://gitlab.example.com/acme/payments-api/-/commit/${SHA}|9f2c4e1b>`);
     expect(text).toContain('Dana Reyes');
-    expect(text).toContain('GitLab shows this check as *failed* (after 2 minutes). An approval still turns it green.');
+    expect(text).toContain('GitLab shows the check *pending* (or *failed* after 2 minutes on a new merge request). An approval turns it green.');
     expect(card.blocks.length).toBeLessThanOrEqual(50);
   });
 

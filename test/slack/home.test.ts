@@ -101,7 +101,7 @@ describe('the Slack Home tab', () => {
   it('Reject on the Home tab asks for a reason in the same modal, and the rejection reaches GitLab', async () => {
     const id = (await h.receive()).body.id as number;
     await openHome(APPROVER);
-    await sendInteraction(`${h.bot.url}/slack/events`, homeButtonClick({ userId: APPROVER, actionId: 'reject_check', value: String(id) }), SECRETS.signingSecret);
+    await sendInteraction(`${h.bot.url}/slack/events`, homeButtonClick({ userId: APPROVER, actionId: 'reject_check', value: String(id), triggerId: h.slack.triggerId() }), SECRETS.signingSecret);
     const [modal] = await h.slack.waitFor('views.open');
     expect((modal!.body.view as { callback_id: string }).callback_id).toBe('reject_reason');
     await h.submitReject(APPROVER, id, 'Not this week');

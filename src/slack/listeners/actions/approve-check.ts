@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { replyText } from '../../mrkdwn.js';
 import { slackActor, type ListenerDeps } from '../types.js';
 import { openReasonModal } from './open-reason-modal.js';
 
@@ -19,12 +20,12 @@ export const approveCheck =
       await ack();
     });
     if (!result.ok) {
-      await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
+      await respond({ response_type: 'ephemeral', replace_original: false, text: replyText(result.message) });
     } else if (result.counted) {
       const { approvals, approvalsRequired } = result.check;
-      await respond({ response_type: 'ephemeral', replace_original: false, text: `Your approval is counted: ${approvals.length} of ${approvalsRequired}.` });
+      await respond({ response_type: 'ephemeral', replace_original: false, text: replyText(`Your approval is counted: ${approvals.length} of ${approvalsRequired}.`) });
     } else if (body.container?.is_ephemeral) {
       // Clicked in the /pending list: the card in the channel changes; tell the clicker here.
-      await respond({ response_type: 'ephemeral', replace_original: false, text: `You approved ${result.check.projectPath}!${result.check.mergeRequestIid}.` });
+      await respond({ response_type: 'ephemeral', replace_original: false, text: replyText(`You approved ${result.check.projectPath}!${result.check.mergeRequestIid}.`) });
     }
   };
