@@ -1,6 +1,27 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The boundaries of the code: the domain imports nothing outside itself (and no transport or
+ * database library); an adapter (Slack, GitLab, the web list, the store) never imports
+ * another. What they share lives in src/domain or src/ports.ts.
+ */
+const ADAPTERS = ['slack', 'gitlab', 'web', 'store'];
+const adapterBoundary = (adapter) => ({
+  files: [`src/${adapter}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: ADAPTERS.filter((other) => other !== adapter).map((other) => ({
+          regex: `^(\\.\\./)+${other}/`,
+          message: `src/${adapter} is an adapter and may not import src/${other}, another adapter: share through src/domain or src/ports.ts.`,
+        })),
+      },
+    ],
+  },
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
   js.configs.recommended,
@@ -9,6 +30,34 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       'no-console': 'error',
+    },
+  },
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^\\.\\./', message: 'src/domain knows nothing outside itself: move what it needs into src/domain, or keep this code out of it.' },
+            {
+              regex: '^(node:)?(http|https|net|fs|express|better-sqlite3|@slack/.*|@gitbeaker/.*)$',
+              message: 'src/domain knows nothing of HTTP, SQL, Slack or GitLab: that belongs in an adapter.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  ...ADAPTERS.map(adapterBoundary),
+  {
+    // The use cases see adapters only through the ports and functions they are given.
+    files: ['src/gate.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: `^\\./(${ADAPTERS.join('|')})/`, message: 'The gate reaches adapters only through src/ports.ts and what startBot passes in.' }] },
+      ],
     },
   },
   {

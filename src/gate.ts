@@ -3,48 +3,19 @@ import { gitlabStatus, shortSha, type Actor, type Check, type MergeRequestEvent,
 import { frozenBy, frozenMessage, type Freeze } from './domain/freeze.js';
 import { accountOf, sightingsOf, tallyApproval } from './domain/people.js';
 import { breakGlassRule, type Authorization, type Rule } from './domain/policy.js';
-import { gitlabCode, gitlabQuote, gitlabText } from './gitlab/markdown.js';
+import type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload, NoteTexts } from './domain/effects.js';
+import { canReportAgain, cardDueNow, hasCard, planAfterVote, planKnownCommit, planRegate, planVote, reportOf } from './domain/lifecycle.js';
 import { firstDue } from './domain/schedule.js';
 import { normaliseReason, planReceipt, refuseDecision, refuseMissingComment, type Refusal } from './domain/rules.js';
-import { StoreUnavailable, type AuditInput, type CheckFilter, type Store } from './store/store.js';
+import { StoreUnavailable, type AuditInput, type CheckFilter, type GatePorts } from './ports.js';
 
-/** What the GitLab lane delivers: exactly what was decided, fixed at decision time. */
-export interface ReportPayload {
-  projectId: number;
-  mergeRequestIid: number;
-  sha: string;
-  statusCheckId: number;
-  /**
-   * `failed` also withdraws an approval (the rule changed): it blocks the merge on every
-   * GitLab version, where `pending` is refused before 16.5 and times out into failed later.
-   */
-  status: 'passed' | 'failed' | 'pending';
-  /** Withdraws an approval after the rule changed: the check waits again, so this is no decision of it. */
-  withdrawal?: boolean;
-}
-
-/** What a merge request's author is told by direct message, and why. */
-export interface AuthorNoticePayload {
-  about: 'approved' | 'rejected' | 'regated' | 'report_refused';
-}
-
-/** Whose Slack Home tab to draw again. */
-export interface HomeRefreshPayload {
-  userId: string;
-}
+export type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload, ReportPayload } from './domain/effects.js';
 
 /** How long after opening the Home tab a person's tab is kept current after decisions. */
 const HOME_TAB_KEPT_MS = 12 * 60 * 60_000;
 
-/** A comment for the merge request's author: a rejection's reason, an approval's comment. */
-export interface NotePayload {
-  projectId: number;
-  mergeRequestIid: number;
-  body: string;
-}
-
 export interface GateOptions {
-  store: Store;
+  store: GatePorts;
   clock: () => Date;
   log: Logger;
   /** The approval policy: which rule governs a check, and who may decide it. */
@@ -57,6 +28,8 @@ export interface GateOptions {
   draftCards: 'wait' | 'post';
   /** Tell a merge request's author of decisions (Slack direct message). */
   notifyAuthors?: boolean;
+  /** What the notes on a merge request say, in GitLab's Markdown. */
+  notes: NoteTexts;
 }
 
 export type Refused = {
@@ -66,14 +39,6 @@ export type Refused = {
   check: Check | null;
 };
 
-/** Told to the escalation channel when someone approves during a freeze. */
-export interface BreakGlassNotice {
-  channel: string;
-  freeze: string;
-  by: string;
-  via: Actor['via'];
-  reason: string;
-}
 export type DecideResult = { ok: true; check: Check; counted: boolean } | Refused;
 
 const where = (check: Pick<Check, 'projectPath' | 'mergeRequestIid'>) => `${check.projectPath}!${check.mergeRequestIid}`;
@@ -98,7 +63,7 @@ export class Gate {
   receive(event: MergeRequestEvent, source: 'gitlab' | 'reconciled' = 'gitlab'): { check: Check; created: boolean } {
     const { store, clock } = this.#o;
     const at = clock();
-    const cardDue = !(event.draft && this.#o.draftCards === 'wait');
+    const cardDue = cardDueNow(event, this.#o.draftCards);
     const audit = (checkId: number, name: string, detail?: string) =>
       store.audit({ checkId, event: name, actor: event.triggeredBy, via: null, sha: event.sha, detail }, at);
     const result = store.transaction(() => {
@@ -115,7 +80,7 @@ export class Gate {
       if (plan.create || !same) {
         const id = store.insertCheck(event, plan.state, plan.previousSha, rule, at);
         if (plan.state === 'pending' && cardDue) {
-          store.enqueue(id, 'slack', 'post_card', null, at);
+          store.enqueue(id, { kind: 'post_card', payload: null }, at);
           this.#scheduleNudges(id, rule, at);
         }
         audit(id, 'received', `state ${plan.state}${plan.late ? ' (a late call about an older commit)' : ''}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
@@ -124,24 +89,31 @@ export class Gate {
       }
       if (plan.late) return { id: same.id, created: false };
       store.refreshCheck(same.id, event, at);
-      if (same.ruleName !== null && (same.ruleName !== rule.name || same.approvalsRequired !== rule.required)) {
-        this.#regate(same, rule, cardDue, at);
-      } else if (plan.reopen) {
-        store.reopen(same.id, at);
-        if (cardDue) {
-          store.enqueue(same.id, 'slack', 'post_card', null, at);
-          this.#scheduleNudges(same.id, rule, at);
-        }
-        audit(same.id, 'reopened');
-      } else if (plan.state === 'pending' && same.slackTs === null && cardDue && !store.hasPendingDelivery(same.id, 'post_card')) {
-        // A draft became ready, or the first card could not be posted: post it now.
-        store.enqueue(same.id, 'slack', 'post_card', null, at);
-        if (store.nudgesOf(same.id).length === 0) this.#scheduleNudges(same.id, rule, at);
-      } else if (same.title !== event.title || same.targetBranch !== event.targetBranch || same.draft !== event.draft) {
-        this.#updateCard(same.id, at);
+      const next = planKnownCommit(same, event, plan, rule, { due: cardDue, queued: store.hasPendingDelivery(same.id, 'post_card') });
+      switch (next.step) {
+        case 'regate':
+          this.#regate(same, rule, cardDue, at);
+          break;
+        case 'reopen':
+          store.reopen(same.id, at);
+          if (cardDue) {
+            store.enqueue(same.id, { kind: 'post_card', payload: null }, at);
+            this.#scheduleNudges(same.id, rule, at);
+          }
+          audit(same.id, 'reopened');
+          break;
+        case 'post_card':
+          // A draft became ready, or the first card could not be posted: post it now.
+          store.enqueue(same.id, { kind: 'post_card', payload: null }, at);
+          if (store.nudgesOf(same.id).length === 0) this.#scheduleNudges(same.id, rule, at);
+          break;
+        case 'update_card':
+          this.#updateCard(same.id, at);
+          break;
+        case 'nothing':
+          break;
       }
-      // GitLab's Retry (the same commit again) also sends a decision GitLab refused before.
-      if (same.ruleName === rule.name && same.approvalsRequired === rule.required) this.#reReport(same.id, 'the same commit was sent again', at);
+      if (next.resend) this.#reReport(same.id, 'the same commit was sent again', at);
       return { id: same.id, created: false };
     });
     this.#o.onWork();
@@ -207,7 +179,7 @@ export class Gate {
     const { store, clock } = this.#o;
     const retry = store.checksWithoutCard();
     if (retry.length) {
-      store.transaction(() => retry.forEach((id) => store.enqueue(id, 'slack', 'post_card', null, clock())));
+      store.transaction(() => retry.forEach((id) => store.enqueue(id, { kind: 'post_card', payload: null }, clock())));
       this.#o.onWork();
     }
     const open = this.#o.store.openRequests();
@@ -254,38 +226,30 @@ export class Gate {
     const at = clock();
     const vote = store.transaction(() => {
       for (const seen of permit.seen) store.sighted(permit.account, seen, at);
-      let decides = true;
       // Read again inside the transaction: the rule may have changed while the policy was asked.
       const required = store.getCheck(checkId)?.approvalsRequired ?? check.approvalsRequired;
-      if (outcome === 'approve') {
+      const tally = planVote(outcome, () => {
         const prior = store.approvingAccounts(checkId, check.sha);
-        const tally = tallyApproval(prior, permit.account, store.sightingsAround([...prior, permit.account]), required);
-        if (tally === 'already_counted') return tally;
-        decides = tally === 'decides';
-      }
-      const result = store.vote(checkId, { outcome, actor, account: permit.account, reason, decides }, at);
+        return tallyApproval(prior, permit.account, store.sightingsAround([...prior, permit.account]), required);
+      });
+      if (tally === 'already_counted') return tally;
+      const result = store.vote(checkId, { outcome, actor, account: permit.account, reason, decides: tally === 'decides' }, at);
       if (result === 'not_pending') return result;
       store.settleRequest(requestId);
-      const event: AuditInput = { checkId, event: '', actor: actor.name, via: actor.via, sha: check.sha, detail: reason };
-      if (result === 'decided') {
-        const report: ReportPayload = {
-          projectId: check.projectId,
-          mergeRequestIid: check.mergeRequestIid,
-          sha: check.sha,
-          statusCheckId: check.statusCheckId,
-          status: gitlabStatus(outcome),
-        };
-        store.enqueue(checkId, 'gitlab', 'report', report, at);
-        store.audit({ ...event, event: outcome === 'approve' ? 'approved' : 'rejected' }, at);
+      const plan = planAfterVote(check, outcome, result, reason, permit.rule.approveWithComment);
+      const event: AuditInput = { checkId, event: plan.audit, actor: actor.name, via: actor.via, sha: check.sha, detail: reason };
+      if (plan.report) store.enqueue(checkId, { kind: 'report', payload: plan.report }, at);
+      if (plan.audit === 'approval_counted') {
+        store.audit({ ...event, detail: `${check.approvals.length + 1} of ${check.approvalsRequired}${reason ? `: ${reason}` : ''}` }, at);
       } else {
-        store.audit({ ...event, event: 'approval_counted', detail: `${check.approvals.length + 1} of ${check.approvalsRequired}${reason ? `: ${reason}` : ''}` }, at);
+        store.audit(event, at);
       }
-      if (reason && (outcome === 'reject' || permit.rule.approveWithComment)) {
-        const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: noteBody(check, outcome, actor, reason) };
-        store.enqueue(checkId, 'gitlab', 'note', note, at);
+      if (plan.note && reason) {
+        const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: this.#o.notes.decision(check, outcome, actor, reason) };
+        store.enqueue(checkId, { kind: 'note', payload: note }, at);
       }
       this.#updateCard(checkId, at);
-      this.#followUp(checkId, result === 'decided' ? (outcome === 'approve' ? 'approved' : 'rejected') : null, at);
+      this.#followUp(checkId, plan.tellAuthor, at);
       return result;
     });
     const now = store.getCheck(checkId) as Check;
@@ -444,15 +408,14 @@ export class Gate {
       const result = store.vote(checkId, { outcome: 'approve', actor, account: permit.account, reason: kept, decides: true }, at);
       if (result !== 'decided') return result;
       store.settleRequest(requestId);
-      const report: ReportPayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, sha: check.sha, statusCheckId: check.statusCheckId, status: 'passed' };
-      store.enqueue(checkId, 'gitlab', 'report', report, at);
+      store.enqueue(checkId, { kind: 'report', payload: reportOf(check, 'passed') }, at);
       store.audit({ checkId, event: 'break_glass', actor: actor.name, via: actor.via, sha: check.sha, detail: `during the freeze “${freeze.reason}”: ${kept}` }, at);
-      const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: breakGlassNote(check, actor, freeze.reason, kept) };
-      store.enqueue(checkId, 'gitlab', 'note', note, at);
+      const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: this.#o.notes.breakGlass(check, actor, freeze.reason, kept) };
+      store.enqueue(checkId, { kind: 'note', payload: note }, at);
       const channel = rule.reminders?.escalateTo?.channel;
       if (channel) {
         const notice: BreakGlassNotice = { channel, freeze: freeze.reason, by: actor.id, via: actor.via, reason: kept };
-        store.enqueue(checkId, 'slack', 'break_glass_notice', notice, at);
+        store.enqueue(checkId, { kind: 'break_glass_notice', payload: notice }, at);
       }
       this.#updateCard(checkId, at);
       this.#followUp(checkId, 'approved', at);
@@ -535,22 +498,15 @@ export class Gate {
    */
   #regate(check: Check, rule: Rule, cardDue: boolean, at: Date): void {
     const { store } = this.#o;
-    const state = store.regate(check.id, rule, at);
+    const plan = planRegate(check);
+    store.regate(check.id, rule, plan.withdraw, at);
     const detail = `now governed by rule “${rule.name}” (${rule.required} approval(s) needed), was “${check.ruleName}”`;
-    if (state === 'pending' && check.state !== 'pending') {
-      const report: ReportPayload = {
-        projectId: check.projectId,
-        mergeRequestIid: check.mergeRequestIid,
-        sha: check.sha,
-        statusCheckId: check.statusCheckId,
-        status: 'failed',
-        withdrawal: true,
-      };
-      store.enqueue(check.id, 'gitlab', 'report', report, at);
-      const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: withdrawalNote(check, rule) };
-      store.enqueue(check.id, 'gitlab', 'note', note, at);
+    if (plan.withdraw) {
+      store.enqueue(check.id, { kind: 'report', payload: reportOf(check, 'failed', true) }, at);
+      const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: this.#o.notes.withdrawal(check, rule) };
+      store.enqueue(check.id, { kind: 'note', payload: note }, at);
       if (cardDue) {
-        store.enqueue(check.id, 'slack', 'post_card', null, at);
+        store.enqueue(check.id, { kind: 'post_card', payload: null }, at);
         this.#scheduleNudges(check.id, rule, at);
       }
       store.audit({ checkId: check.id, event: 'approval_withdrawn', sha: check.sha, detail }, at);
@@ -574,17 +530,11 @@ export class Gate {
   #reReport(checkId: number, why: string, at: Date): boolean {
     const { store } = this.#o;
     const check = store.getCheck(checkId);
-    if (!check || (check.state !== 'approved' && check.state !== 'rejected') || check.report !== 'failed') return false;
+    if (!check || !canReportAgain(check)) return false;
     if (store.hasPendingDelivery(checkId, 'report')) return false;
-    const report: ReportPayload = {
-      projectId: check.projectId,
-      mergeRequestIid: check.mergeRequestIid,
-      sha: check.sha,
-      statusCheckId: check.statusCheckId,
-      status: gitlabStatus(check.state === 'approved' ? 'approve' : 'reject'),
-    };
+    const report = reportOf(check, gitlabStatus(check.state === 'approved' ? 'approve' : 'reject'));
     store.setReport(checkId, 'sending', null, at);
-    store.enqueue(checkId, 'gitlab', 'report', report, at);
+    store.enqueue(checkId, { kind: 'report', payload: report }, at);
     store.audit({ checkId, event: 'report_resent', sha: check.sha, detail: `${report.status}: ${why}` }, at);
     this.#updateCard(checkId, at);
     return true;
@@ -631,9 +581,9 @@ export class Gate {
    */
   #followUp(checkId: number, about: AuthorNoticePayload['about'] | null, at: Date): void {
     const { store } = this.#o;
-    if (about && this.#o.notifyAuthors) store.enqueue(checkId, 'slack', 'notify_author', { about } satisfies AuthorNoticePayload, at);
+    if (about && this.#o.notifyAuthors) store.enqueue(checkId, { kind: 'notify_author', payload: { about } satisfies AuthorNoticePayload }, at);
     for (const userId of store.homeViewers(new Date(at.getTime() - HOME_TAB_KEPT_MS))) {
-      store.enqueue(checkId, 'slack', 'refresh_home', { userId } satisfies HomeRefreshPayload, at);
+      store.enqueue(checkId, { kind: 'refresh_home', payload: { userId } satisfies HomeRefreshPayload }, at);
     }
   }
 
@@ -642,35 +592,8 @@ export class Gate {
     const { store } = this.#o;
     const check = store.getCheck(checkId);
     if (!check) return;
-    if (check.slackTs !== null || store.hasPendingDelivery(checkId, 'post_card')) {
-      store.enqueue(checkId, 'slack', 'update_card', null, at);
+    if (hasCard(check, store.hasPendingDelivery(checkId, 'post_card'))) {
+      store.enqueue(checkId, { kind: 'update_card', payload: null }, at);
     }
   }
-}
-
-/**
- * A note GitLab renders as Markdown. What people typed (their name, the reason) is quoted as
- * plain text: it mentions nobody, runs no quick action and forges no markup.
- */
-function noteBody(check: Check, outcome: Outcome, actor: Actor, reason: string): string {
-  const verb = outcome === 'approve' ? 'Approved' : 'Rejected';
-  const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
-  return `**${verb}** by ${gitlabText(actor.name)} ${via} (status check “${gitlabText(check.statusCheckName)}”, commit ${shortSha(check.sha)}):\n\n${gitlabQuote(reason)}`;
-}
-
-/** The note an emergency approval leaves on the merge request. */
-function breakGlassNote(check: Check, actor: Actor, freeze: string, reason: string): string {
-  const via = actor.via === 'slack' ? 'in Slack' : 'on the approvals web list';
-  const quoted = gitlabQuote(reason);
-  return `**Emergency approval** (break glass) by ${gitlabText(actor.name)} ${via}, during the freeze “${gitlabText(freeze)}” (status check “${gitlabText(check.statusCheckName)}”, commit ${shortSha(check.sha)}):\n\n${quoted}`;
-}
-
-/** Why GitLab now shows the check failed although someone had approved it. */
-function withdrawalNote(check: Check, rule: { name: string; required: number }): string {
-  const by = check.decidedByName ?? check.decidedBy;
-  return (
-    `**Approval withdrawn** (status check ${gitlabCode(check.statusCheckName)}, commit ${shortSha(check.sha)}): ` +
-    `rule ${gitlabCode(rule.name)} now governs this merge request (${rule.required} approval${rule.required === 1 ? '' : 's'} needed; it was ${gitlabCode(check.ruleName ?? 'none')}), ` +
-    `so the approval${by ? ` by ${gitlabCode(by)}` : ''} no longer counts. The check is failed until the new rule's approvers decide.`
-  );
 }

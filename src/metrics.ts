@@ -1,5 +1,6 @@
 import client from 'prom-client';
-import type { Lane, Store } from './store/store.js';
+import type { Lane } from './domain/effects.js';
+import type { MetricsReadings } from './ports.js';
 
 /** Webhook answers by what they mean to an operator. */
 const WEBHOOK_OUTCOMES: Record<number, string> = {
@@ -27,7 +28,7 @@ export class Metrics {
   readonly #reconcileLastSuccess;
   readonly #reconcileErrors;
 
-  constructor(store: Store, clock: () => number = Date.now) {
+  constructor(store: MetricsReadings, clock: () => number = Date.now) {
     client.collectDefaultMetrics({ register: this.registry });
     this.#checks = new client.Counter({
       name: 'approval_checks_received_total',

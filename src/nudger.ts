@@ -1,16 +1,14 @@
 import type { Logger } from 'pino';
 import type { Check } from './domain/check.js';
+import type { NudgePayload } from './domain/effects.js';
 import type { Rule } from './domain/policy.js';
-import { nextReminder } from './domain/schedule.js';
-import type { Store } from './store/store.js';
+import { planNudge } from './domain/lifecycle.js';
+import type { AuditPort, CheckPort, NudgePort, OutboxPort, Transactions } from './ports.js';
 
-/** What a reminder or escalation message needs: how long the check has waited. */
-export interface NudgePayload {
-  waitedMs: number;
-}
+export type { NudgePayload } from './domain/effects.js';
 
 export interface NudgerOptions {
-  store: Store;
+  store: Transactions & Pick<NudgePort, 'dueNudges' | 'dropNudge' | 'moveNudge' | 'markEscalated'> & Pick<CheckPort, 'getCheck'> & Pick<OutboxPort, 'enqueue'> & Pick<AuditPort, 'audit'>;
   log: Logger;
   clock: () => Date;
   /** The rule as written (without escalation): its reminders and escalate_to. */
@@ -67,23 +65,22 @@ export class Nudger {
         store.transaction(() => {
           const check = store.getCheck(nudge.checkId);
           const reminders = check ? this.#o.ruleFor(check).reminders : null;
-          if (!check || check.state !== 'pending' || !reminders) {
+          const plan = planNudge(nudge.kind, check, reminders, now.getTime());
+          if (!plan.send || !check) {
             store.dropNudge(nudge.id);
             return;
           }
           const payload: NudgePayload = { waitedMs: Math.max(0, now.getTime() - check.receivedAt.getTime()) };
-          store.enqueue(check.id, 'slack', nudge.kind, payload, now);
+          store.enqueue(check.id, { kind: nudge.kind, payload }, now);
           queued += 1;
-          if (nudge.kind === 'escalate') {
+          if (plan.escalate) {
             store.markEscalated(check.id, now);
-            store.audit({ checkId: check.id, event: 'escalated', sha: check.sha, detail: describeEscalation(reminders.escalateTo) }, now);
-            store.dropNudge(nudge.id);
-            return;
+            store.audit({ checkId: check.id, event: 'escalated', sha: check.sha, detail: describeEscalation(reminders?.escalateTo ?? null) }, now);
+          } else {
+            store.audit({ checkId: check.id, event: 'reminded', sha: check.sha }, now);
           }
-          store.audit({ checkId: check.id, event: 'reminded', sha: check.sha }, now);
-          const next = nextReminder(now.getTime(), reminders);
-          if (next === null) store.dropNudge(nudge.id);
-          else store.moveNudge(nudge.id, next);
+          if (plan.next === null) store.dropNudge(nudge.id);
+          else store.moveNudge(nudge.id, plan.next);
         });
       }
     } finally {

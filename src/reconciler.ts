@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { planRepairs, type Repair } from './domain/reconcile.js';
 import type { Gate } from './gate.js';
 import { eventFor, ReconcileClient, type ListedMergeRequest, type Project } from './gitlab/reconcile-client.js';
-import type { Store } from './store/store.js';
+import type { ReconcilePort } from './ports.js';
 
 export interface SweepSummary {
   projects: number;
@@ -13,7 +13,7 @@ export interface SweepSummary {
 
 export interface ReconcilerOptions {
   gate: Gate;
-  store: Store;
+  store: ReconcilePort;
   log: Logger;
   gitlab: { url: string; token: string; timeoutMs: number };
   /** GITLAB_PROJECTS: ids or paths watched besides every project the bot has had a call for. */

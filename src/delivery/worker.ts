@@ -1,5 +1,12 @@
 import type { Logger } from 'pino';
-import { StoreUnavailable, type Delivery, type Lane, type Store } from '../store/store.js';
+import type { EffectKind } from '../domain/effects.js';
+import type { Lane } from '../domain/effects.js';
+import { StoreUnavailable, type Delivery, type DeliveryQueue, type UnreadableDelivery } from '../ports.js';
+import { DeliveryFailure } from './failure.js';
+import type { DeliveryHandler } from './handlers.js';
+
+export { DeliveryFailure } from './failure.js';
+export type { DeliveryHandler, DeliveryHandlers } from './handlers.js';
 
 /**
  * The longest a server's Retry-After is honoured. A rate limit of a day (seen from Slack)
@@ -10,37 +17,17 @@ export const MAX_RETRY_AFTER_MS = 15 * 60_000;
 /** Pauses of a lane while the database refuses writes: from 250 ms, doubling, up to 10 s. */
 const STORE_PAUSE_MS = { first: 250, max: 10_000 };
 
-/**
- * Why a delivery failed. `permanent` stops retrying (a 4xx that no retry will fix);
- * `retryAfterMs` is the server's own word on when to come back (HTTP 429).
- */
-export class DeliveryFailure extends Error {
-  constructor(
-    message: string,
-    readonly permanent: boolean,
-    readonly retryAfterMs?: number,
-    /** The HTTP status the other side answered, when it answered. */
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = 'DeliveryFailure';
-  }
-}
+/** Handlers for some kinds of effect; the composition root gives one for each (DeliveryHandlers). */
+export type SomeHandlers<K extends EffectKind> = { [P in K]: DeliveryHandler<P> };
 
-/**
- * Delivers one kind of effect. Returns what to write when it succeeded (run in the same
- * transaction that removes the delivery), or throws a DeliveryFailure.
- */
-export interface DeliveryHandler {
-  deliver(delivery: Delivery): Promise<(() => void) | void>;
-  /** Called (inside a transaction) when the delivery failed; `final` when it will not be retried. */
-  failed?(delivery: Delivery, failure: DeliveryFailure, final: boolean): void;
-}
+/** A handler as the worker calls it: for the kind of the delivery in hand. */
+type AnyHandler = DeliveryHandler<EffectKind>;
 
-export interface WorkerOptions {
-  store: Store;
+export interface WorkerOptions<K extends EffectKind = EffectKind> {
+  /** Only the outbox: what is due, and how its delivery went. */
+  store: DeliveryQueue;
   log: Logger;
-  handlers: Record<string, DeliveryHandler>;
+  handlers: SomeHandlers<K>;
   clock?: () => number;
   random?: () => number;
   /** First retry delay; doubles each attempt up to `maxDelayMs`, with jitter. */
@@ -55,13 +42,13 @@ export interface WorkerOptions {
  * exponential backoff and jitter, honours Retry-After, and resumes after a restart because
  * the outbox is in the database.
  */
-export class DeliveryWorker {
-  readonly #o: Required<Omit<WorkerOptions, 'onOutcome'>> & Pick<WorkerOptions, 'onOutcome'>;
+export class DeliveryWorker<K extends EffectKind = EffectKind> {
+  readonly #o: Options;
   readonly #lanes = new Map<Lane, LaneLoop>();
   #running = false;
 
-  constructor(options: WorkerOptions) {
-    this.#o = { clock: Date.now, random: Math.random, ...options };
+  constructor(options: WorkerOptions<K>) {
+    this.#o = { clock: Date.now, random: Math.random, ...options, handlers: options.handlers as Partial<Record<EffectKind, AnyHandler>> };
   }
 
   start(): void {
@@ -95,6 +82,9 @@ export class DeliveryWorker {
   }
 }
 
+type Options = Required<Omit<WorkerOptions, 'onOutcome' | 'handlers'>> &
+  Pick<WorkerOptions, 'onOutcome'> & { handlers: Partial<Record<EffectKind, AnyHandler>> };
+
 /** A delivery the other side accepted, whose outcome the database has not taken yet. */
 interface Unwritten {
   delivery: Delivery;
@@ -118,7 +108,7 @@ class LaneLoop {
 
   constructor(
     readonly lane: Lane,
-    readonly o: Required<Omit<WorkerOptions, 'onOutcome'>> & Pick<WorkerOptions, 'onOutcome'>,
+    readonly o: Options,
     readonly wakeAll: () => void,
   ) {}
 
@@ -229,11 +219,17 @@ class LaneLoop {
     this.#timer = null;
   }
 
-  async #attempt(delivery: Delivery): Promise<void> {
+  async #attempt(next: Delivery | UnreadableDelivery): Promise<void> {
     const { store, log, handlers } = this.o;
+    const context = { deliveryId: next.id, checkId: next.checkId, kind: next.kind, attempt: next.attempts + 1 };
+    if ('problem' in next) {
+      store.giveUp(next.id, next.problem);
+      log.error({ ...context, error: next.problem }, 'delivery cannot be read: given up');
+      return;
+    }
+    const delivery = next;
     const handler = handlers[delivery.kind];
     const started = this.o.clock();
-    const context = { deliveryId: delivery.id, checkId: delivery.checkId, kind: delivery.kind, attempt: delivery.attempts + 1 };
     if (!handler) {
       store.giveUp(delivery.id, `no handler for ${delivery.kind}`);
       log.error(context, 'delivery has no handler');
@@ -264,7 +260,7 @@ class LaneLoop {
     log.info(context, 'delivered');
   }
 
-  #failed(delivery: Delivery, handler: DeliveryHandler, error: unknown, started: number, context: Record<string, unknown>): void {
+  #failed(delivery: Delivery, handler: AnyHandler, error: unknown, started: number, context: Record<string, unknown>): void {
     const { store, log } = this.o;
     const failure =
       error instanceof DeliveryFailure ? error : new DeliveryFailure(error instanceof Error ? error.message : String(error), false);

@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import { listen, readBody, send, type Canned } from './http.js';
 import { Recorder } from './recorder.js';
 
+export { gitlabSignature, sendStatusCheck } from './gitlab-requests.js';
+
 /** Who wrote a merge request, as the fake GitLab reports it. */
 export interface MergeRequestAuthors {
   id: number;
@@ -556,17 +558,3 @@ function listingAnswer(fake: FakeGitLab, call: GitLabCall): Canned | null {
 }
 
 // --- end of the listings -------------------------------------------------------------------
-
-/** Signs a body the way GitLab signs status check calls: hex HMAC-SHA256 with the shared secret. */
-export function gitlabSignature(body: string | Buffer, secret: string): string {
-  return crypto.createHmac('sha256', secret).update(body).digest('hex');
-}
-
-/** Sends a status check call to the bot, signed when a secret is given. */
-export async function sendStatusCheck(url: string, payload: unknown, secret: string | null): Promise<{ status: number; body: Record<string, unknown> }> {
-  const body = JSON.stringify(payload);
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (secret) headers['x-gitlab-signature'] = gitlabSignature(body, secret);
-  const res = await fetch(url, { method: 'POST', headers, body });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}

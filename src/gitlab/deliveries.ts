@@ -1,11 +1,11 @@
-import type { NotePayload, ReportPayload } from '../gate.js';
-import type { DeliveryHandler } from '../delivery/worker.js';
-import type { Store } from '../store/store.js';
+import type { DeliveryHandlers } from '../delivery/handlers.js';
+import { planReportFailure } from '../domain/lifecycle.js';
+import type { AuditPort, CheckPort } from '../ports.js';
 import type { PostNote } from './merge-request.js';
 import type { ReportToGitLab } from './reporter.js';
 
 interface Options {
-  store: Store;
+  store: Pick<CheckPort, 'setReport' | 'markStale'> & Pick<AuditPort, 'audit'>;
   clock: () => Date;
   report: ReportToGitLab;
   postNote: PostNote;
@@ -16,11 +16,11 @@ interface Options {
 }
 
 /** Reporting decisions and posting notes: the GitLab lane of the outbox. Every outcome is shown on the card. */
-export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: updateCard, reportRefused }: Options): Record<string, DeliveryHandler> {
+export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: updateCard, reportRefused }: Options): Pick<DeliveryHandlers, 'report' | 'note'> {
   return {
     report: {
       async deliver({ checkId, payload }) {
-        const sent = payload as ReportPayload;
+        const sent = payload;
         await report(sent);
         if (sent.withdrawal) return () => store.audit({ checkId, event: 'withdrawal_reported', sha: sent.sha, detail: sent.status }, clock());
         return () => {
@@ -30,34 +30,18 @@ export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: 
         };
       },
       failed({ checkId, attempts, payload }, failure, final) {
-        const { sha, withdrawal } = payload as ReportPayload;
-        if (withdrawal) {
-          if (!final) return;
-          store.audit({ checkId, event: 'withdrawal_failed', sha, detail: failure.message }, clock());
-          // After a push (409) the old approval does not carry over to the new commit; anything else leaves it standing.
-          if (failure.status !== 409) {
-            store.setReport(checkId, 'failed', `The approval could not be withdrawn in GitLab: ${failure.message}`, clock());
-            updateCard(checkId);
-          }
-          return;
-        }
-        if (final && failure.status === 409) {
-          store.markStale(checkId, failure.message, clock());
-        } else if (final) {
-          store.setReport(checkId, 'failed', failure.message, clock());
-        } else {
-          store.setReport(checkId, 'sending', failure.message, clock());
-          // Say so on the card once; later retries only change the web list and logs.
-          if (attempts > 0) return;
-        }
-        store.audit({ checkId, event: final ? 'report_failed' : 'report_retrying', sha, detail: failure.message }, clock());
-        updateCard(checkId);
-        if (final) reportRefused?.(checkId);
+        // What a refusal means is the domain's (a 409 makes the check stale); this only writes it.
+        const plan = planReportFailure(payload, { message: failure.message, status: failure.status, final, attempts });
+        if (plan.record?.as === 'stale') store.markStale(checkId, plan.record.error, clock());
+        else if (plan.record) store.setReport(checkId, plan.record.as, plan.record.error, clock());
+        if (plan.audit) store.audit({ checkId, event: plan.audit, sha: payload.sha, detail: failure.message }, clock());
+        if (plan.updateCard) updateCard(checkId);
+        if (plan.tellAuthor) reportRefused?.(checkId);
       },
     },
     note: {
       async deliver({ checkId, payload }) {
-        const note = payload as NotePayload;
+        const note = payload;
         await postNote(note.projectId, note.mergeRequestIid, note.body);
         return () => store.audit({ checkId, event: 'note_posted' }, clock());
       },

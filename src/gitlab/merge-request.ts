@@ -1,6 +1,6 @@
 import { MergeRequestNotes, MergeRequests, Users } from '@gitbeaker/rest';
 import type { FindAuthors } from '../domain/policy.js';
-import { explainGitLabError, requesterFn, type GitLabOptions } from './reporter.js';
+import { explainGitLabError, gitbeakerOptions, type GitLabOptions } from './client.js';
 
 export type PostNote = (projectId: number, mergeRequestIid: number, body: string) => Promise<void>;
 
@@ -13,8 +13,8 @@ interface Commit {
  * Who wrote a merge request: its author (username, public e-mail) and the authors and
  * committers of its commits. The four-eyes rule compares the person approving with these.
  */
-export function createAuthorLookup({ url, token, timeoutMs }: GitLabOptions): FindAuthors {
-  const options = { host: url, token, requesterFn, queryTimeout: timeoutMs };
+export function createAuthorLookup(gitlab: GitLabOptions): FindAuthors {
+  const options = gitbeakerOptions(gitlab);
   const mergeRequests = new MergeRequests(options);
   const users = new Users(options);
   return async (projectId, iid) => {
@@ -38,8 +38,8 @@ export function createAuthorLookup({ url, token, timeoutMs }: GitLabOptions): Fi
 }
 
 /** Posts a comment on a merge request (a rejection's reason, an approval's comment). */
-export function createNotePoster({ url, token, timeoutMs }: GitLabOptions): PostNote {
-  const notes = new MergeRequestNotes({ host: url, token, requesterFn, queryTimeout: timeoutMs });
+export function createNotePoster(gitlab: GitLabOptions): PostNote {
+  const notes = new MergeRequestNotes(gitbeakerOptions(gitlab));
   return async (projectId, iid, body) => {
     try {
       await notes.create(projectId, iid, body);

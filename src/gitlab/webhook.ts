@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Gate } from '../gate.js';
-import { StoreUnavailable } from '../store/store.js';
+import { StoreUnavailable } from '../ports.js';
 import { readBounded, type BodyBudget } from './body.js';
 import { describeProblem, statusCheckPayload, toEvent } from './payload.js';
 import { candidateSecrets, looksLikeSignature, secretsFor, signedWith, type WebhookSecrets } from './secrets.js';

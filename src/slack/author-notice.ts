@@ -1,9 +1,9 @@
 import type { types, webApi } from '@slack/bolt';
-import type { DeliveryHandler } from '../delivery/worker.js';
+import type { DeliveryHandlers } from '../delivery/handlers.js';
 import type { Check } from '../domain/check.js';
 import type { Authors } from '../domain/policy.js';
-import type { AuthorNoticePayload } from '../gate.js';
-import type { Store } from '../store/store.js';
+import type { AuthorNoticePayload } from '../domain/effects.js';
+import type { AuditPort, CheckPort } from '../ports.js';
 import { actorLabel, approvalsLine } from './card.js';
 import { explainSlackError } from './errors.js';
 import { fit, link } from './mrkdwn.js';
@@ -12,7 +12,7 @@ type KnownBlock = types.KnownBlock;
 
 export interface AuthorNoticeOptions {
   client: webApi.WebClient;
-  store: Store;
+  store: Pick<CheckPort, 'getCheck'> & Pick<AuditPort, 'audit'>;
   clock: () => Date;
   /** Who wrote the merge request, from GitLab: the author's own e-mail first, then the commits'. */
   findAuthors: (check: Check) => Promise<Authors>;
@@ -52,13 +52,13 @@ const isNotFound = (error: unknown) => (error as { data?: { error?: string } }).
  * to the Slack person whose e-mail matches theirs (`users.lookupByEmail`). Nobody matches:
  * nothing is sent.
  */
-export function authorNotices({ client, store, clock, findAuthors, historyUrl }: AuthorNoticeOptions): Record<'notify_author', DeliveryHandler> {
+export function authorNotices({ client, store, clock, findAuthors, historyUrl }: AuthorNoticeOptions): Pick<DeliveryHandlers, 'notify_author'> {
   return {
     notify_author: {
       async deliver({ checkId, payload }) {
         const check = store.getCheck(checkId);
         if (!check) return;
-        const { about } = payload as AuthorNoticePayload;
+        const { about } = payload;
         const authors = await findAuthors(check);
         const emails = [...new Set([...authors.emails, ...(check.commitAuthorEmail ? [check.commitAuthorEmail] : [])].map((e) => e.toLowerCase()))];
         let userId: string | null = null;

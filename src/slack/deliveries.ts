@@ -1,14 +1,14 @@
 import type { webApi } from '@slack/bolt';
-import type { DeliveryHandler } from '../delivery/worker.js';
+import type { DeliveryHandler, DeliveryHandlers } from '../delivery/handlers.js';
 import type { Check } from '../domain/check.js';
 import { needsCard } from '../domain/rules.js';
-import type { Store } from '../store/store.js';
+import type { AuditPort, CheckPort } from '../ports.js';
 import { renderCard } from './card.js';
 import { explainSlackError } from './errors.js';
 
 export interface CardDeliveryOptions {
   client: webApi.WebClient;
-  store: Store;
+  store: Pick<CheckPort, 'getCheck' | 'setCard' | 'setCardError'> & Pick<AuditPort, 'audit'>;
   clock: () => Date;
   /** The channel a check's card goes to (the rule's). */
   channelFor: (check: Check) => string;
@@ -19,8 +19,8 @@ export interface CardDeliveryOptions {
 }
 
 /** Posting and updating cards: the Slack lane of the outbox. */
-export function cardDeliveries({ client, store, clock, channelFor, historyUrl = () => null, freezeOf = () => null }: CardDeliveryOptions): Record<string, DeliveryHandler> {
-  const postCard: DeliveryHandler = {
+export function cardDeliveries({ client, store, clock, channelFor, historyUrl = () => null, freezeOf = () => null }: CardDeliveryOptions): Pick<DeliveryHandlers, 'post_card' | 'update_card'> {
+  const postCard: DeliveryHandler<'post_card'> = {
     async deliver({ checkId }) {
       const check = store.getCheck(checkId);
       // Already posted, or ended before its turn came (a newer push, closed, merged): nobody needs it.
@@ -46,7 +46,7 @@ export function cardDeliveries({ client, store, clock, channelFor, historyUrl = 
     },
   };
 
-  const updateCard: DeliveryHandler = {
+  const updateCard: DeliveryHandler<'update_card'> = {
     async deliver({ checkId }) {
       const check = store.getCheck(checkId);
       // No card (never posted, or a card that could not be posted): nothing to update.

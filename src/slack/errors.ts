@@ -1,4 +1,4 @@
-import { DeliveryFailure } from '../delivery/worker.js';
+import { DeliveryFailure } from '../delivery/failure.js';
 
 /** Slack platform errors that a later try may not see. Any other is the request's fault. */
 const TRANSIENT = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'ratelimited', 'team_added_to_org']);

@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import type { types, webApi } from '@slack/bolt';
-import type { DeliveryHandler } from '../delivery/worker.js';
+import type { DeliveryHandlers } from '../delivery/handlers.js';
 import type { Check, Outcome } from '../domain/check.js';
-import type { Gate, HomeRefreshPayload } from '../gate.js';
-import type { Store } from '../store/store.js';
+import type { Gate } from '../gate.js';
+import type { PeoplePort } from '../ports.js';
 import { APPROVE_ACTION, REJECT_ACTION, approvalsLine } from './card.js';
 import { explainSlackError } from './errors.js';
 import { fit, link } from './mrkdwn.js';
@@ -115,7 +115,7 @@ export function renderHome(c: HomeContent): HomeView {
 
 export interface HomeTabOptions {
   gate: Gate;
-  store: Store;
+  store: Pick<PeoplePort, 'homeViewHash' | 'setHomeViewHash'>;
   client: webApi.WebClient;
   clock: () => Date;
   /** A Slack person's e-mail (users.info), to find their own merge requests. */
@@ -163,11 +163,11 @@ export class HomeTab {
   }
 
   /** The outbox handler that draws an open Home tab again after a decision. */
-  deliveries(): Record<'refresh_home', DeliveryHandler> {
+  deliveries(): Pick<DeliveryHandlers, 'refresh_home'> {
     return {
       refresh_home: {
         deliver: async ({ payload }) => {
-          const { userId } = payload as HomeRefreshPayload;
+          const { userId } = payload;
           const view = await this.view(userId);
           const hash = fingerprint(view);
           // Several decisions in a row: publish only what changed.

@@ -1,17 +1,15 @@
 import type { webApi } from '@slack/bolt';
-import type { DeliveryHandler } from '../delivery/worker.js';
+import type { DeliveryHandler, DeliveryHandlers } from '../delivery/handlers.js';
 import type { Check } from '../domain/check.js';
 import type { Rule } from '../domain/policy.js';
 import { age } from '../domain/schedule.js';
-import type { BreakGlassNotice } from '../gate.js';
-import type { NudgePayload } from '../nudger.js';
-import type { Store } from '../store/store.js';
+import type { AuditPort, CheckPort } from '../ports.js';
 import { explainSlackError } from './errors.js';
 import { escape, link, truncate } from './mrkdwn.js';
 
 export interface NudgeDeliveryOptions {
   client: webApi.WebClient;
-  store: Store;
+  store: Pick<CheckPort, 'getCheck'> & Pick<AuditPort, 'audit'>;
   clock: () => Date;
   /** The rule as written: its approvers and escalate_to. */
   ruleFor: (check: Check) => Rule;
@@ -28,7 +26,7 @@ const cardLink = (channel: string, ts: string) => `https://slack.com/archives/${
 const what = (check: Check) => `${link(check.url, `${check.projectPath}!${check.mergeRequestIid}`)} ${escape(truncate(check.title, 200))}`;
 
 /** Reminders in the card's thread and the escalation message: Slack lane, after the card. */
-export function nudgeDeliveries({ client, store, clock, ruleFor }: NudgeDeliveryOptions): Record<string, DeliveryHandler> {
+export function nudgeDeliveries({ client, store, clock, ruleFor }: NudgeDeliveryOptions): Pick<DeliveryHandlers, 'remind' | 'escalate' | 'break_glass_notice'> {
   const post = async (args: { channel: string; text: string; thread_ts?: string }) => {
     try {
       await client.chat.postMessage({ ...args, unfurl_links: false, unfurl_media: false });
@@ -37,14 +35,14 @@ export function nudgeDeliveries({ client, store, clock, ruleFor }: NudgeDelivery
     }
   };
 
-  const remind: DeliveryHandler = {
+  const remind: DeliveryHandler<'remind'> = {
     async deliver({ checkId, payload }) {
       const check = store.getCheck(checkId);
       // Decided, superseded or closed meanwhile, or no card to reply to: nothing to say.
       if (!check || check.state !== 'pending' || !check.slackChannel || !check.slackTs) return;
       const rule = ruleFor(check);
       const who = rule.approvers.slack.length ? mentions(rule.approvers.slack) : 'Approvers';
-      const { waitedMs } = payload as NudgePayload;
+      const { waitedMs } = payload;
       await post({
         channel: check.slackChannel,
         thread_ts: check.slackTs,
@@ -54,7 +52,7 @@ export function nudgeDeliveries({ client, store, clock, ruleFor }: NudgeDelivery
     },
   };
 
-  const escalate: DeliveryHandler = {
+  const escalate: DeliveryHandler<'escalate'> = {
     async deliver({ checkId, payload }) {
       const check = store.getCheck(checkId);
       if (!check || check.state !== 'pending') return;
@@ -62,7 +60,7 @@ export function nudgeDeliveries({ client, store, clock, ruleFor }: NudgeDelivery
       const to = rule.reminders?.escalateTo;
       const channel = to?.channel ?? check.slackChannel ?? rule.channel;
       if (!to) return;
-      const { waitedMs } = payload as NudgePayload;
+      const { waitedMs } = payload;
       const people = [mentions(to.slack), ...to.gitlab.map((u) => `@${escape(u)} (on the web list, signed in with GitLab)`)].filter(Boolean).join(', ');
       const card = check.slackChannel && check.slackTs ? ` ${link(cardLink(check.slackChannel, check.slackTs), 'Open the card')}.` : '';
       await post({
@@ -74,11 +72,11 @@ export function nudgeDeliveries({ client, store, clock, ruleFor }: NudgeDelivery
   };
 
   /** Someone approved during a freeze: the escalation channel hears of it. */
-  const breakGlassNotice: DeliveryHandler = {
+  const breakGlassNotice: DeliveryHandler<'break_glass_notice'> = {
     async deliver({ checkId, payload }) {
       const check = store.getCheck(checkId);
       if (!check) return;
-      const notice = payload as BreakGlassNotice;
+      const notice = payload;
       const by = notice.via === 'slack' && /^[UW][A-Z0-9]+$/.test(notice.by) ? `<@${notice.by}>` : `${escape(notice.by)} (web)`;
       const quoted = escape(truncate(notice.reason, 1500)).replace(/\n/g, '\n>');
       await post({

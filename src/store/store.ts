@@ -2,66 +2,33 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Actor, Approval, Check, CheckState, MergeRequestEvent, Outcome, ReportState, Via } from '../domain/check.js';
+import { decidedState } from '../domain/lifecycle.js';
+import { LANE_OF, type Effect, type EffectKind, type Lane } from '../domain/effects.js';
 import type { Nudge } from '../domain/schedule.js';
+import { decodeEffect, encodeEffect } from './effect-codec.js';
 import { migrations } from './migrations.js';
+import {
+  StoreUnavailable,
+  type AuditEvent,
+  type AuditInput,
+  type CheckCursor,
+  type CheckFilter,
+  type Delivery,
+  type DeliveryOf,
+  type DeliveryStats,
+  type UnreadableDelivery,
+  type AuditPort,
+  type CheckPort,
+  type NudgePort,
+  type OutboxPort,
+  type PeoplePort,
+  type ReconcilePort,
+  type Transactions,
+} from '../ports.js';
 
-export type Lane = 'slack' | 'gitlab';
-
-/** An effect to deliver outside the process, written in the same transaction as its cause. */
-export interface Delivery {
-  id: number;
-  checkId: number;
-  lane: Lane;
-  kind: string;
-  payload: unknown;
-  attempts: number;
-  nextAttemptAt: number;
-  lastError: string | null;
-  state: 'pending' | 'failed';
-}
-
-export interface AuditInput {
-  checkId: number | null;
-  event: string;
-  actor?: string | null;
-  via?: Via | null;
-  sha?: string | null;
-  /** Why, in words: a refusal's reason, GitLab's answer, a rejection's reason. */
-  detail?: string | null;
-}
-
-export interface AuditEvent {
-  id: number;
-  at: Date;
-  checkId: number | null;
-  event: string;
-  actor: string | null;
-  via: string | null;
-  sha: string | null;
-  detail: string | null;
-}
-
-/** Which checks a page of the web list shows. `states` null: every state. */
-export interface CheckFilter {
-  states: readonly CheckState[] | null;
-  /** Text to find (project, merge request, title, branch, author); null: everything. */
-  q: string | null;
-  after: CheckCursor | null;
-  limit: number;
-}
-
-/** Where the previous page ended: its last check, and when that changed (null for pending by number). */
-export interface CheckCursor {
-  id: number;
-  updatedAt: string | null;
-}
-
-export interface DeliveryStats {
-  pending: number;
-  failed: number;
-  /** Age in ms of the oldest pending delivery, 0 when none waits. */
-  oldestPendingMs: number;
-}
+export type { Lane } from '../domain/effects.js';
+export { StoreUnavailable };
+export type { AuditEvent, AuditInput, CheckCursor, CheckFilter, Delivery, DeliveryOf, DeliveryStats, UnreadableDelivery };
 
 interface CheckRow {
   id: number;
@@ -158,35 +125,19 @@ function toCheck(row: CheckRow, approvals: Approval[]): Check {
   };
 }
 
-function toDelivery(row: DeliveryRow): Delivery {
+function toDelivery(row: DeliveryRow): Delivery | UnreadableDelivery {
+  const read = decodeEffect(row.kind, row.payload);
+  if (!read.ok) return { id: row.id, checkId: row.check_id, lane: row.lane, kind: row.kind, problem: read.problem, attempts: row.attempts };
   return {
     id: row.id,
     checkId: row.check_id,
     lane: row.lane,
-    kind: row.kind,
-    payload: JSON.parse(row.payload) as unknown,
+    ...read.effect,
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
     lastError: row.last_error,
     state: row.state,
-  };
-}
-
-/**
- * The database cannot take writes right now: another process holds its write lock, the disk is
- * full, or the file is gone. Nothing of the failed write landed; try again later.
- */
-export class StoreUnavailable extends Error {
-  /** A `code` of its own, so Bolt passes it on as it is rather than wrapping it. */
-  readonly code = 'store_unavailable';
-  constructor(
-    message: string,
-    /** The work was taken in and will be finished once writes work again (not "nothing recorded"). */
-    readonly kept = false,
-  ) {
-    super(message);
-    this.name = 'StoreUnavailable';
-  }
+  } as Delivery;
 }
 
 /** SQLite's answers that say "not now" rather than "this write is wrong". */
@@ -200,7 +151,7 @@ const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL|
 const BUSY_TIMEOUT_MS = 200;
 
 /** Every SQL statement of the bot lives here. */
-export class Store {
+export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort, AuditPort, PeoplePort, OutboxPort {
   readonly #db: Database.Database;
   readonly #file: string | null;
   /** Device and inode of the file at start: a different pair means it was deleted or replaced. */
@@ -447,7 +398,7 @@ export class Store {
       )
       .run({
         id,
-        state: vote.outcome === 'approve' ? 'approved' : 'rejected',
+        state: decidedState(vote.outcome),
         actorId: vote.actor.id,
         actorName: vote.actor.name,
         via: vote.actor.via,
@@ -491,16 +442,12 @@ export class Store {
   }
 
   /**
-   * A different rule now governs the check (its target branch changed, or the policy did):
-   * votes cast so far stop counting, and the check waits for the new rule's approvers.
-   * An approval is withdrawn; a rejection stands. Returns the state the check is left in.
+   * A different rule now governs the check: approvals cast so far stop counting. `reopen`
+   * (the domain's planRegate) also clears its decision and card, so it waits again.
    */
-  regate(id: number, rule: { name: string; required: number }, at: Date): CheckState | null {
+  regate(id: number, rule: { name: string; required: number }, reopen: boolean, at: Date): void {
     const now = at.toISOString();
-    const row = this.#db.prepare('SELECT state FROM status_check WHERE id = ?').get(id) as { state: CheckState } | undefined;
-    if (!row) return null;
     this.#db.prepare(`UPDATE decision SET voided = 1 WHERE check_id = ? AND outcome = 'approve'`).run(id);
-    const reopen = row.state === 'approved' || row.state === 'stale';
     this.#db
       .prepare(
         `UPDATE status_check SET rule_name = @name, approvals_required = @required, updated_at = @now
@@ -510,7 +457,6 @@ export class Store {
          WHERE id = @id`,
       )
       .run({ id, name: rule.name, required: rule.required, now });
-    return reopen ? 'pending' : row.state;
   }
 
   /** Pending checks whose card Slack refused for good: worth another try after a restart. */
@@ -841,17 +787,19 @@ export class Store {
 
   // --- deliveries (the outbox) ---------------------------------------------------------
 
-  enqueue(checkId: number, lane: Lane, kind: string, payload: unknown, at: Date): void {
+  /** Queues an effect on its kind's lane. */
+  enqueue(checkId: number, effect: Effect, at: Date): void {
+    const { kind, payload } = encodeEffect(effect);
     this.#db
       .prepare(
         `INSERT INTO delivery (check_id, lane, kind, payload, next_attempt_at, created_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
       )
-      .run(checkId, lane, kind, JSON.stringify(payload ?? null), at.getTime(), at.toISOString());
+      .run(checkId, LANE_OF[kind], kind, payload, at.getTime(), at.toISOString());
   }
 
   /** Whether a delivery of this kind still waits for the check. */
-  hasPendingDelivery(checkId: number, kind: string): boolean {
+  hasPendingDelivery(checkId: number, kind: EffectKind): boolean {
     return (
       this.#db
         .prepare(`SELECT 1 FROM delivery WHERE check_id = ? AND kind = ? AND state = 'pending' LIMIT 1`)
@@ -863,7 +811,7 @@ export class Store {
    * The next delivery due on a lane. A delivery waits while an older one for the same check
    * and lane is still pending, so a card is never updated before it was posted.
    */
-  nextDue(lane: Lane, nowMs: number): Delivery | null {
+  nextDue(lane: Lane, nowMs: number): Delivery | UnreadableDelivery | null {
     const row = this.#db
       .prepare(
         `SELECT d.* FROM delivery d

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '../store/store.js';
+import type { AuditEvent } from '../ports.js';
 
 export const AUDIT_COLUMNS = ['id', 'at', 'check_id', 'event', 'actor', 'via', 'sha', 'detail'] as const;
 

@@ -1,5 +1,5 @@
 import type { CheckState } from '../domain/check.js';
-import type { CheckCursor } from '../store/store.js';
+import type { CheckCursor } from '../ports.js';
 
 /** The state filters the web list offers, in the words of its menu. `null`: every state. */
 export const STATE_FILTERS = {

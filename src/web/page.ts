@@ -1,7 +1,7 @@
 import { shortSha, type Check } from '../domain/check.js';
 import { html, safeHref, type Safe } from './html.js';
 import { listHref, STATE_FILTERS, type ListQuery, type StateFilter } from './list-query.js';
-import type { CheckCursor } from '../store/store.js';
+import type { CheckCursor } from '../ports.js';
 
 /** Who is signed in: a GitLab session (with a Sign out button) or a WEB_USERS name. */
 export interface SignedInUser {

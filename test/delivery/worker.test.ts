@@ -26,8 +26,8 @@ describe('the delivery worker', () => {
 
   it('while a card waits for its retry, an update queued behind it waits quietly instead of spinning the lane', async () => {
     const id = store.insertCheck(event, 'pending', null, { name: 'default', required: 1 }, new Date());
-    store.enqueue(id, 'slack', 'post_card', null, new Date());
-    store.enqueue(id, 'slack', 'update_card', null, new Date());
+    store.enqueue(id, { kind: 'post_card', payload: null }, new Date());
+    store.enqueue(id, { kind: 'update_card', payload: null }, new Date());
 
     const attempts = new Recorder<{ kind: string; at: number }>();
     let posts = 0;

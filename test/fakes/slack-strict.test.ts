@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeSlack, RESPONSE_URL_TTL_MS, TRIGGER_TTL_MS } from '../../src/fakes/slack.js';
-import { ackProblems, lateAck } from '../support/socket-mode.js';
+import { ackProblems, lateAck } from '../../src/fakes/socket-mode.js';
 
 const TOKEN = 'xoxb-strict';
 const CHANNEL = 'C0STRICT';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buttonClick } from '../../src/fakes/slack.js';
 import { APPROVER, CHANNEL, startHarness, type Harness } from '../support/harness.js';
-import { FakeSocketMode } from '../support/socket-mode.js';
+import { FakeSocketMode } from '../../src/fakes/socket-mode.js';
 
 const APP_TOKEN = 'xapp-1-test';
 

@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { startBot, type RunningBot } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { FakeGitLab, sendStatusCheck, type FakeOAuthApp } from '../../src/fakes/gitlab.js';
-import { buttonClick, FakeSlack, rejectSubmission, sendCommand, sendInteraction } from '../../src/fakes/slack.js';
+import { FakeGitLab, type FakeOAuthApp } from '../../src/fakes/gitlab.js';
+import { FakeSlack } from '../../src/fakes/slack.js';
 import { createLogger } from '../../src/logging.js';
+import { buttonClick, rejectSubmission, sendCommand, sendInteraction, sendStatusCheck } from './requests.js';
 
 export const SECRETS = {
   gitlabToken: 'glpat-test-token-0123456789',

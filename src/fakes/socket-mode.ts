@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { messageProblems, viewProblems } from '../../src/fakes/block-kit.js';
-import { listen } from '../../src/fakes/http.js';
-import { Recorder } from '../../src/fakes/recorder.js';
+import { messageProblems, viewProblems } from './block-kit.js';
+import { listen } from './http.js';
+import { Recorder } from './recorder.js';
 
 export const APP_ID = 'A0001';
 

@@ -1,0 +1,66 @@
+import type http from 'node:http';
+import express, { type Request, type Response, type Router } from 'express';
+import type { Metrics } from '../metrics.js';
+import { listen } from './web-app.js';
+
+export interface OpsOptions {
+  metrics: Metrics;
+  /** Null when the database takes writes; otherwise what is wrong (asks the database). */
+  writeProblem: () => string | null;
+  /** Why the last write failed, or null (known without asking the database). */
+  failing: () => string | null;
+  /** True once shutdown began: readiness drops so no new traffic comes. */
+  stopping: () => boolean;
+  /** Serve /metrics on these routes (false when METRICS_PORT serves it apart). */
+  metricsHere: boolean;
+}
+
+/** /healthz, /readyz and (unless it has a port of its own) /metrics. */
+export function opsRoutes({ metrics, writeProblem, failing, stopping, metricsHere }: OpsOptions): Router {
+  const routes = express.Router();
+  routes.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  // Probes come often and from several places: the database is asked at most once a second,
+  // and sooner only when a write has failed since (so readiness drops at once).
+  let readiness: { at: number; problem: string | null } | null = null;
+  routes.get('/readyz', (_req, res) => {
+    if (stopping()) {
+      res.status(503).json({ status: 'stopping' });
+      return;
+    }
+    const now = Date.now();
+    const stale = !readiness || now - readiness.at >= 1000 || (readiness.problem === null && failing() !== null);
+    if (stale) readiness = { at: now, problem: writeProblem() };
+    const problem = readiness!.problem;
+    if (problem === null) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'unavailable', error: problem });
+  });
+  // With METRICS_PORT, /metrics stays off the public port (and whatever exposes it).
+  if (metricsHere) routes.get('/metrics', serveMetrics(metrics));
+  return routes;
+}
+
+const serveMetrics = (metrics: Metrics) => async (_req: Request, res: Response) => {
+  res.type(metrics.registry.contentType).send(await metrics.render());
+};
+
+/** METRICS_PORT: a server that answers GET /metrics and nothing else. */
+export async function startMetricsServer(metrics: Metrics, port: number, host: string | undefined): Promise<{ server: http.Server; port: number }> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', serveMetrics(metrics));
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'This port serves GET /metrics only.' });
+  });
+  return listen(app, port, host);
+}
+
+/** Times GitLab's status check calls and counts their answers, whatever route answers them. */
+export function webhookTimer(metrics: Metrics): express.RequestHandler {
+  return (_req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => metrics.webhookAnswered(res.statusCode, Number(process.hrtime.bigint() - started) / 1e9));
+    next();
+  };
+}
