@@ -1,27 +1,9 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { holdWriteLock } from '../support/write-lock.js';
 
 /** Longer than the bot's busy timeout (5 s): its writes meanwhile fail. */
 const HOLD_MS = 7000;
-
-/** Another process takes the database's write lock and holds it; resolves once it has it. */
-async function holdWriteLock(file: string): Promise<{ released: Promise<unknown> }> {
-  const script = `
-    const db = new (require('better-sqlite3'))(process.argv[1]);
-    db.exec('BEGIN IMMEDIATE');
-    process.stdout.write('locked\\n');
-    setTimeout(() => { db.exec('ROLLBACK'); db.close(); }, ${HOLD_MS});
-  `;
-  const child = spawn(process.execPath, ['-e', script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const released = once(child, 'exit');
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
-    child.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before it held the lock`)));
-  });
-  return { released };
-}
 
 describe('a delivery whose outcome cannot be written down', () => {
   let h: Harness;
@@ -34,7 +16,7 @@ describe('a delivery whose outcome cannot be written down', () => {
     // Slack answers after a while: the card is posted while another process holds the lock.
     h.slack.slow('chat.postMessage', 2500);
     const first = (await h.receive()).body.id as number;
-    const lock = await holdWriteLock(h.env.DATABASE_PATH!);
+    const lock = await holdWriteLock(h.env.DATABASE_PATH!, HOLD_MS);
     await lock.released;
     h.slack.slow('chat.postMessage', 0);
 

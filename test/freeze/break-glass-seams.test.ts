@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_AUTHOR } from '../../src/fakes/gitlab.js';
 import { appHomeOpened, buttonClick, homeButtonClick, reasonSubmission, sendEvent, sendInteraction, type SlackCall } from '../../src/fakes/slack.js';
 import { APPROVER, CHANNEL, SECRETS, type Harness } from '../support/harness.js';
 import { PAYMENTS_CHANNEL, startWithPolicy } from '../support/policy.js';
+import { holdWriteLock } from '../support/write-lock.js';
 
 const ONCALL = 'C0ONCALL';
 const CTO = 'U0CTO';
@@ -29,23 +28,6 @@ const homeText = (c: SlackCall) => JSON.stringify((c.body.view as { blocks: unkn
 async function openHome(h: Harness, userId: string): Promise<void> {
   expect((await sendEvent(`${h.bot.url}/slack/events`, appHomeOpened(userId), SECRETS.signingSecret)).status).toBe(200);
   await h.slack.waitFor('views.publish', 1, (c) => c.body.user_id === userId);
-}
-
-/** Another process takes the database's write lock and holds it for `ms`; resolves once it has it. */
-async function holdWriteLock(file: string, ms: number): Promise<{ released: Promise<unknown> }> {
-  const script = `
-    const db = new (require('better-sqlite3'))(process.argv[1]);
-    db.exec('BEGIN IMMEDIATE');
-    process.stdout.write('locked\\n');
-    setTimeout(() => { db.exec('ROLLBACK'); db.close(); }, ${ms});
-  `;
-  const child = spawn(process.execPath, ['-e', script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const released = once(child, 'exit');
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
-    child.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before it held the lock`)));
-  });
-  return { released };
 }
 
 describe('break glass meets the rest of the bot', () => {

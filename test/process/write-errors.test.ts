@@ -1,8 +1,6 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeGitLab, sendStatusCheck } from '../../src/fakes/gitlab.js';
@@ -12,28 +10,7 @@ import { iidOf } from '../support/cards.js';
 import { eventually } from '../support/eventually.js';
 import { APPROVER, CHANNEL, SECRETS, statusCheck, tempDir, testEnv } from '../support/harness.js';
 import { BotProcesses, type BotProcess } from '../support/process.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/**
- * Another process takes the database's write lock (BEGIN EXCLUSIVE on a connection of its
- * own) and keeps it for `ms`. Resolves once the lock is held; `released` when it has let go.
- */
-async function holdWriteLock(file: string, ms: number): Promise<{ released: Promise<void> }> {
-  const script = `
-    const Database = require('better-sqlite3');
-    const db = new Database(process.argv[1]);
-    db.exec('BEGIN EXCLUSIVE');
-    console.log('locked');
-    setTimeout(() => { db.exec('COMMIT'); db.close(); console.log('released'); }, Number(process.argv[2]));`;
-  const child = spawn(process.execPath, ['-e', script, file, String(ms)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = readline.createInterface({ input: child.stdout });
-  await new Promise<void>((resolve, reject) => {
-    lines.on('line', (line) => line === 'locked' && resolve());
-    child.once('exit', (code) => reject(new Error(`the lock holder exited early (${code})`)));
-  });
-  return { released: new Promise((resolve) => child.once('exit', () => resolve())) };
-}
+import { holdWriteLock } from '../support/write-lock.js';
 
 /** Asks /healthz every 100 ms until stopped; the slowest answer (or failure) is what counts. */
 function watchHealth(bot: BotProcess): { stop: () => Promise<{ slowestMs: number; failures: number; asked: number }> } {

@@ -1,25 +1,7 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appHomeOpened, sendEvent } from '../../src/fakes/slack.js';
 import { APPROVER, SECRETS, startHarness, type Harness } from '../support/harness.js';
-
-/** Another process takes the database's write lock and holds it for `ms`; resolves once it has it. */
-async function holdWriteLock(file: string, ms: number): Promise<{ released: Promise<unknown> }> {
-  const script = `
-    const db = new (require('better-sqlite3'))(process.argv[1]);
-    db.exec('BEGIN IMMEDIATE');
-    process.stdout.write('locked\\n');
-    setTimeout(() => { db.exec('ROLLBACK'); db.close(); }, ${ms});
-  `;
-  const child = spawn(process.execPath, ['-e', script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const released = once(child, 'exit');
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
-    child.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before it held the lock`)));
-  });
-  return { released };
-}
+import { holdWriteLock } from '../support/write-lock.js';
 
 describe('the Home tab while the database refuses writes', () => {
   let h: Harness;
