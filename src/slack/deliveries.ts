@@ -1,8 +1,8 @@
 import type { webApi } from '@slack/bolt';
 import type { DeliveryHandler, DeliveryHandlers } from '../delivery/handlers.js';
+import type { Pacer } from '../delivery/pacer.js';
 import type { Check } from '../domain/check.js';
 import { needsCard } from '../domain/rules.js';
-import type { Pacer } from '../delivery/pacer.js';
 import type { AuditPort, CheckPort } from '../ports.js';
 import { renderCard } from './card.js';
 import { explainSlackError } from './errors.js';
