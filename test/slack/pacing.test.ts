@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkIdOf } from '../support/cards.js';
+import { eventually } from '../support/eventually.js';
 import { CHANNEL, sha, startHarness, statusCheck, type Harness } from '../support/harness.js';
 import { mergeRequestInto, PAYMENTS_CHANNEL, startWithPolicy } from '../support/policy.js';
 
@@ -49,6 +50,26 @@ describe('cards go out at the pace Slack takes them, per channel', () => {
     // The payments card went out while the default channel still had cards waiting.
     const defaultCards = h.slack.calls('chat.postMessage').filter((c) => c.body.channel === CHANNEL);
     expect(defaultCards.filter((c) => after(c) > after(payments)).length).toBeGreaterThanOrEqual(3);
+    expect(h.slack.rateLimited()).toEqual([]);
+  }, 90_000);
+
+  it('reminders that come due together keep the channel’s pace too', async () => {
+    // In the past: the outbox runs on real time, so what the bot schedules by this clock is due at once.
+    let now = Date.parse('2026-11-30T09:00:00Z');
+    const policy = `rules:\n  - name: payments\n    projects: acme/**\n    approvers: { slack: [U0PAY1] }\n    remind_after: 2s\n`;
+    h = await startWithPolicy(
+      policy,
+      { SLACK_POST_PER_SECOND: '5' },
+      { clock: () => new Date(now), beforeStart: ({ slack }) => void (slack.postLimit = { perSecond: 5, burst: 3 }) },
+    );
+    for (let i = 1; i <= 6; i++) expect((await h.receive(statusCheck({ iid: i, sha: sha(i) }))).status).toBe(202);
+    const cards = await h.slack.waitFor('chat.postMessage', 6, () => true, 30_000);
+    const threads = cards.map((c) => String(h.slack.answerTo(c).ts));
+    await eventually('every card written down', () => (cards.every((c) => h.bot.store.getCheck(checkIdOf(c)!)?.slackTs) ? true : undefined), 15_000);
+
+    now += 2000;
+    const reminders = await h.slack.waitFor('chat.postMessage', 6, (c) => threads.includes(String(c.body.thread_ts)), 30_000);
+    expect(reminders.every((c) => c.body.channel === CHANNEL)).toBe(true);
     expect(h.slack.rateLimited()).toEqual([]);
   }, 90_000);
 });
