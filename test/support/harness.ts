@@ -56,9 +56,9 @@ export function tempDir(): string {
  */
 export const TEST_POST_PACE = { perSecond: 50, burst: 5 };
 
-/** The environment a test bot runs with: fakes on 127.0.0.1, a temp database, quick retries. */
+/** The environment a test bot runs with: fakes on 127.0.0.1, a temp database, quick retries, the test pace for cards. */
 export function testEnv(slack: FakeSlack, gitlab: FakeGitLab, dir: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
+  const env: Record<string, string> = {
     PORT: '0',
     DATABASE_PATH: path.join(dir, 'approvals.db'),
     GITLAB_URL: gitlab.url,
@@ -81,6 +81,9 @@ export function testEnv(slack: FakeSlack, gitlab: FakeGitLab, dir: string, extra
     SLACK_POST_PER_SECOND: String(TEST_POST_PACE.perSecond),
     ...extra,
   };
+  // The stand-in takes cards as fast as this bot posts them, and no faster.
+  slack.postLimit = { ...TEST_POST_PACE, perSecond: Number(env.SLACK_POST_PER_SECOND) };
+  return env;
 }
 
 export interface Harness {
@@ -118,7 +121,6 @@ export async function startHarness(extra: Record<string, string> = {}, options: 
   const gitlab = await FakeGitLab.start(SECRETS.gitlabToken, undefined, options.gitlabOAuth ?? null, { version: options.gitlabVersion });
   const dir = tempDir();
   const env = testEnv(slack, gitlab, dir, extra);
-  slack.postLimit = { ...TEST_POST_PACE, perSecond: Number(env.SLACK_POST_PER_SECOND) };
   await options.beforeStart?.({ slack, gitlab });
   const launch = () => {
     const config = loadConfig(env);
