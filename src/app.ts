@@ -3,6 +3,7 @@ import express from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { DeliveryHandlers } from './delivery/handlers.js';
+import { Pacer } from './delivery/pacer.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { Gate } from './gate.js';
 import { BodyBudget, sizeInBytes } from './gitlab/body.js';
@@ -101,9 +102,11 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
       return freeze ? `Frozen: ${freeze.reason}` : null;
     },
   });
+  // Slack takes about one message a second per channel: cards, reminders and escalations share it.
+  const postPacer = new Pacer(config.slack.postPerSecond);
   // Typed as every kind's handler: a kind of effect nobody delivers does not compile.
   const handlers: DeliveryHandlers = {
-    ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel, historyUrl, freezeOf: (check) => gate.freezeOf(check)?.reason ?? null }),
+    ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel, historyUrl, freezeOf: (check) => gate.freezeOf(check)?.reason ?? null, pacer: postPacer }),
     ...home.deliveries(),
     ...authorNotices({ client: slack, store, clock, findAuthors: (check) => authorization.authorsOf(check), historyUrl }),
     ...gitlabDeliveries({
@@ -114,7 +117,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
       cardChanged: (id) => gate.cardChanged(id),
       reportRefused: (id) => gate.reportRefused(id),
     }),
-    ...nudgeDeliveries({ client: slack, store, clock, ruleFor: (check) => authorization.ruleFor(check) }),
+    ...nudgeDeliveries({ client: slack, store, clock, ruleFor: (check) => authorization.ruleFor(check), pacer: postPacer }),
   };
   worker = new DeliveryWorker({
     store,

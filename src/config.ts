@@ -71,6 +71,12 @@ const schema = z
       .url({ protocol: /^https?$/, error: 'SLACK_API_URL must be an http(s) URL' })
       .optional()
       .transform((u) => (u ? (u.endsWith('/') ? u : `${u}/`) : null)),
+    // Slack takes about one message a second per channel; more only for a workspace that allows it.
+    SLACK_POST_PER_SECOND: z.coerce
+      .number({ error: 'SLACK_POST_PER_SECOND must be a number of cards per second per channel, such as 1' })
+      .positive('SLACK_POST_PER_SECOND must be more than 0 (Slack takes about 1 message per second per channel)')
+      .max(1000, 'SLACK_POST_PER_SECOND must be at most 1000')
+      .default(1),
     APPROVERS: z
       .string()
       .optional()
@@ -212,7 +218,7 @@ export interface Config {
   databasePath: string;
   /** `webhookSecrets` is null only when unsigned calls were explicitly allowed. */
   gitlab: { url: string; token: string; webhookSecrets: WebhookSecrets | null; requestTimeoutMs: number };
-  slack: { botToken: string; signingSecret: string | null; appToken: string | null; channel: string; apiUrl: string | null };
+  slack: { botToken: string; signingSecret: string | null; appToken: string | null; channel: string; apiUrl: string | null; postPerSecond: number };
   /** The default rule, when no policy rule matches. */
   approvers: string[];
   gitlabApprovers: string[];
@@ -266,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       appToken: e.SLACK_APP_TOKEN,
       channel: e.SLACK_CHANNEL,
       apiUrl: e.SLACK_API_URL,
+      postPerSecond: e.SLACK_POST_PER_SECOND,
     },
     approvers: e.APPROVERS,
     gitlabApprovers: e.GITLAB_APPROVERS,

@@ -173,12 +173,14 @@ export interface OutboxPort {
   earliestDue(lane: Lane): number | null;
   delivered(id: number): void;
   reschedule(id: number, nextAttemptAt: number, error: string): void;
+  /** Not due before `nextAttemptAt` (paced, not failed: no attempt counted). */
+  defer(id: number, nextAttemptAt: number): void;
   giveUp(id: number, error: string): void;
   deliveryStats(nowMs: number): DeliveryStats;
 }
 
 /** What the delivery worker uses: taking work out of the outbox and writing down how it went. */
-export type DeliveryQueue = Transactions & Pick<OutboxPort, 'nextDue' | 'earliestDue' | 'delivered' | 'reschedule' | 'giveUp'>;
+export type DeliveryQueue = Transactions & Pick<OutboxPort, 'nextDue' | 'earliestDue' | 'delivered' | 'reschedule' | 'defer' | 'giveUp'>;
 
 /** What metrics read at scrape time. */
 export type MetricsReadings = Pick<OutboxPort, 'deliveryStats'> & Pick<CheckPort, 'countPending'>;

@@ -65,6 +65,14 @@ describe('configuration', () => {
     expect(config.draftCards).toBe('wait');
     expect(config.webhookBodyLimit).toBe('25mb');
     expect(config.slack.appToken).toBeNull();
+    expect(config.slack.postPerSecond).toBe(1);
+  });
+
+  it('SLACK_POST_PER_SECOND: cards per second per channel, more than 0', () => {
+    expect(loadConfig({ ...minimal, SLACK_POST_PER_SECOND: '0.5' }).slack.postPerSecond).toBe(0.5);
+    for (const bad of ['0', '-1', 'fast']) {
+      expect(problemsOf({ ...minimal, SLACK_POST_PER_SECOND: bad })).toEqual([expect.stringMatching(/^SLACK_POST_PER_SECOND must be (more than 0|a number)/)]);
+    }
   });
 
   it('reads lists and trims URLs', () => {

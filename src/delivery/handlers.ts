@@ -8,6 +8,12 @@ import type { DeliveryFailure } from './failure.js';
  */
 export interface DeliveryHandler<K extends EffectKind> {
   deliver(delivery: DeliveryOf<K>): Promise<(() => void) | void>;
+  /**
+   * When the other side will take this delivery (ms since epoch), for a destination with a
+   * pace of its own (a Slack channel). Later than `now`: it waits until then without counting
+   * as an attempt, and the lane goes on with other work meanwhile.
+   */
+  notBefore?(delivery: DeliveryOf<K>, now: number): number;
   /** Called (inside a transaction) when the delivery failed; `final` when it will not be retried. */
   failed?(delivery: DeliveryOf<K>, failure: DeliveryFailure, final: boolean): void;
 }

@@ -235,6 +235,13 @@ class LaneLoop {
       log.error(context, 'delivery has no handler');
       return;
     }
+    const notBefore = handler.notBefore?.(delivery, started) ?? started;
+    if (notBefore > started) {
+      // Paced, not failed: no attempt counted, and the lane takes other work until then.
+      store.defer(delivery.id, notBefore);
+      log.debug({ ...context, waitMs: notBefore - started }, 'waiting for its slot');
+      return;
+    }
     let apply: (() => void) | void;
     try {
       apply = await handler.deliver(delivery);

@@ -57,7 +57,8 @@ function decodeForm(text: string, type: string | undefined): Record<string, unkn
  * As strict as Slack: Block Kit limits (`invalid_blocks` in messages, `invalid_arguments` in views), a message's
  * blocks too long taken together (`msg_blocks_too_long`), trigger ids it issued itself that
  * live 3 s and open one view, `chat.update` only of messages it holds, response URLs it issued
- * that take 5 posts within 30 minutes. `slow` delays a method's answers, as a loaded Slack does.
+ * that take 5 posts within 30 minutes, chat.postMessage at Slack's pace per channel
+ * (`postLimit`: HTTP 429 and Retry-After beyond it). `slow` delays a method's answers, as a loaded Slack does.
  */
 export class FakeSlack {
   readonly requests = new Recorder<SlackCall>();
@@ -72,6 +73,14 @@ export class FakeSlack {
   readonly #messages = new Set<string>();
   readonly #views = new Set<string>();
   readonly #slow = new Map<string, number>();
+  /**
+   * Slack's pace for chat.postMessage, per channel: about one message a second, short bursts
+   * allowed (Slack gives no number for the burst; three is a cautious reading). Beyond it,
+   * HTTP 429 with Retry-After and `ratelimited`, as Slack answers. Tests may raise the rate.
+   */
+  postLimit: { perSecond: number; burst: number } = { perSecond: 1, burst: 3 };
+  /** Per channel: when its bucket would be full again (GCRA). */
+  readonly #postTat = new Map<string, number>();
   #socketMode: { appToken: string; url: () => string } | null = null;
   #ts = 1_700_000_000;
   #ids = 0;
@@ -297,6 +306,10 @@ export class FakeSlack {
       return ok({ url: this.#socketMode.url() });
     }
     if (call.token !== this.token) return error('invalid_auth');
+    if (call.method === 'chat.postMessage') {
+      const limited = this.#overPostLimit(String(call.body.channel ?? ''));
+      if (limited) return limited;
+    }
     const home = this.#answerHomeAndPeople(call);
     if (home) return home;
     const channel = String(call.body.channel ?? '');
@@ -341,6 +354,25 @@ export class FakeSlack {
       default:
         return error('unknown_method');
     }
+  }
+
+  /** A 429 when `channel` has had its messages for now, else null (and the message counts). */
+  #overPostLimit(channel: string): Canned | null {
+    const now = this.now();
+    const interval = 1000 / this.postLimit.perSecond;
+    const tolerance = (Math.max(1, this.postLimit.burst) - 1) * interval;
+    const tat = Math.max(this.#postTat.get(channel) ?? now, now);
+    const wait = tat - tolerance - now;
+    if (wait > 0) {
+      return { status: 429, headers: { 'retry-after': String(Math.max(1, Math.ceil(wait / 1000))) }, body: { ok: false, error: 'ratelimited' } };
+    }
+    this.#postTat.set(channel, tat + interval);
+    return null;
+  }
+
+  /** Calls Slack refused for its rate limit (HTTP 429). */
+  rateLimited(method = 'chat.postMessage'): SlackCall[] {
+    return this.refused.calls.filter((c) => c.method === method && this.answerTo(c).error === 'ratelimited');
   }
 
   /** Why Slack would refuse this trigger_id for a view, or null when it opens one (and is spent). */

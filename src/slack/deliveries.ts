@@ -1,5 +1,6 @@
 import type { webApi } from '@slack/bolt';
 import type { DeliveryHandler, DeliveryHandlers } from '../delivery/handlers.js';
+import type { Pacer } from '../delivery/pacer.js';
 import type { Check } from '../domain/check.js';
 import { needsCard } from '../domain/rules.js';
 import type { AuditPort, CheckPort } from '../ports.js';
@@ -16,11 +17,24 @@ export interface CardDeliveryOptions {
   historyUrl?: (checkId: number) => string | null;
   /** The freeze holding the check's approvals now (its reason), or null. */
   freezeOf?: (check: Check) => string | null;
+  /** Cards per channel at the pace Slack takes them (about one a second); none: as fast as Slack answers. */
+  pacer?: Pacer;
 }
 
 /** Posting and updating cards: the Slack lane of the outbox. */
-export function cardDeliveries({ client, store, clock, channelFor, historyUrl = () => null, freezeOf = () => null }: CardDeliveryOptions): Pick<DeliveryHandlers, 'post_card' | 'update_card'> {
+export function cardDeliveries({ client, store, clock, channelFor, historyUrl = () => null, freezeOf = () => null, pacer }: CardDeliveryOptions): Pick<DeliveryHandlers, 'post_card' | 'update_card'> {
   const postCard: DeliveryHandler<'post_card'> = {
+    // Slack takes about one message a second per channel: wait for the channel's slot rather
+    // than post until it answers 429, and let cards for other channels go meanwhile.
+    notBefore({ id, checkId }, now) {
+      if (!pacer) return now;
+      const check = store.getCheck(checkId);
+      if (!check || check.slackTs !== null || !needsCard(check)) {
+        pacer.release(id);
+        return now;
+      }
+      return pacer.slot(channelFor(check), id, now);
+    },
     async deliver({ checkId }) {
       const check = store.getCheck(checkId);
       // Already posted, or ended before its turn came (a newer push, closed, merged): nobody needs it.

@@ -1,5 +1,6 @@
 import type { webApi } from '@slack/bolt';
 import type { DeliveryHandler, DeliveryHandlers } from '../delivery/handlers.js';
+import type { Pacer } from '../delivery/pacer.js';
 import type { Check } from '../domain/check.js';
 import type { Rule } from '../domain/policy.js';
 import { age } from '../domain/schedule.js';
@@ -13,6 +14,8 @@ export interface NudgeDeliveryOptions {
   clock: () => Date;
   /** The rule as written: its approvers and escalate_to. */
   ruleFor: (check: Check) => Rule;
+  /** The cards' pacer: reminders and escalations count against the same channel's pace. */
+  pacer?: Pacer;
 }
 
 /** Users as `<@U…>`, user groups as `<!subteam^S…>`: Slack notifies both. */
@@ -26,7 +29,7 @@ const cardLink = (channel: string, ts: string) => `https://slack.com/archives/${
 const what = (check: Check) => `${link(check.url, `${check.projectPath}!${check.mergeRequestIid}`)} ${escape(truncate(check.title, 200))}`;
 
 /** Reminders in the card's thread and the escalation message: Slack lane, after the card. */
-export function nudgeDeliveries({ client, store, clock, ruleFor }: NudgeDeliveryOptions): Pick<DeliveryHandlers, 'remind' | 'escalate' | 'break_glass_notice'> {
+export function nudgeDeliveries({ client, store, clock, ruleFor, pacer }: NudgeDeliveryOptions): Pick<DeliveryHandlers, 'remind' | 'escalate' | 'break_glass_notice'> {
   const post = async (args: { channel: string; text: string; thread_ts?: string }) => {
     try {
       await client.chat.postMessage({ ...args, unfurl_links: false, unfurl_media: false });
@@ -35,7 +38,20 @@ export function nudgeDeliveries({ client, store, clock, ruleFor }: NudgeDelivery
     }
   };
 
+  /** When a message to `channel` may go (null: nothing will be posted, so no slot is taken). */
+  const paced = (id: number, channel: string | null, now: number) => {
+    if (!pacer || channel === null) {
+      pacer?.release(id);
+      return now;
+    }
+    return pacer.slot(channel, id, now);
+  };
+
   const remind: DeliveryHandler<'remind'> = {
+    notBefore({ id, checkId }, now) {
+      const check = store.getCheck(checkId);
+      return paced(id, check?.state === 'pending' && check.slackTs ? check.slackChannel : null, now);
+    },
     async deliver({ checkId, payload }) {
       const check = store.getCheck(checkId);
       // Decided, superseded or closed meanwhile, or no card to reply to: nothing to say.
@@ -53,6 +69,12 @@ export function nudgeDeliveries({ client, store, clock, ruleFor }: NudgeDelivery
   };
 
   const escalate: DeliveryHandler<'escalate'> = {
+    notBefore({ id, checkId }, now) {
+      const check = store.getCheck(checkId);
+      const rule = check?.state === 'pending' ? ruleFor(check) : null;
+      const to = rule?.reminders?.escalateTo;
+      return paced(id, check && rule && to ? (to.channel ?? check.slackChannel ?? rule.channel) : null, now);
+    },
     async deliver({ checkId, payload }) {
       const check = store.getCheck(checkId);
       if (!check || check.state !== 'pending') return;
@@ -73,6 +95,7 @@ export function nudgeDeliveries({ client, store, clock, ruleFor }: NudgeDelivery
 
   /** Someone approved during a freeze: the escalation channel hears of it. */
   const breakGlassNotice: DeliveryHandler<'break_glass_notice'> = {
+    notBefore: ({ id, payload }, now) => paced(id, payload.channel, now),
     async deliver({ checkId, payload }) {
       const check = store.getCheck(checkId);
       if (!check) return;

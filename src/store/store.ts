@@ -855,6 +855,11 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
       .run(nextAttemptAt, error, id);
   }
 
+  /** Waits for its turn (a paced channel): not an attempt, and no error. */
+  defer(id: number, nextAttemptAt: number): void {
+    this.#db.prepare('UPDATE delivery SET next_attempt_at = ? WHERE id = ?').run(nextAttemptAt, id);
+  }
+
   /** A failure no retry will fix: kept, visible, no longer tried. */
   giveUp(id: number, error: string): void {
     if (!this.#db.inTransaction) return this.transaction(() => this.giveUp(id, error));

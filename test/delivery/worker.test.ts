@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Pacer } from '../../src/delivery/pacer.js';
 import { DeliveryFailure, DeliveryWorker } from '../../src/delivery/worker.js';
 import { Recorder } from '../../src/fakes/recorder.js';
 import { createLogger } from '../../src/logging.js';
@@ -69,5 +70,44 @@ describe('the delivery worker', () => {
     expect(attempts.calls.map((a) => a.kind)).toEqual(['post_card', 'post_card', 'update_card']);
     expect(attempts.calls[1]!.at - attempts.calls[0]!.at).toBeGreaterThanOrEqual(300);
     expect(looks - looksAfterFailure).toBeLessThan(10);
+  });
+
+  it('a card waiting for its channel’s slot lets other work on the lane go first, keeps its check’s order, and is no failed attempt', async () => {
+    const check = (iid: number) => store.insertCheck({ ...event, mergeRequestIid: iid }, 'pending', null, { name: 'default', required: 1 }, new Date());
+    const busy = [check(1), check(2), check(3)];
+    const other = check(4);
+    for (const id of busy) store.enqueue(id, { kind: 'post_card', payload: null }, new Date());
+    store.enqueue(busy[1]!, { kind: 'update_card', payload: null }, new Date());
+    store.enqueue(other, { kind: 'post_card', payload: null }, new Date());
+
+    const pacer = new Pacer(2.5); // one every 400 ms per channel
+    const channelOf = (checkId: number) => (checkId === other ? 'C0OTHER' : 'C0BUSY');
+    const sent = new Recorder<{ kind: string; checkId: number; attempts: number; at: number }>();
+    worker = new DeliveryWorker({
+      store,
+      log: createLogger('silent'),
+      baseDelayMs: 10_000,
+      maxDelayMs: 10_000,
+      handlers: {
+        post_card: {
+          notBefore: ({ id, checkId }, now) => pacer.slot(channelOf(checkId), id, now),
+          deliver: async ({ checkId, attempts }) => void sent.push({ kind: 'post_card', checkId, attempts, at: Date.now() }),
+        },
+        update_card: { deliver: async ({ checkId, attempts }) => void sent.push({ kind: 'update_card', checkId, attempts, at: Date.now() }) },
+      },
+    });
+    worker.start();
+    await sent.waitFor(() => true, 5);
+
+    expect(sent.calls.map((c) => `${c.kind} ${c.checkId}`)).toEqual([
+      `post_card ${busy[0]}`,
+      `post_card ${other}`,
+      `post_card ${busy[1]}`,
+      `update_card ${busy[1]}`,
+      `post_card ${busy[2]}`,
+    ]);
+    const busyPosts = sent.calls.filter((c) => c.kind === 'post_card' && c.checkId !== other);
+    for (let i = 1; i < busyPosts.length; i++) expect(busyPosts[i]!.at - busyPosts[i - 1]!.at).toBeGreaterThanOrEqual(395);
+    expect(sent.calls.every((c) => c.attempts === 0)).toBe(true);
   });
 });

@@ -210,6 +210,48 @@ describe('the Slack stand-in refuses what Slack refuses', () => {
     });
   });
 
+  describe('chat.postMessage at Slack’s pace, per channel', () => {
+    const OTHER = 'C0OTHER';
+    let t = 1_700_000_000_000;
+    const postTo = async (channel: string) => {
+      const res = await fetch(`${slack.apiUrl}chat.postMessage`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify({ channel, text: 't', blocks: [section('a')] }),
+      });
+      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { ok: boolean; error?: string } };
+    };
+    beforeEach(async () => {
+      await slack.close();
+      slack = await FakeSlack.start(TOKEN, [CHANNEL, OTHER]);
+      slack.now = () => t;
+    });
+
+    it('takes a short burst, then refuses with HTTP 429, Retry-After and ratelimited until a second has passed', async () => {
+      for (let i = 0; i < 3; i++) expect((await postTo(CHANNEL)).body.ok).toBe(true);
+      expect(await postTo(CHANNEL)).toEqual({ status: 429, retryAfter: '1', body: { ok: false, error: 'ratelimited' } });
+      expect(slack.calls('chat.postMessage')).toHaveLength(3);
+      expect(slack.rateLimited()).toHaveLength(1);
+      // Another channel has a pace of its own; updates are not held to it.
+      expect((await postTo(OTHER)).body.ok).toBe(true);
+      const [first] = slack.calls('chat.postMessage');
+      expect((await api('chat.update', { channel: CHANNEL, ts: slack.answerTo(first!).ts, text: 't', blocks: [section('b')] })).body.ok).toBe(true);
+      t += 999;
+      expect((await postTo(CHANNEL)).status).toBe(429);
+      t += 1;
+      expect((await postTo(CHANNEL)).body.ok).toBe(true);
+      expect((await postTo(CHANNEL)).status).toBe(429);
+    });
+
+    it('keeps a pace a test sets: 20 a second without a burst refuses the second message of the same instant', async () => {
+      slack.postLimit = { perSecond: 20, burst: 1 };
+      expect((await postTo(CHANNEL)).body.ok).toBe(true);
+      expect(await postTo(CHANNEL)).toEqual({ status: 429, retryAfter: '1', body: { ok: false, error: 'ratelimited' } });
+      t += 50;
+      expect((await postTo(CHANNEL)).body.ok).toBe(true);
+    });
+  });
+
   describe('response_url', () => {
     it('takes 5 posts; the sixth is HTTP 404 used_url', async () => {
       const url = slack.responseUrl();

@@ -49,9 +49,16 @@ export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'approval-bot-'));
 }
 
-/** The environment a test bot runs with: fakes on 127.0.0.1, a temp database, quick retries. */
+/**
+ * Slack's pace for cards, sped up on both sides so that tests with many cards stay quick: the
+ * bot posts 50 a second per channel and the stand-in takes as many (with a burst of five, so
+ * a loaded test machine's jitter of a few tens of ms is not taken for a bot posting too fast).
+ */
+export const TEST_POST_PACE = { perSecond: 50, burst: 5 };
+
+/** The environment a test bot runs with: fakes on 127.0.0.1, a temp database, quick retries, the test pace for cards. */
 export function testEnv(slack: FakeSlack, gitlab: FakeGitLab, dir: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
+  const env: Record<string, string> = {
     PORT: '0',
     DATABASE_PATH: path.join(dir, 'approvals.db'),
     GITLAB_URL: gitlab.url,
@@ -71,8 +78,12 @@ export function testEnv(slack: FakeSlack, gitlab: FakeGitLab, dir: string, extra
     SHUTDOWN_GRACE_MS: '3000',
     // Off unless a test turns it on: a sweep's GitLab calls would show in every other test's fakes.
     RECONCILE_INTERVAL_SECONDS: '0',
+    SLACK_POST_PER_SECOND: String(TEST_POST_PACE.perSecond),
     ...extra,
   };
+  // The stand-in takes cards as fast as this bot posts them, and no faster.
+  slack.postLimit = { ...TEST_POST_PACE, perSecond: Number(env.SLACK_POST_PER_SECOND) };
+  return env;
 }
 
 export interface Harness {
