@@ -117,6 +117,7 @@ export interface CheckPort {
   setCard(id: number, channel: string, ts: string, at: Date): void;
   setCardError(id: number, error: string | null, at: Date): void;
   pendingChecks(limit: number): Check[];
+  pendingByRule(): Array<{ projectPath: string; targetBranch: string; escalated: boolean; count: number }>;
   countPending(): number;
   recentChecks(limit: number): Check[];
   pageOfChecks(filter: CheckFilter): { checks: Check[]; next: CheckCursor | null };
@@ -153,6 +154,7 @@ export interface NudgePort {
 export interface AuditPort {
   audit(event: AuditInput, at: Date): void;
   auditEvents(range: { from: Date; to: Date; checkId?: number; limit: number }): AuditEvent[];
+  iterateAuditEvents(range: { from: Date; to: Date; checkId?: number; limit: number }): Iterable<AuditEvent>;
 }
 
 /** People: what identifies their accounts, and whose Slack Home tab is open. */
