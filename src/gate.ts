@@ -7,12 +7,16 @@ import type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePay
 import { canReportAgain, cardDueNow, hasCard, planAfterVote, planKnownCommit, planRegate, planVote, reportOf } from './domain/lifecycle.js';
 import { firstDue } from './domain/schedule.js';
 import { normaliseReason, planReceipt, refuseDecision, refuseMissingComment, type Refusal } from './domain/rules.js';
-import { StoreUnavailable, type AuditInput, type CheckCursor, type CheckFilter, type GatePorts } from './ports.js';
+import { StoreUnavailable, type AuditEvent, type AuditInput, type CheckCursor, type CheckFilter, type GatePorts } from './ports.js';
 
 export type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload, ReportPayload } from './domain/effects.js';
 
 /** How long after opening the Home tab a person's tab is kept current after decisions. */
 const HOME_TAB_KEPT_MS = 12 * 60 * 60_000;
+/** The most events one read of the audit trail returns (an export included). */
+const HISTORY_LIMIT = 100_000;
+/** How many events an export reads at a time. */
+const HISTORY_BATCH = 1000;
 /** How many pending checks `pendingFor` reads at a time while it looks for a person's. */
 const PENDING_PAGE = 100;
 
@@ -504,7 +508,24 @@ export class Gate {
 
   /** The audit trail of a time range, or of one check. */
   history(range: { from: Date; to: Date; checkId?: number; limit?: number }) {
-    return this.#o.store.auditEvents({ limit: 100_000, ...range });
+    return this.#o.store.auditEvents({ limit: HISTORY_LIMIT, ...range });
+  }
+
+  /**
+   * The same events as `history`, batch by batch as the caller asks for the next: an export
+   * of any size holds one batch in memory, and no statement open between batches.
+   */
+  *historyBatches(range: { from: Date; to: Date; checkId?: number }, size = HISTORY_BATCH): Generator<AuditEvent[]> {
+    let left = HISTORY_LIMIT;
+    let after: { at: Date; id: number } | undefined;
+    while (left > 0) {
+      const batch = this.#o.store.auditEvents({ ...range, after, limit: Math.min(size, left) });
+      if (batch.length === 0) return;
+      yield batch;
+      left -= batch.length;
+      const last = batch[batch.length - 1]!;
+      after = { at: last.at, id: last.id };
+    }
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   type DeliveryStats,
   type UnreadableDelivery,
   type AuditPort,
+  type AuditRange,
   type CheckPort,
   type NudgePort,
   type OutboxPort,
@@ -724,23 +725,20 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /**
    * Events in a time range (inclusive from, exclusive to), oldest first; of one check when
    * `checkId` is given (read through that check's index, however long the whole trail is).
+   * `after` is the last event of the previous batch: an export reads batch by batch, so no
+   * statement stays open while the response waits for a slow client.
    */
-  auditEvents(range: { from: Date; to: Date; checkId?: number; limit: number }): AuditEvent[] {
-    return [...this.#auditRows(range)].map(toAuditEvent);
-  }
-
-  /** The same events, one at a time as SQLite reads them: an export of any size streams. */
-  *iterateAuditEvents(range: { from: Date; to: Date; checkId?: number; limit: number }): Generator<AuditEvent> {
-    for (const row of this.#auditRows(range, true)) yield toAuditEvent(row);
-  }
-
-  #auditRows(range: { from: Date; to: Date; checkId?: number; limit: number }, stream = false): Iterable<AuditRow> {
-    const statement =
-      range.checkId === undefined
-        ? this.#prepare('SELECT * FROM audit_event WHERE at >= ? AND at < ? ORDER BY at, id LIMIT ?')
-        : this.#prepare('SELECT * FROM audit_event WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at, id LIMIT ?');
-    const values = [...(range.checkId === undefined ? [] : [range.checkId]), range.from.toISOString(), range.to.toISOString(), range.limit];
-    return (stream ? statement.iterate(...values) : statement.all(...values)) as Iterable<AuditRow>;
+  auditEvents(range: AuditRange): AuditEvent[] {
+    const one = range.checkId === undefined ? '' : 'check_id = @checkId AND ';
+    const after = range.after ? ' AND (at > @afterAt OR (at = @afterAt AND id > @afterId))' : '';
+    const rows = this.#prepare(`SELECT * FROM audit_event WHERE ${one}at >= @from AND at < @to${after} ORDER BY at, id LIMIT @limit`).all({
+      from: range.from.toISOString(),
+      to: range.to.toISOString(),
+      limit: range.limit,
+      ...(range.checkId === undefined ? {} : { checkId: range.checkId }),
+      ...(range.after ? { afterAt: range.after.at.toISOString(), afterId: range.after.id } : {}),
+    }) as AuditRow[];
+    return rows.map(toAuditEvent);
   }
 
   // --- clicks taken in, not yet decided --------------------------------------------------
