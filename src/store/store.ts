@@ -596,6 +596,13 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** How many checks match a filter (without paging). */
   countChecks(filter: Omit<CheckFilter, 'after' | 'limit'>): number {
+    // Without words to find, the counts kept per state answer at once.
+    if (!filter.q) {
+      const states = filter.states ?? ALL_STATES;
+      const params = Object.fromEntries(states.map((state, i) => [`state${i}`, state]));
+      const sql = `SELECT coalesce(sum(n), 0) AS n FROM check_count WHERE state IN (${states.map((_, i) => `@state${i}`).join(', ')})`;
+      return (this.#prepare(sql).get(params) as { n: number }).n;
+    }
     const params: Record<string, unknown> = {};
     const where: string[] = [];
     if (filter.states) where.push(stateTerm(filter.states, params));
