@@ -632,7 +632,11 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Changes whenever any check is added or changes: an open web list compares it to refresh. */
   changeMark(): string {
-    const row = this.#prepare('SELECT max(updated_at) AS at, max(id) AS id FROM status_check').get() as { at: string | null; id: number | null };
+    // Two subqueries: with both aggregates in one SELECT, SQLite reads every row instead of one index end each.
+    const row = this.#prepare('SELECT (SELECT max(updated_at) FROM status_check) AS at, (SELECT max(id) FROM status_check) AS id').get() as {
+      at: string | null;
+      id: number | null;
+    };
     return `${row.id ?? 0}.${row.at ?? ''}`;
   }
 
