@@ -2,21 +2,39 @@
  * Benchmark: how fast the bot answers GitLab and delivers, and how much memory it holds.
  * Runs the built bot (dist/main.js) as a process of its own against the local GitLab and
  * Slack stand-ins on 127.0.0.1, with a real SQLite file, and reads its memory from /proc.
- * Usage: npm run bench [-- --checks 2000 --concurrency 20]
+ * Usage: npm run bench [-- --checks 2000 --concurrency 20 --rows 1000000 --rate 200]
+ * `--rows N` first seeds the database with N checks and 5N audit events, so that the reads
+ * (web list, history, /pending, /audit) are measured at that size. A bare node:http server,
+ * measured in the same run, is the baseline for start-up, latency and memory.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FakeGitLab, gitlabSignature } from '../src/fakes/gitlab.js';
-import { buttonClick, FakeSlack, sendInteraction } from '../src/fakes/slack.js';
+import { buttonClick, FakeSlack, sendCommand, sendInteraction } from '../src/fakes/slack.js';
+import { seedDatabase, type Seeded } from '../src/store/seed.js';
 
 const { values } = parseArgs({
-  options: { checks: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '20' } },
+  options: {
+    checks: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '20' },
+    rows: { type: 'string', default: '0' },
+    rate: { type: 'string', default: '200' },
+    runs: { type: 'string', default: '20' },
+  },
 });
 const CHECKS = Number(values.checks);
 const CONCURRENCY = Number(values.concurrency);
+const ROWS = Number(values.rows);
+/** Webhooks a second for the steady-rate latency, sent on a clock whatever the answers. */
+const RATE = Number(values.rate);
+const STEADY_SECONDS = 5;
+/** How often each read is timed. */
+const RUNS = Number(values.runs);
+const WEB = { name: 'bench', password: 'bench-password-123' };
+const webAuth = `Basic ${Buffer.from(`${WEB.name}:${WEB.password}`).toString('base64')}`;
 const secrets = { gitlab: 'bench-token', webhook: 'bench-webhook-secret', slack: 'xoxb-bench', signing: 'bench-signing-secret' };
 
 const sample = JSON.parse(fs.readFileSync(new URL('../test/fixtures/status-check.json', import.meta.url), 'utf8')) as {
@@ -47,14 +65,132 @@ async function pool<T>(count: number, concurrency: number, task: (i: number) => 
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+/** Median and p99 of `runs` timings of `task` (one after another). */
+async function timed(runs: number, task: () => Promise<void>): Promise<string> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const started = performance.now();
+    await task();
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return `${ms(percentile(times, 50))} / ${ms(percentile(times, 99))}`;
+}
+
+/** Calls `task` RATE times a second for `seconds`, on the clock (open loop); the latencies, sorted. */
+async function steady(seconds: number, task: (i: number) => Promise<void>): Promise<number[]> {
+  const latencies: Promise<number>[] = [];
+  const started = performance.now();
+  for (let i = 0; i < seconds * RATE; i += 1) {
+    const due = started + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const sent = performance.now();
+    latencies.push(task(i).then(() => performance.now() - sent));
+  }
+  return (await Promise.all(latencies)).sort((a, b) => a - b);
+}
+
+/** Resident and peak memory of a process, from /proc (Linux). */
+function memoryOf(pid: number) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/**
+ * CPU time a process has used, user and system, in ms: what process.cpuUsage() says inside
+ * it, read from /proc/<pid>/stat from outside (in clock ticks of 10 ms).
+ */
+function cpuMsOf(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Polls `url` until it answers 2xx; the time from `since` to that answer. */
+async function firstAnswer(url: string, since: number, exited: Promise<unknown>): Promise<number> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (;;) {
+    if (gone) throw new Error(`the process serving ${url} exited before it answered`);
+    if (performance.now() - since > 120_000) throw new Error(`${url} did not answer within 2 minutes of the start`);
+    try {
+      if ((await fetch(url)).ok) return performance.now() - since;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/** Starts a process that prints its port; resolves with the port and when it was spawned. */
+async function startProcess(args: string[], env: NodeJS.ProcessEnv, portOf: (line: string) => number | null): Promise<{ child: ChildProcess; port: number; spawnedAt: number; exited: Promise<unknown> }> {
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      for (const line of buffer.split('\n')) {
+        const port = portOf(line);
+        if (port !== null) resolve(port);
+      }
+      if (buffer.length > 1_000_000) buffer = buffer.slice(-10_000);
+    });
+    child.once('exit', (code) => reject(new Error(`the process exited with ${code}`)));
+  });
+  child.stdout!.resume();
+  return { child, port, spawnedAt, exited };
+}
+
+/**
+ * The baseline: a bare node:http server that reads the body and answers 202 with a small
+ * JSON, in its own process like the bot. Start-up to first answer, steady-rate p99, memory.
+ */
+async function baseline(body: string): Promise<{ startupMs: number; p99: number; rss: number }> {
+  const source = `require('node:http').createServer((req, res) => { const parts = []; req.on('data', (c) => parts.push(c)); req.on('end', () => { res.writeHead(202, { 'content-type': 'application/json' }); res.end('{"id":1}'); }); }).listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port); });`;
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const port = await new Promise<number>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      const match = /port (\d+)/.exec(chunk.toString());
+      if (match) resolve(Number(match[1]));
+    });
+  });
+  const url = `http://127.0.0.1:${port}/`;
+  const startupMs = await firstAnswer(url, spawnedAt, exited);
+  const latencies = await steady(STEADY_SECONDS, async () => {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await res.arrayBuffer();
+  });
+  const rss = memoryOf(child.pid!).rss;
+  child.kill('SIGTERM');
+  await exited;
+  return { startupMs, p99: percentile(latencies, 99), rss };
+}
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'approval-bench-'));
+  const base = await baseline(payload(0));
+
+  const databasePath = path.join(dir, 'bench.db');
+  let seeded: Seeded | null = null;
+  let seedSeconds = 0;
+  if (ROWS > 0) {
+    const t = performance.now();
+    seeded = seedDatabase(databasePath, ROWS, new Date());
+    seedSeconds = (performance.now() - t) / 1000;
+  }
+
   const slack = await FakeSlack.start(secrets.slack, ['C0BENCH']);
   const gitlab = await FakeGitLab.start(secrets.gitlab);
-  const databasePath = path.join(dir, 'bench.db');
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    env: {
+  const started = await startProcess(
+    ['dist/main.js'],
+    {
       PATH: process.env.PATH,
       PORT: '0',
       DATABASE_PATH: databasePath,
@@ -66,31 +202,17 @@ async function main(): Promise<void> {
       SLACK_CHANNEL: 'C0BENCH',
       SLACK_API_URL: slack.apiUrl,
       APPROVERS: 'U0BENCH',
+      WEB_USERS: `${WEB.name}:${WEB.password}`,
       LOG_LEVEL: 'info',
       ENV_FILE: path.join(dir, 'none.env'),
       // The stand-in lists no merge requests: a sweep would measure nothing of interest.
       RECONCILE_INTERVAL_SECONDS: '0',
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const line = buffer.split('\n').find((l) => l.includes('is serving'));
-      if (line) resolve((JSON.parse(line) as { port: number }).port);
-      if (buffer.length > 1_000_000) buffer = buffer.slice(-10_000);
-    });
-    child.once('exit', (code) => reject(new Error(`the bot exited with ${code}`)));
-  });
-  child.stdout.resume();
-  const bot = { url: `http://127.0.0.1:${port}` };
-  /** Resident and peak memory of the bot process, from /proc (Linux). */
-  const memoryOf = (pid: number) => {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
-    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-  };
+    (line) => (line.includes('is serving') ? (JSON.parse(line) as { port: number }).port : null),
+  );
+  const child = started.child;
+  const bot = { url: `http://127.0.0.1:${started.port}` };
+  const startupMs = await firstAnswer(`${bot.url}/healthz`, started.spawnedAt, started.exited);
   const rssStart = memoryOf(child.pid!).rss;
 
   const send = async (body: string) => {
@@ -108,11 +230,14 @@ async function main(): Promise<void> {
   };
 
   // 1. Webhooks: GitLab's calls, answered after the row and its card delivery are committed.
+  const cpu0 = cpuMsOf(child.pid!);
   const t0 = performance.now();
   const received = await pool(CHECKS, CONCURRENCY, (i) => send(payload(i)));
   const webhookSeconds = (performance.now() - t0) / 1000;
   await slack.waitFor('chat.postMessage', CHECKS, undefined, 600_000);
   const cardsSeconds = (performance.now() - t0) / 1000;
+  const cpuPerCheck = (cpuMsOf(child.pid!) - cpu0) / CHECKS;
+  const rssAfterChecks = memoryOf(child.pid!).rss;
   const latencies = received.map((r) => r.ms).sort((a, b) => a - b);
 
   // 2. Decisions: approval clicks until every report reached GitLab.
@@ -131,6 +256,48 @@ async function main(): Promise<void> {
   // 3. A large call: a 5 MB merge request description.
   const big = await send(payload(CHECKS + 1, 'x'.repeat(5 * 1024 * 1024)));
 
+  // 4. Webhooks at a steady rate, alone and while the web list is reloaded over and over.
+  let sent = CHECKS + 2;
+  const steadyWebhook = () => send(payload(sent++)).then(() => undefined);
+  const alone = await steady(STEADY_SECONDS, steadyWebhook);
+  const get = async (url: string) => {
+    const res = await fetch(`${bot.url}${url}`, { headers: { authorization: webAuth } });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${text.slice(0, 200)}`);
+    return text;
+  };
+  let reading = true;
+  const reader = (async () => {
+    while (reading) await get('/?state=decided');
+  })();
+  const withReads = await steady(STEADY_SECONDS, steadyWebhook);
+  reading = false;
+  await reader;
+
+  // 5. Reads: each page and answer people wait for, at the seeded size.
+  const oneCheck = seeded?.middle.id ?? received[0]!.id;
+  const firstPage = await get('/?state=decided');
+  const nextHref = /<a rel="next" href="([^"]+)"/.exec(firstPage)?.[1]?.replace(/&amp;/g, '&');
+  const laterPage = seeded ? `/?state=decided&after=${seeded.middle.updatedAt}_${seeded.middle.id}` : (nextHref ?? '/?state=decided');
+  const pendingCommand = async () => {
+    const before = slack.calls('response_url').length;
+    const res = await sendCommand(
+      `${bot.url}/slack/events`,
+      { command: '/pending', text: '', user_id: 'U0BENCH', user_name: 'bench', channel_id: 'C0BENCH', team_id: 'T0001', trigger_id: '1.2.3', response_url: slack.responseUrl(), token: 'x', api_app_id: 'A0001' },
+      secrets.signing,
+    );
+    if (res.status !== 200) throw new Error(`/pending answered ${res.status}`);
+    await slack.waitFor('response_url', before + 1, undefined, 60_000);
+  };
+  const reads = [
+    ['web list: front page', await timed(RUNS, () => get('/').then(() => undefined))],
+    ['web list: decided, first page', await timed(RUNS, () => get('/?state=decided').then(() => undefined))],
+    [`web list: decided, ${seeded ? 'a page in the middle' : 'second page'}`, await timed(RUNS, () => get(laterPage).then(() => undefined))],
+    ['history page of one check', await timed(RUNS, () => get(`/checks/${oneCheck}`).then(() => undefined))],
+    ['/audit for one check (JSON)', await timed(RUNS, () => get(`/audit?check=${oneCheck}&format=json`).then(() => undefined))],
+    ['/pending, until its list reaches Slack', await timed(RUNS, pendingCommand)],
+  ];
+
   const memory = memoryOf(child.pid!);
   const rows = [
     ['status check calls', `${CHECKS} at concurrency ${CONCURRENCY}`],
@@ -142,9 +309,20 @@ async function main(): Promise<void> {
     ['bot RSS at start / end / peak', `${mb(rssStart)} / ${mb(memory.rss)} / ${mb(memory.peak)}`],
     ['database file', mb(fs.statSync(databasePath).size)],
   ];
+  const versus = [
+    ['seeded database', seeded ? `${seeded.checks} checks, ${seeded.auditEvents} audit events, ${seeded.pending} pending (in ${seedSeconds.toFixed(0)} s)` : 'none (--rows 0)', ''],
+    ['start-up to first answer', ms(startupMs), ms(base.startupMs)],
+    [`webhook p50 / p99 at ${RATE}/s`, `${ms(percentile(alone, 50))} / ${ms(percentile(alone, 99))}`, `p99 ${ms(base.p99)}`],
+    [`webhook p50 / p99 at ${RATE}/s, web list reloaded meanwhile`, `${ms(percentile(withReads, 50))} / ${ms(percentile(withReads, 99))}`, ''],
+    ['CPU per check, card included', `${cpuPerCheck.toFixed(2)} ms`, ''],
+    [`RSS after ${CHECKS} checks`, mb(rssAfterChecks), `${mb(base.rss)} (after its steady run)`],
+    ...reads.map(([what, result]) => [`${what} (median / p99 of ${RUNS})`, result, '']),
+  ];
   console.log(`\nNode ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}); the bot in its own process, stand-ins and load in another\n`);
   console.log('| measure | result |\n|---|---|');
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+  console.log('\n| measure | bot (SQLite) | bare node:http |\n|---|---|---|');
+  for (const [k, v, b] of versus) console.log(`| ${k} | ${v} | ${b} |`);
 
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');

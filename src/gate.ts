@@ -7,12 +7,18 @@ import type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePay
 import { canReportAgain, cardDueNow, hasCard, planAfterVote, planKnownCommit, planRegate, planVote, reportOf } from './domain/lifecycle.js';
 import { firstDue } from './domain/schedule.js';
 import { normaliseReason, planReceipt, refuseDecision, refuseMissingComment, type Refusal } from './domain/rules.js';
-import { StoreUnavailable, type AuditInput, type CheckFilter, type GatePorts } from './ports.js';
+import { StoreUnavailable, type AuditEvent, type AuditInput, type CheckCursor, type CheckFilter, type GatePorts } from './ports.js';
 
 export type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload, ReportPayload } from './domain/effects.js';
 
 /** How long after opening the Home tab a person's tab is kept current after decisions. */
 const HOME_TAB_KEPT_MS = 12 * 60 * 60_000;
+/** The most events one read of the audit trail returns (an export included). */
+const HISTORY_LIMIT = 100_000;
+/** How many events an export reads at a time. */
+const HISTORY_BATCH = 1000;
+/** How many pending checks `pendingFor` reads at a time while it looks for a person's. */
+const PENDING_PAGE = 100;
 
 export interface GateOptions {
   store: GatePorts;
@@ -450,20 +456,35 @@ export class Gate {
     return check !== null && this.#o.authorization.ruleFor(check).approveWithComment;
   }
 
-  /** What waits for a decision that this person may decide, newest first. */
+  /**
+   * What waits for a decision that this person may decide, newest first: pages through the
+   * pending checks until `limit` are found, and counts the rest by rule without reading them.
+   */
   async pendingFor(actor: Actor, limit: number): Promise<{ checks: Check[]; total: number }> {
-    const { authorization } = this.#o;
-    const mine: Check[] = [];
+    const { authorization, store } = this.#o;
     const verdicts = new Map<string, Promise<boolean>>();
-    for (const check of this.#o.store.pendingChecks(1000)) {
+    const mayDecide = (check: Pick<Check, 'projectPath' | 'targetBranch' | 'escalatedAt'>): Promise<boolean> => {
       const rule = authorization.ruleFor(check);
       // An escalated check has more approvers than its rule's other checks.
       const key = `${rule.name}${check.escalatedAt ? ' (escalated)' : ''}`;
       let verdict = verdicts.get(key);
       if (!verdict) verdicts.set(key, (verdict = authorization.isApprover(actor, rule)));
-      if (await verdict) mine.push(check);
+      return verdict;
+    };
+    let total = 0;
+    for (const group of store.pendingByRule()) {
+      const escalatedAt = group.escalated ? new Date(0) : null;
+      if (await mayDecide({ projectPath: group.projectPath, targetBranch: group.targetBranch, escalatedAt })) total += group.count;
     }
-    return { checks: mine.slice(0, limit), total: mine.length };
+    const mine: Check[] = [];
+    let after: CheckCursor | null = null;
+    while (mine.length < Math.min(limit, total)) {
+      const page = store.pageOfChecks({ states: ['pending'], q: null, limit: PENDING_PAGE, after });
+      for (const check of page.checks) if (mine.length < limit && (await mayDecide(check))) mine.push(check);
+      if (!page.next) break;
+      after = page.next;
+    }
+    return { checks: mine, total };
   }
 
   /** What the web list shows: everything pending, then the most recent others. */
@@ -487,7 +508,24 @@ export class Gate {
 
   /** The audit trail of a time range, or of one check. */
   history(range: { from: Date; to: Date; checkId?: number; limit?: number }) {
-    return this.#o.store.auditEvents({ limit: 100_000, ...range });
+    return this.#o.store.auditEvents({ limit: HISTORY_LIMIT, ...range });
+  }
+
+  /**
+   * The same events as `history`, batch by batch as the caller asks for the next: an export
+   * of any size holds one batch in memory, and no statement open between batches.
+   */
+  *historyBatches(range: { from: Date; to: Date; checkId?: number }, size = HISTORY_BATCH): Generator<AuditEvent[]> {
+    let left = HISTORY_LIMIT;
+    let after: { at: Date; id: number } | undefined;
+    while (left > 0) {
+      const batch = this.#o.store.auditEvents({ ...range, after, limit: Math.min(size, left) });
+      if (batch.length === 0) return;
+      yield batch;
+      left -= batch.length;
+      const last = batch[batch.length - 1]!;
+      after = { at: last.at, id: last.id };
+    }
   }
 
   /**

@@ -117,6 +117,7 @@ export interface CheckPort {
   setCard(id: number, channel: string, ts: string, at: Date): void;
   setCardError(id: number, error: string | null, at: Date): void;
   pendingChecks(limit: number): Check[];
+  pendingByRule(): Array<{ projectPath: string; targetBranch: string; escalated: boolean; count: number }>;
   countPending(): number;
   recentChecks(limit: number): Check[];
   pageOfChecks(filter: CheckFilter): { checks: Check[]; next: CheckCursor | null };
@@ -149,10 +150,19 @@ export interface NudgePort {
   markEscalated(checkId: number, at: Date): void;
 }
 
+/** Which audit events to read: a time range, of one check or all, after a given event. */
+export interface AuditRange {
+  from: Date;
+  to: Date;
+  checkId?: number;
+  after?: { at: Date; id: number };
+  limit: number;
+}
+
 /** The append-only audit trail. */
 export interface AuditPort {
   audit(event: AuditInput, at: Date): void;
-  auditEvents(range: { from: Date; to: Date; checkId?: number; limit: number }): AuditEvent[];
+  auditEvents(range: AuditRange): AuditEvent[];
 }
 
 /** People: what identifies their accounts, and whose Slack Home tab is open. */

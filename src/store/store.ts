@@ -18,6 +18,7 @@ import {
   type DeliveryStats,
   type UnreadableDelivery,
   type AuditPort,
+  type AuditRange,
   type CheckPort,
   type NudgePort,
   type OutboxPort,
@@ -125,6 +126,19 @@ function toCheck(row: CheckRow, approvals: Approval[]): Check {
   };
 }
 
+interface AuditRow {
+  id: number;
+  at: string;
+  check_id: number | null;
+  event: string;
+  actor: string | null;
+  via: string | null;
+  sha: string | null;
+  detail: string | null;
+}
+
+const toAuditEvent = (r: AuditRow): AuditEvent => ({ id: r.id, at: new Date(r.at), checkId: r.check_id, event: r.event, actor: r.actor, via: r.via, sha: r.sha, detail: r.detail });
+
 function toDelivery(row: DeliveryRow): Delivery | UnreadableDelivery {
   const read = decodeEffect(row.kind, row.payload);
   if (!read.ok) return { id: row.id, checkId: row.check_id, lane: row.lane, kind: row.kind, problem: read.problem, attempts: row.attempts };
@@ -138,6 +152,20 @@ function toDelivery(row: DeliveryRow): Delivery | UnreadableDelivery {
     lastError: row.last_error,
     state: row.state,
   } as Delivery;
+}
+
+const ALL_STATES: readonly CheckState[] = ['pending', 'approved', 'rejected', 'superseded', 'closed', 'merged', 'stale'];
+
+/**
+ * The condition for a state filter. "Everything but pending" is written as such, so that it
+ * reads through the index of decided checks by change (a partial index matches only its own
+ * condition, written out) instead of sorting all of them.
+ */
+function stateTerm(states: readonly CheckState[], params: Record<string, unknown>): string {
+  const rest = ALL_STATES.filter((state) => state !== 'pending');
+  if (states.length === rest.length && rest.every((state) => states.includes(state))) return `state <> 'pending'`;
+  states.forEach((state, i) => (params[`state${i}`] = state));
+  return `state IN (${states.map((_, i) => `@state${i}`).join(', ')})`;
 }
 
 /** SQLite's answers that say "not now" rather than "this write is wrong". */
@@ -159,9 +187,13 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /** Why the last write failed, until one succeeds again. */
   #failing: string | null = null;
 
-  constructor(file: string) {
+  /** Each SQL text is compiled once: preparing on every call cost more than many queries. */
+  readonly #statements = new Map<string, Database.Statement>();
+
+  /** `trace` sees each statement as it runs, with its values (for query plans and debugging). */
+  constructor(file: string, options: { trace?: (sql: string) => void } = {}) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.#db = new Database(file);
+    this.#db = new Database(file, options.trace ? { verbose: (sql) => options.trace?.(String(sql)) } : {});
     this.#db.pragma('journal_mode = WAL');
     // FULL: a decision acknowledged to a person survives a power cut, not only a crash.
     this.#db.pragma('synchronous = FULL');
@@ -212,6 +244,16 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
       this.#db.pragma('busy_timeout = 0');
       throw new StoreUnavailable(`The database cannot be written: ${this.#failing}.`);
     }
+  }
+
+  /** The statement for this SQL text, compiled on first use. */
+  #prepare(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   /** Why the last write failed, or null when it succeeded. */
@@ -273,20 +315,19 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   #heartbeatRow(at: Date): void {
-    this.#db.prepare('INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)').run(at.toISOString());
+    this.#prepare('INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)').run(at.toISOString());
   }
 
   // --- checks -------------------------------------------------------------------------
 
   getCheck(id: number): Check | null {
-    const row = this.#db.prepare('SELECT * FROM status_check WHERE id = ?').get(id) as CheckRow | undefined;
+    const row = this.#prepare('SELECT * FROM status_check WHERE id = ?').get(id) as CheckRow | undefined;
     return row ? this.#toCheck(row) : null;
   }
 
   /** A check with the approvals counted towards its quorum (this commit's, one per person). */
   #toCheck(row: CheckRow): Check {
-    const approvals = this.#db
-      .prepare(
+    const approvals = this.#prepare(
         `SELECT actor_id, actor_name, via, min(decided_at) AS at FROM decision
          WHERE check_id = ? AND outcome = 'approve' AND sha = ? AND voided = 0 GROUP BY coalesce(account, person) ORDER BY min(id)`,
       )
@@ -299,8 +340,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Every stored check of one merge request and GitLab check, oldest first. */
   checksOf(projectId: number, mergeRequestIid: number, statusCheckId: number): Check[] {
-    const rows = this.#db
-      .prepare(
+    const rows = this.#prepare(
         `SELECT * FROM status_check
          WHERE project_id = ? AND merge_request_iid = ? AND external_status_check_id = ?
          ORDER BY id`,
@@ -317,8 +357,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     at: Date,
   ): number {
     const now = at.toISOString();
-    const result = this.#db
-      .prepare(
+    const result = this.#prepare(
         `INSERT INTO status_check (
            project_id, project_path, project_url, merge_request_iid, merge_request_title,
            merge_request_url, source_branch, target_branch, sha, external_status_check_id,
@@ -336,8 +375,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Keeps what people read on the card current: title, branches, draft, merge request state. */
   refreshCheck(id: number, event: MergeRequestEvent, at: Date): void {
-    this.#db
-      .prepare(
+    this.#prepare(
         `UPDATE status_check SET merge_request_title = @title, merge_request_url = @url,
            source_branch = @sourceBranch, target_branch = @targetBranch,
            merge_request_state = @mergeRequestState, draft = @draft, updated_at = @now,
@@ -350,16 +388,14 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /** Moves a check that nobody decided to another state; false when it was no longer pending. */
   retire(id: number, to: CheckState, at: Date): boolean {
     return (
-      this.#db
-        .prepare(`UPDATE status_check SET state = ?, updated_at = ? WHERE id = ? AND state = 'pending'`)
+      this.#prepare(`UPDATE status_check SET state = ?, updated_at = ? WHERE id = ? AND state = 'pending'`)
         .run(to, at.toISOString(), id).changes === 1
     );
   }
 
   /** A check that ended undecided (closed, superseded) waits for a person again, on a new card. */
   reopen(id: number, at: Date): void {
-    this.#db
-      .prepare(
+    this.#prepare(
         `UPDATE status_check SET state = 'pending', slack_channel = NULL, slack_ts = NULL,
            card_error = NULL, updated_at = ? WHERE id = ? AND state IN ('closed', 'superseded')`,
       )
@@ -377,20 +413,18 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     at: Date,
   ): 'decided' | 'counted' | 'not_pending' {
     const now = at.toISOString();
-    const check = this.#db.prepare(`SELECT sha FROM status_check WHERE id = ? AND state = 'pending'`).get(id) as { sha: string } | undefined;
+    const check = this.#prepare(`SELECT sha FROM status_check WHERE id = ? AND state = 'pending'`).get(id) as { sha: string } | undefined;
     if (!check) return 'not_pending';
-    this.#db
-      .prepare(
+    this.#prepare(
         `INSERT INTO decision (check_id, outcome, actor_id, actor_name, via, reason, sha, decided_at, person, account)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(id, vote.outcome, vote.actor.id, vote.actor.name, vote.actor.via, vote.reason, check.sha, now, vote.account, vote.account);
     if (!vote.decides) {
-      this.#db.prepare('UPDATE status_check SET updated_at = ? WHERE id = ?').run(now, id);
+      this.#prepare('UPDATE status_check SET updated_at = ? WHERE id = ?').run(now, id);
       return 'counted';
     }
-    const changed = this.#db
-      .prepare(
+    const changed = this.#prepare(
         `UPDATE status_check SET state = @state, decided_by = @actorId, decided_by_name = @actorName,
            decided_via = @via, decided_at = @now, reason = @reason, report_state = 'sending',
            report_error = NULL, updated_at = @now
@@ -411,8 +445,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /** The accounts whose approvals of this commit still count, oldest first. */
   approvingAccounts(checkId: number, sha: string): string[] {
     return (
-      this.#db
-        .prepare(
+      this.#prepare(
           `SELECT coalesce(account, person) AS account FROM decision
            WHERE check_id = ? AND sha = ? AND outcome = 'approve' AND voided = 0 GROUP BY 1 ORDER BY min(id)`,
         )
@@ -422,13 +455,12 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Remembers that an account showed this e-mail or user id (the first time is kept). */
   sighted(account: string, seen: string, at: Date): void {
-    this.#db.prepare('INSERT OR IGNORE INTO account_sighting (account, seen, first_seen) VALUES (?, ?, ?)').run(account, seen, at.toISOString());
+    this.#prepare('INSERT OR IGNORE INTO account_sighting (account, seen, first_seen) VALUES (?, ?, ?)').run(account, seen, at.toISOString());
   }
 
   /** Every sighting of these accounts and of the accounts linked to them by one they share, however far. */
   sightingsAround(accounts: readonly string[]): Array<{ account: string; seen: string }> {
-    return this.#db
-      .prepare(
+    return this.#prepare(
         `WITH RECURSIVE linked(account) AS (
            SELECT value FROM json_each(?)
            UNION
@@ -447,9 +479,8 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    */
   regate(id: number, rule: { name: string; required: number }, reopen: boolean, at: Date): void {
     const now = at.toISOString();
-    this.#db.prepare(`UPDATE decision SET voided = 1 WHERE check_id = ? AND outcome = 'approve'`).run(id);
-    this.#db
-      .prepare(
+    this.#prepare(`UPDATE decision SET voided = 1 WHERE check_id = ? AND outcome = 'approve'`).run(id);
+    this.#prepare(
         `UPDATE status_check SET rule_name = @name, approvals_required = @required, updated_at = @now
            ${reopen ? `, state = 'pending', decided_by = NULL, decided_by_name = NULL, decided_via = NULL,
            decided_at = NULL, reason = NULL, report_state = 'none', report_error = NULL,
@@ -462,8 +493,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /** Pending checks whose card Slack refused for good: worth another try after a restart. */
   checksWithoutCard(): number[] {
     return (
-      this.#db
-        .prepare(
+      this.#prepare(
           `SELECT id FROM status_check c WHERE state = 'pending' AND slack_ts IS NULL AND card_error IS NOT NULL
              AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.check_id = c.id AND d.kind = 'post_card' AND d.state = 'pending')`,
         )
@@ -472,8 +502,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   setReport(id: number, report: ReportState, error: string | null, at: Date): void {
-    this.#db
-      .prepare(
+    this.#prepare(
         `UPDATE status_check SET report_state = ?, report_error = ?,
            reported_at = CASE WHEN ? = 'reported' THEN ? ELSE reported_at END, updated_at = ?
          WHERE id = ?`,
@@ -483,8 +512,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** GitLab refused the report because the merge request's HEAD had moved on. */
   markStale(id: number, error: string, at: Date): void {
-    this.#db
-      .prepare(
+    this.#prepare(
         `UPDATE status_check SET state = 'stale', report_state = 'failed', report_error = ?, updated_at = ?
          WHERE id = ?`,
       )
@@ -492,33 +520,42 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   setCard(id: number, channel: string, ts: string, at: Date): void {
-    this.#db
-      .prepare('UPDATE status_check SET slack_channel = ?, slack_ts = ?, card_error = NULL, updated_at = ? WHERE id = ?')
+    this.#prepare('UPDATE status_check SET slack_channel = ?, slack_ts = ?, card_error = NULL, updated_at = ? WHERE id = ?')
       .run(channel, ts, at.toISOString(), id);
   }
 
   setCardError(id: number, error: string | null, at: Date): void {
-    this.#db
-      .prepare('UPDATE status_check SET card_error = ?, updated_at = ? WHERE id = ?')
+    this.#prepare('UPDATE status_check SET card_error = ?, updated_at = ? WHERE id = ?')
       .run(error, at.toISOString(), id);
   }
 
   /** Checks waiting for a decision, newest first. */
   pendingChecks(limit: number): Check[] {
-    const rows = this.#db
-      .prepare(`SELECT * FROM status_check WHERE state = 'pending' ORDER BY id DESC LIMIT ?`)
+    const rows = this.#prepare(`SELECT * FROM status_check WHERE state = 'pending' ORDER BY id DESC LIMIT ?`)
       .all(limit) as CheckRow[];
     return rows.map((r) => this.#toCheck(r));
   }
 
+  /**
+   * How many checks wait, by what chooses their rule (project, target branch, escalated): who
+   * may decide them is known per group, without reading every pending check.
+   */
+  pendingByRule(): Array<{ projectPath: string; targetBranch: string; escalated: boolean; count: number }> {
+    return (
+      this.#prepare(
+        `SELECT project_path, target_branch, escalated_at IS NOT NULL AS escalated, count(*) AS n FROM status_check
+         WHERE state = 'pending' GROUP BY project_path, target_branch, escalated_at IS NOT NULL`,
+      ).all() as Array<{ project_path: string; target_branch: string; escalated: number; n: number }>
+    ).map((r) => ({ projectPath: r.project_path, targetBranch: r.target_branch, escalated: r.escalated === 1, count: r.n }));
+  }
+
   countPending(): number {
-    return (this.#db.prepare(`SELECT count(*) AS n FROM status_check WHERE state = 'pending'`).get() as { n: number }).n;
+    return (this.#prepare(`SELECT count(*) AS n FROM status_check WHERE state = 'pending'`).get() as { n: number }).n;
   }
 
   /** Checks no longer pending, most recently changed first. */
   recentChecks(limit: number): Check[] {
-    const rows = this.#db
-      .prepare(`SELECT * FROM status_check WHERE state <> 'pending' ORDER BY updated_at DESC, id DESC LIMIT ?`)
+    const rows = this.#prepare(`SELECT * FROM status_check WHERE state <> 'pending' ORDER BY updated_at DESC, id DESC LIMIT ?`)
       .all(limit) as CheckRow[];
     return rows.map((r) => this.#toCheck(r));
   }
@@ -533,10 +570,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     const byNumber = filter.states?.length === 1 && filter.states[0] === 'pending';
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: filter.limit + 1 };
-    if (filter.states) {
-      where.push(`state IN (${filter.states.map((_, i) => `@state${i}`).join(', ')})`);
-      filter.states.forEach((state, i) => (params[`state${i}`] = state));
-    }
+    if (filter.states) where.push(stateTerm(filter.states, params));
     if (filter.q) where.push(this.#search(filter.q, params));
     if (filter.after) {
       params.afterId = filter.after.id;
@@ -546,8 +580,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
         where.push('(updated_at < @afterAt OR (updated_at = @afterAt AND id < @afterId))');
       }
     }
-    const rows = this.#db
-      .prepare(
+    const rows = this.#prepare(
         `SELECT * FROM status_check ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
          ORDER BY ${byNumber ? 'id DESC' : 'updated_at DESC, id DESC'} LIMIT @limit`,
       )
@@ -563,15 +596,19 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** How many checks match a filter (without paging). */
   countChecks(filter: Omit<CheckFilter, 'after' | 'limit'>): number {
+    // Without words to find, the counts kept per state answer at once.
+    if (!filter.q) {
+      const states = filter.states ?? ALL_STATES;
+      const params = Object.fromEntries(states.map((state, i) => [`state${i}`, state]));
+      const sql = `SELECT coalesce(sum(n), 0) AS n FROM check_count WHERE state IN (${states.map((_, i) => `@state${i}`).join(', ')})`;
+      return (this.#prepare(sql).get(params) as { n: number }).n;
+    }
     const params: Record<string, unknown> = {};
     const where: string[] = [];
-    if (filter.states) {
-      where.push(`state IN (${filter.states.map((_, i) => `@state${i}`).join(', ')})`);
-      filter.states.forEach((state, i) => (params[`state${i}`] = state));
-    }
+    if (filter.states) where.push(stateTerm(filter.states, params));
     if (filter.q) where.push(this.#search(filter.q, params));
     const sql = `SELECT count(*) AS n FROM status_check ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
-    return (this.#db.prepare(sql).get(params) as { n: number }).n;
+    return (this.#prepare(sql).get(params) as { n: number }).n;
   }
 
   /**
@@ -595,13 +632,16 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Changes whenever any check is added or changes: an open web list compares it to refresh. */
   changeMark(): string {
-    const row = this.#db.prepare('SELECT max(updated_at) AS at, max(id) AS id FROM status_check').get() as { at: string | null; id: number | null };
+    // Two subqueries: with both aggregates in one SELECT, SQLite reads every row instead of one index end each.
+    const row = this.#prepare('SELECT (SELECT max(updated_at) FROM status_check) AS at, (SELECT max(id) FROM status_check) AS id').get() as {
+      at: string | null;
+      id: number | null;
+    };
     return `${row.id ?? 0}.${row.at ?? ''}`;
   }
 
   decisionsOf(checkId: number): Array<{ outcome: Outcome; actorId: string; actorName: string; via: Via; reason: string | null; sha: string; decidedAt: Date }> {
-    const rows = this.#db
-      .prepare('SELECT * FROM decision WHERE check_id = ? ORDER BY id')
+    const rows = this.#prepare('SELECT * FROM decision WHERE check_id = ? ORDER BY id')
       .all(checkId) as Array<{ outcome: Outcome; actor_id: string; actor_name: string; via: Via; reason: string | null; sha: string; decided_at: string }>;
     return rows.map((r) => ({
       outcome: r.outcome,
@@ -618,20 +658,19 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Every project the bot has received a call for. */
   knownProjects(): number[] {
-    return (this.#db.prepare('SELECT DISTINCT project_id FROM status_check ORDER BY project_id').all() as Array<{ project_id: number }>).map((r) => r.project_id);
+    return (this.#prepare('SELECT DISTINCT project_id FROM status_check ORDER BY project_id').all() as Array<{ project_id: number }>).map((r) => r.project_id);
   }
 
   /** The GitLab status check ids the bot has seen in calls for a project. */
   statusCheckIdsSeen(projectId: number): number[] {
     return (
-      this.#db.prepare('SELECT DISTINCT external_status_check_id AS id FROM status_check WHERE project_id = ?').all(projectId) as Array<{ id: number }>
+      this.#prepare('SELECT DISTINCT external_status_check_id AS id FROM status_check WHERE project_id = ?').all(projectId) as Array<{ id: number }>
     ).map((r) => r.id);
   }
 
   /** Every stored check of one merge request (all status checks, all commits), oldest first. */
   checksOfMergeRequest(projectId: number, mergeRequestIid: number): Check[] {
-    const rows = this.#db
-      .prepare('SELECT * FROM status_check WHERE project_id = ? AND merge_request_iid = ? ORDER BY id')
+    const rows = this.#prepare('SELECT * FROM status_check WHERE project_id = ? AND merge_request_iid = ? ORDER BY id')
       .all(projectId, mergeRequestIid) as CheckRow[];
     return rows.map((r) => this.#toCheck(r));
   }
@@ -639,8 +678,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /** The merge requests of a project that have a check waiting for a decision. */
   mergeRequestsWaiting(projectId: number): number[] {
     return (
-      this.#db
-        .prepare(`SELECT DISTINCT merge_request_iid AS iid FROM status_check WHERE project_id = ? AND state = 'pending' ORDER BY iid`)
+      this.#prepare(`SELECT DISTINCT merge_request_iid AS iid FROM status_check WHERE project_id = ? AND state = 'pending' ORDER BY iid`)
         .all(projectId) as Array<{ iid: number }>
     ).map((r) => r.iid);
   }
@@ -649,14 +687,13 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Schedules (or moves) the reminder or escalation of a check. */
   scheduleNudge(checkId: number, kind: Nudge, dueAt: number): void {
-    this.#db
-      .prepare('INSERT INTO nudge (check_id, kind, due_at) VALUES (?, ?, ?) ON CONFLICT (check_id, kind) DO UPDATE SET due_at = excluded.due_at')
+    this.#prepare('INSERT INTO nudge (check_id, kind, due_at) VALUES (?, ?, ?) ON CONFLICT (check_id, kind) DO UPDATE SET due_at = excluded.due_at')
       .run(checkId, kind, dueAt);
   }
 
   dueNudges(nowMs: number, limit: number): Array<{ id: number; checkId: number; kind: Nudge; dueAt: number }> {
     return (
-      this.#db.prepare('SELECT id, check_id, kind, due_at FROM nudge WHERE due_at <= ? ORDER BY due_at, id LIMIT ?').all(nowMs, limit) as Array<{
+      this.#prepare('SELECT id, check_id, kind, due_at FROM nudge WHERE due_at <= ? ORDER BY due_at, id LIMIT ?').all(nowMs, limit) as Array<{
         id: number;
         check_id: number;
         kind: Nudge;
@@ -666,72 +703,70 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   nudgesOf(checkId: number): Array<{ kind: Nudge; dueAt: number }> {
-    return (this.#db.prepare('SELECT kind, due_at FROM nudge WHERE check_id = ? ORDER BY kind').all(checkId) as Array<{ kind: Nudge; due_at: number }>).map((r) => ({
+    return (this.#prepare('SELECT kind, due_at FROM nudge WHERE check_id = ? ORDER BY kind').all(checkId) as Array<{ kind: Nudge; due_at: number }>).map((r) => ({
       kind: r.kind,
       dueAt: r.due_at,
     }));
   }
 
   moveNudge(id: number, dueAt: number): void {
-    this.#db.prepare('UPDATE nudge SET due_at = ? WHERE id = ?').run(dueAt, id);
+    this.#prepare('UPDATE nudge SET due_at = ? WHERE id = ?').run(dueAt, id);
   }
 
   dropNudge(id: number): void {
-    this.#db.prepare('DELETE FROM nudge WHERE id = ?').run(id);
+    this.#prepare('DELETE FROM nudge WHERE id = ?').run(id);
   }
 
   /** The check waits anew (reopened, re-gated): its backup approvers wait for a new escalation. */
   clearEscalation(checkId: number): void {
-    this.#db.prepare('UPDATE status_check SET escalated_at = NULL WHERE id = ?').run(checkId);
+    this.#prepare('UPDATE status_check SET escalated_at = NULL WHERE id = ?').run(checkId);
   }
 
   markEscalated(checkId: number, at: Date): void {
-    this.#db.prepare('UPDATE status_check SET escalated_at = ?, updated_at = ? WHERE id = ?').run(at.toISOString(), at.toISOString(), checkId);
+    this.#prepare('UPDATE status_check SET escalated_at = ?, updated_at = ? WHERE id = ?').run(at.toISOString(), at.toISOString(), checkId);
   }
 
   // --- the audit trail (append-only: triggers refuse updates and deletes) -----------------
 
   audit(event: AuditInput, at: Date): void {
-    this.#db
-      .prepare('INSERT INTO audit_event (at, check_id, event, actor, via, sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this.#prepare('INSERT INTO audit_event (at, check_id, event, actor, via, sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(at.toISOString(), event.checkId, event.event, event.actor ?? null, event.via ?? null, event.sha ?? null, event.detail ?? null);
   }
 
-  /** Events in a time range (inclusive from, exclusive to), oldest first. */
-  auditEvents(range: { from: Date; to: Date; checkId?: number; limit: number }): AuditEvent[] {
-    const rows = this.#db
-      .prepare(
-        `SELECT * FROM audit_event WHERE at >= ? AND at < ? AND (? IS NULL OR check_id = ?) ORDER BY at, id LIMIT ?`,
-      )
-      .all(range.from.toISOString(), range.to.toISOString(), range.checkId ?? null, range.checkId ?? null, range.limit) as Array<{
-      id: number;
-      at: string;
-      check_id: number | null;
-      event: string;
-      actor: string | null;
-      via: string | null;
-      sha: string | null;
-      detail: string | null;
-    }>;
-    return rows.map((r) => ({ id: r.id, at: new Date(r.at), checkId: r.check_id, event: r.event, actor: r.actor, via: r.via, sha: r.sha, detail: r.detail }));
+  /**
+   * Events in a time range (inclusive from, exclusive to), oldest first; of one check when
+   * `checkId` is given (read through that check's index, however long the whole trail is).
+   * `after` is the last event of the previous batch: an export reads batch by batch, so no
+   * statement stays open while the response waits for a slow client.
+   */
+  auditEvents(range: AuditRange): AuditEvent[] {
+    const one = range.checkId === undefined ? '' : 'check_id = @checkId AND ';
+    const after = range.after ? ' AND (at > @afterAt OR (at = @afterAt AND id > @afterId))' : '';
+    const rows = this.#prepare(`SELECT * FROM audit_event WHERE ${one}at >= @from AND at < @to${after} ORDER BY at, id LIMIT @limit`).all({
+      from: range.from.toISOString(),
+      to: range.to.toISOString(),
+      limit: range.limit,
+      ...(range.checkId === undefined ? {} : { checkId: range.checkId }),
+      ...(range.after ? { afterAt: range.after.at.toISOString(), afterId: range.after.id } : {}),
+    }) as AuditRow[];
+    return rows.map(toAuditEvent);
   }
 
   // --- clicks taken in, not yet decided --------------------------------------------------
 
   takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date, breakGlass = false): number {
     return Number(
-      this.#db
-        .prepare('INSERT INTO decision_request (check_id, outcome, actor, reason, received_at, break_glass) VALUES (?, ?, ?, ?, ?, ?)')
+      this.#prepare('INSERT INTO decision_request (check_id, outcome, actor, reason, received_at, break_glass) VALUES (?, ?, ?, ?, ?, ?)')
         .run(checkId, outcome, JSON.stringify(actor), reason, at.toISOString(), breakGlass ? 1 : 0).lastInsertRowid,
     );
   }
 
   settleRequest(id: number): void {
-    this.#db.prepare('DELETE FROM decision_request WHERE id = ?').run(id);
+    this.#prepare('DELETE FROM decision_request WHERE id = ?').run(id);
   }
 
   openRequests(): Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null; breakGlass: boolean }> {
-    const rows = this.#db.prepare('SELECT * FROM decision_request ORDER BY id').all() as Array<{
+    const rows = this.#prepare('SELECT * FROM decision_request ORDER BY id').all() as Array<{
       id: number;
       check_id: number;
       outcome: Outcome;
@@ -746,30 +781,28 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** A person opened the app's Home tab: refresh it after decisions from now on. */
   homeOpened(userId: string, at: Date): void {
-    this.#db
-      .prepare('INSERT INTO home_tab (user_id, opened_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET opened_at = excluded.opened_at')
+    this.#prepare('INSERT INTO home_tab (user_id, opened_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET opened_at = excluded.opened_at')
       .run(userId, at.toISOString());
   }
 
   /** People who opened the Home tab since `since`. */
   homeViewers(since: Date): string[] {
-    return (this.#db.prepare('SELECT user_id FROM home_tab WHERE opened_at >= ? ORDER BY user_id').all(since.toISOString()) as Array<{ user_id: string }>).map(
+    return (this.#prepare('SELECT user_id FROM home_tab WHERE opened_at >= ? ORDER BY user_id').all(since.toISOString()) as Array<{ user_id: string }>).map(
       (r) => r.user_id,
     );
   }
 
   homeViewHash(userId: string): string | null {
-    return (this.#db.prepare('SELECT view_hash FROM home_tab WHERE user_id = ?').get(userId) as { view_hash: string | null } | undefined)?.view_hash ?? null;
+    return (this.#prepare('SELECT view_hash FROM home_tab WHERE user_id = ?').get(userId) as { view_hash: string | null } | undefined)?.view_hash ?? null;
   }
 
   setHomeViewHash(userId: string, hash: string): void {
-    this.#db.prepare('UPDATE home_tab SET view_hash = ? WHERE user_id = ?').run(hash, userId);
+    this.#prepare('UPDATE home_tab SET view_hash = ? WHERE user_id = ?').run(hash, userId);
   }
 
   /** One person's most recent decisions (votes), newest first, with the check each was on. */
   decisionsBy(via: Via, actorId: string, limit: number): Array<{ check: Check; outcome: Outcome; decidedAt: Date }> {
-    const rows = this.#db
-      .prepare(
+    const rows = this.#prepare(
         `SELECT c.*, d.outcome AS voted, d.decided_at AS voted_at FROM decision d JOIN status_check c ON c.id = d.check_id
          WHERE d.via = ? AND d.actor_id = ? ORDER BY d.id DESC LIMIT ?`,
       )
@@ -779,8 +812,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Pending checks whose newest commit this e-mail wrote, oldest first. */
   pendingAuthoredBy(email: string, limit: number): Check[] {
-    const rows = this.#db
-      .prepare(`SELECT * FROM status_check WHERE state = 'pending' AND lower(commit_author_email) = lower(?) ORDER BY id LIMIT ?`)
+    const rows = this.#prepare(`SELECT * FROM status_check WHERE state = 'pending' AND lower(commit_author_email) = lower(?) ORDER BY id LIMIT ?`)
       .all(email, limit) as CheckRow[];
     return rows.map((r) => this.#toCheck(r));
   }
@@ -790,8 +822,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /** Queues an effect on its kind's lane. */
   enqueue(checkId: number, effect: Effect, at: Date): void {
     const { kind, payload } = encodeEffect(effect);
-    this.#db
-      .prepare(
+    this.#prepare(
         `INSERT INTO delivery (check_id, lane, kind, payload, next_attempt_at, created_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
       )
@@ -801,8 +832,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /** Whether a delivery of this kind still waits for the check. */
   hasPendingDelivery(checkId: number, kind: EffectKind): boolean {
     return (
-      this.#db
-        .prepare(`SELECT 1 FROM delivery WHERE check_id = ? AND kind = ? AND state = 'pending' LIMIT 1`)
+      this.#prepare(`SELECT 1 FROM delivery WHERE check_id = ? AND kind = ? AND state = 'pending' LIMIT 1`)
         .get(checkId, kind) !== undefined
     );
   }
@@ -812,8 +842,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * and lane is still pending, so a card is never updated before it was posted.
    */
   nextDue(lane: Lane, nowMs: number): Delivery | UnreadableDelivery | null {
-    const row = this.#db
-      .prepare(
+    const row = this.#prepare(
         `SELECT d.* FROM delivery d
          WHERE d.lane = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
            AND NOT EXISTS (SELECT 1 FROM delivery e
@@ -831,8 +860,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * due when that one is done, and counting it would wake the lane over and over meanwhile.
    */
   earliestDue(lane: Lane): number | null {
-    const row = this.#db
-      .prepare(
+    const row = this.#prepare(
         `SELECT min(d.next_attempt_at) AS at FROM delivery d
          WHERE d.lane = ? AND d.state = 'pending'
            AND NOT EXISTS (SELECT 1 FROM delivery e
@@ -845,13 +873,12 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** A delivered effect leaves the outbox. */
   delivered(id: number): void {
-    this.#db.prepare('DELETE FROM delivery WHERE id = ?').run(id);
+    this.#prepare('DELETE FROM delivery WHERE id = ?').run(id);
   }
 
   /** A failure worth another try later. */
   reschedule(id: number, nextAttemptAt: number, error: string): void {
-    this.#db
-      .prepare('UPDATE delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?')
+    this.#prepare('UPDATE delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?')
       .run(nextAttemptAt, error, id);
   }
 
@@ -863,14 +890,12 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /** A failure no retry will fix: kept, visible, no longer tried. */
   giveUp(id: number, error: string): void {
     if (!this.#db.inTransaction) return this.transaction(() => this.giveUp(id, error));
-    this.#db
-      .prepare(`UPDATE delivery SET attempts = attempts + 1, state = 'failed', last_error = ? WHERE id = ?`)
+    this.#prepare(`UPDATE delivery SET attempts = attempts + 1, state = 'failed', last_error = ? WHERE id = ?`)
       .run(error, id);
   }
 
   deliveryStats(nowMs: number): DeliveryStats {
-    const row = this.#db
-      .prepare(
+    const row = this.#prepare(
         `SELECT sum(state = 'pending') AS pending, sum(state = 'failed') AS failed,
            min(CASE WHEN state = 'pending' THEN created_at END) AS oldest
          FROM delivery`,

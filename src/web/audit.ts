@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { AuditEvent } from '../ports.js';
 
 export const AUDIT_COLUMNS = ['id', 'at', 'check_id', 'event', 'actor', 'via', 'sha', 'detail'] as const;
@@ -19,11 +20,50 @@ export function csvField(value: string | number | null): string {
   return /[",;\t\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function auditCsv(events: readonly AuditEvent[]): string {
-  const rows = events.map((e) =>
-    [e.id, e.at.toISOString(), e.checkId, e.event, e.actor, e.via, e.sha, e.detail].map(csvField).join(','),
-  );
-  return [AUDIT_COLUMNS.join(','), ...rows].join('\r\n') + '\r\n';
+const csvRow = (e: AuditEvent) => [e.id, e.at.toISOString(), e.checkId, e.event, e.actor, e.via, e.sha, e.detail].map(csvField).join(',');
+
+/** Resolves once the response takes more, or is gone (a client that left never drains). */
+const drained = (res: ServerResponse) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+
+/**
+ * Writes an export batch by batch as the client reads it: memory holds one batch whatever the
+ * range, and a slow client pauses the reading instead of filling the bot's memory. The bytes
+ * are those of the header and one CSV line per event (CRLF after each), or of
+ * `JSON.stringify({ ...head, events })`.
+ */
+export async function streamAudit(
+  res: ServerResponse,
+  format: 'csv' | 'json',
+  head: Record<string, unknown>,
+  batches: Iterable<readonly AuditEvent[]>,
+): Promise<void> {
+  const write = async (chunk: string) => {
+    if (!res.write(chunk)) await drained(res);
+  };
+  // The head as JSON.stringify writes it, up to the opening of the events array.
+  const opening = JSON.stringify({ ...head, events: [] }).slice(0, -2);
+  await write(format === 'csv' ? `${AUDIT_COLUMNS.join(',')}\r\n` : opening);
+  let first = true;
+  for (const batch of batches) {
+    if (res.destroyed) return;
+    if (batch.length === 0) continue;
+    if (format === 'csv') await write(batch.map((e) => `${csvRow(e)}\r\n`).join(''));
+    else {
+      await write(`${first ? '' : ','}${batch.map((e) => JSON.stringify(e)).join(',')}`);
+      first = false;
+    }
+  }
+  if (format === 'json') res.write(']}');
+  res.end();
 }
 
 /** Reads `from`/`to` (ISO 8601 dates or times); the last 30 days by default. */

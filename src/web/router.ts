@@ -4,7 +4,7 @@ import type { Gate } from '../gate.js';
 import { wellFormedFields } from '../well-formed.js';
 import { basicAuthName, basicAuthUser, CsrfTokens, type WebUser } from './auth.js';
 import { oauthRouter, sessionCsrfSubject, type Admits, type GitLabSignIn } from './oauth.js';
-import { auditCsv, auditRange } from './audit.js';
+import { auditRange, streamAudit } from './audit.js';
 import { FAVICON, SCRIPT, STYLE } from './assets.js';
 import { parseListQuery, STATE_FILTERS, type ListQuery } from './list-query.js';
 import { historyPage, listPage, messagePage, signInPage, type ListSection, type ListView, type SignedInUser } from './page.js';
@@ -216,7 +216,7 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
    * The audit trail for a time range, as CSV (default) or JSON: `?from=2026-11-01&to=2026-12-01&format=json`.
    * `?check=12` narrows it to one check, over its whole life unless `from` says otherwise.
    */
-  router.get('/audit', (req, res) => {
+  router.get('/audit', async (req, res) => {
     const visitor = signedIn(req, res);
     if (!visitor) return;
     const format = req.query.format ?? 'csv';
@@ -240,14 +240,20 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
       res.status(400).json({ error: range.error });
       return;
     }
-    const events = gate.history({ ...range, checkId });
     const name =
       checkId === undefined
         ? `audit-${range.from.toISOString().slice(0, 10)}-${range.to.toISOString().slice(0, 10)}.${format}`
         : `audit-check-${checkId}.${format}`;
     res.set('Cache-Control', 'no-store').attachment(name);
-    if (format === 'json') res.json({ from: range.from, to: range.to, ...(checkId === undefined ? {} : { check: checkId }), events });
-    else res.type('text/csv; charset=utf-8').send(auditCsv(events));
+    res.type(format === 'json' ? 'application/json; charset=utf-8' : 'text/csv; charset=utf-8');
+    const head = { from: range.from, to: range.to, ...(checkId === undefined ? {} : { check: checkId }) };
+    try {
+      await streamAudit(res, format, head, gate.historyBatches({ ...range, checkId }));
+    } catch (error) {
+      // Part of the export is sent: a truncated file must not look complete, so the connection is cut.
+      req.log.error({ error: (error as Error).message }, 'the audit export failed while it was written');
+      res.destroy();
+    }
   });
 
   return router;

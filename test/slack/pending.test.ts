@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { APPROVER, pendingAnswer, startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { APPROVER, pendingAnswer, sha, startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { mergeRequestInto, startWithPolicy } from '../support/policy.js';
+import { sampleEvent } from '../support/samples.js';
 
 type Element = { type: string; action_id?: string; value?: string; text?: string | { text: string } };
 type Block = { type: string; block_id?: string; text?: { text: string }; elements?: Element[] };
@@ -103,5 +105,32 @@ describe('/pending behind a BASE_PATH', () => {
     for (let iid = 400; iid < 416; iid += 1) await h.receive(statusCheck({ iid }));
     const text = JSON.stringify((await pending(h)).blocks);
     expect(text).toContain('<https://approvals.example.com/approval-apps/|see them all on the web list>');
+  });
+});
+
+describe('/pending among many checks of other teams', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('finds the checks a person may decide behind a thousand newer ones of another team, and counts them all', async () => {
+    h = await startWithPolicy(`rules:\n  - name: payments\n    projects: acme/payments-*\n    approvers: { slack: [U0PAY1] }\n`);
+    const older = (await h.receive(mergeRequestInto('acme/payments-api', 'main'))).body.id as number;
+    const web = { ...sampleEvent, projectPath: 'acme/web', targetBranch: 'main' };
+    h.bot.store.transaction(() => {
+      for (let i = 0; i < 1100; i += 1) {
+        h.bot.store.insertCheck({ ...web, mergeRequestIid: 1000 + i, sha: sha(1000 + i) }, 'pending', null, { name: 'default', required: 1 }, new Date());
+      }
+    });
+    const newer = (await h.receive(mergeRequestInto('acme/payments-api', 'main', { iid: 900 }))).body.id as number;
+
+    const answer = (await pendingAnswer(h, 'U0PAY1')) as unknown as PendingAnswer;
+    expect(listed(answer)).toEqual([newer, older]);
+    expect(JSON.stringify(answer.blocks)).toContain('*2 checks waiting for a decision*');
+    // The other team's approvers see theirs, counted in full though only 15 are listed.
+    const theirs = (await pendingAnswer(h, APPROVER)) as unknown as PendingAnswer;
+    expect(listed(theirs)).toHaveLength(15);
+    expect(JSON.stringify(theirs.blocks)).toContain('*1100 checks waiting for a decision*');
   });
 });

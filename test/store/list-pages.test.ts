@@ -57,6 +57,37 @@ describe('paging the web list in the store', () => {
     expect(store.countChecks({ states: null, q: null })).toBe(23);
   });
 
+  it('totals per state stay true through every change of state, and match a count of the rows', () => {
+    const at = new Date('2026-12-01T09:00:00.000Z');
+    const ids: number[] = [];
+    for (let iid = 1; iid <= 12; iid += 1) ids.push(store.insertCheck({ ...sampleEvent, mergeRequestIid: iid }, 'pending', null, RULE, at));
+    const actor = { via: 'slack' as const, id: 'U0A', name: 'A' };
+    store.vote(ids[0]!, { outcome: 'approve', actor, account: 'slack:U0A', reason: null, decides: true }, at);
+    store.vote(ids[1]!, { outcome: 'reject', actor, account: 'slack:U0A', reason: 'no', decides: true }, at);
+    store.markStale(ids[0]!, 'newer commit', at);
+    store.retire(ids[2]!, 'closed', at);
+    store.reopen(ids[2]!, at);
+    store.retire(ids[3]!, 'superseded', at);
+    store.retire(ids[4]!, 'merged', at);
+    store.regate(ids[1]!, RULE, true, at);
+    store.setCard(ids[5]!, 'C0A', '1.2', at);
+
+    const db = new Database(path.join(dir, 'approvals.db'), { readonly: true });
+    try {
+      const counted = (states: readonly CheckState[] | null) =>
+        (states ?? ['pending', 'approved', 'rejected', 'superseded', 'closed', 'merged', 'stale']).reduce(
+          (sum, state) => sum + (db.prepare('SELECT count(*) AS n FROM status_check WHERE state = ?').get(state) as { n: number }).n,
+          0,
+        );
+      for (const states of [null, ['pending'], ['stale'], ['superseded'], ['merged'], ['closed'], ['rejected'], ['approved', 'rejected', 'stale', 'superseded', 'closed', 'merged']] as Array<CheckState[] | null>) {
+        expect(store.countChecks({ states, q: null }), JSON.stringify(states)).toBe(counted(states));
+      }
+      expect(store.countChecks({ states: ['pending'], q: null })).toBe(9);
+    } finally {
+      db.close();
+    }
+  });
+
   it('a page that ends exactly at the last check has no next', () => {
     for (let iid = 1; iid <= 4; iid += 1) store.insertCheck({ ...sampleEvent, mergeRequestIid: iid }, 'pending', null, RULE, new Date());
     expect(store.pageOfChecks({ states: ['pending'], q: null, after: null, limit: 4 }).next).toBeNull();

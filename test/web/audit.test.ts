@@ -1,3 +1,4 @@
+import http from 'node:http';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { csvField } from '../../src/web/audit.js';
@@ -96,6 +97,61 @@ describe('the audit trail', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('streams a large export while the bot goes on answering GitLab, in the same bytes as ever', async () => {
+    const id = (await h.receive()).body.id as number;
+    const db = new Database(h.env.DATABASE_PATH!);
+    const start = Date.now() - 60 * 60_000;
+    const count = 30_000;
+    try {
+      const insert = db.prepare('INSERT INTO audit_event (at, check_id, event, actor, via, sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      db.transaction(() => {
+        for (let i = 0; i < count; i += 1) insert.run(new Date(start + i).toISOString(), id, 'clicked', `u${i}`, 'slack', sha(1), `=HYPERLINK("x"), ${'y'.repeat(400)}`);
+      })();
+    } finally {
+      db.close();
+    }
+
+    // A client that reads the first bytes and then stops: far more than the socket buffers hold is left.
+    const { response, first } = await new Promise<{ response: http.IncomingMessage; first: Buffer }>((resolve, reject) => {
+      http
+        .get(`${h.bot.url}/audit?check=${id}&format=json`, { headers: { authorization: basic() } }, (res) => {
+          res.once('data', (chunk: Buffer) => {
+            res.pause();
+            resolve({ response: res, first: chunk });
+          });
+        })
+        .on('error', reject);
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    // Streamed: the length is not known before the last row is read.
+    expect(response.headers['content-length']).toBeUndefined();
+    expect(response.headers['transfer-encoding']).toBe('chunked');
+
+    // Meanwhile GitLab's calls are written and answered.
+    expect((await h.receive(statusCheck({ sha: sha(2) }))).status).toBe(202);
+
+    const chunks = [first];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await new Promise((resolve) => response.once('end', resolve).resume());
+    const text = Buffer.concat(chunks).toString('utf8');
+    const body = JSON.parse(text) as Exported & Record<string, unknown>;
+    expect(text).toBe(JSON.stringify(body));
+    expect(Object.keys(body)).toEqual(['from', 'to', 'check', 'events']);
+    expect(body.check).toBe(id);
+    const seeded = body.events.filter((e) => e.event === 'clicked');
+    expect(seeded).toHaveLength(count);
+    expect(seeded.map((e) => e.actor)).toEqual(Array.from({ length: count }, (_, i) => `u${i}`));
+
+    const csv = await (await get(`/audit?check=${id}`)).text();
+    const lines = csv.split('\r\n');
+    expect(lines[0]).toBe('id,at,check_id,event,actor,via,sha,detail');
+    expect(lines.at(-1)).toBe('');
+    expect(lines).toHaveLength(body.events.length + 2);
+    const row = lines.find((l) => l.includes(',u7,')) as string;
+    expect(row.endsWith(`,"'=HYPERLINK(""x""), ${'y'.repeat(400)}"`)).toBe(true);
   });
 
   it('defuses spreadsheet formulas and quotes separators in CSV', () => {
