@@ -884,7 +884,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Waits for its turn (a paced channel): not an attempt, and no error. */
   defer(id: number, nextAttemptAt: number): void {
-    this.#db.prepare('UPDATE delivery SET next_attempt_at = ? WHERE id = ?').run(nextAttemptAt, id);
+    this.#prepare('UPDATE delivery SET next_attempt_at = ? WHERE id = ?').run(nextAttemptAt, id);
   }
 
   /** A failure no retry will fix: kept, visible, no longer tried. */
