@@ -106,7 +106,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   const postPacer = new Pacer(config.slack.postPerSecond);
   // Typed as every kind's handler: a kind of effect nobody delivers does not compile.
   const handlers: DeliveryHandlers = {
-    ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel, historyUrl, freezeOf: (check) => gate.freezeOf(check)?.reason ?? null, pacer: postPacer }),
+    ...cardDeliveries({ client: slack, store, clock, channelFor: (check) => authorization.ruleFor(check).channel, historyUrl, freezeOf: (check) => gate.frozenNow(check), pacer: postPacer }),
     ...home.deliveries(),
     ...authorNotices({ client: slack, store, clock, findAuthors: (check) => authorization.authorsOf(check), historyUrl }),
     ...gitlabDeliveries({

@@ -322,6 +322,12 @@ export class Gate {
     return frozenBy(this.#o.authorization.ruleFor(check).freezes, this.#o.clock().getTime());
   }
 
+  /** The freeze holding this check now, and whether its rule names anyone who may break glass. */
+  frozenNow(check: Check): { reason: string; breakGlass: boolean } | null {
+    const freeze = this.freezeOf(check);
+    return freeze && { reason: freeze.reason, breakGlass: breakGlassRule(this.#o.authorization.ruleFor(check)) !== null };
+  }
+
   /** Why an approval of this check is refused now (a freeze), or null. */
   #frozen(check: Check): string | null {
     const freeze = this.freezeOf(check);

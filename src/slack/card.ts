@@ -13,6 +13,8 @@ export const EMERGENCY_APPROVE_ACTION = 'emergency_approve_check';
 export interface CardContext {
   /** The freeze holding approvals now (its reason), or null. */
   freeze?: string | null;
+  /** Whether the rule names anyone in break_glass: only then is Emergency approve shown. */
+  breakGlass?: boolean;
   /** The check's history page on the web list. */
   history?: string | null;
 }
@@ -114,7 +116,7 @@ function outcomeBlocks(check: Check, context: CardContext): KnownBlock[] {
           elements: [
             { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: String(check.id) },
             { type: 'button', action_id: REJECT_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value: String(check.id) },
-            ...(context.freeze ? [{ type: 'button' as const, action_id: EMERGENCY_APPROVE_ACTION, text: { type: 'plain_text' as const, text: 'Emergency approve' }, value: String(check.id) }] : []),
+            ...(context.freeze && context.breakGlass ? [{ type: 'button' as const, action_id: EMERGENCY_APPROVE_ACTION, text: { type: 'plain_text' as const, text: 'Emergency approve' }, value: String(check.id) }] : []),
           ],
         },
       ];

@@ -15,8 +15,8 @@ export interface CardDeliveryOptions {
   channelFor: (check: Check) => string;
   /** The check's history page, for the card once decided; null when PUBLIC_URL is unknown. */
   historyUrl?: (checkId: number) => string | null;
-  /** The freeze holding the check's approvals now (its reason), or null. */
-  freezeOf?: (check: Check) => string | null;
+  /** The freeze holding the check's approvals now (its reason, and whether anyone may break glass), or null. */
+  freezeOf?: (check: Check) => { reason: string; breakGlass: boolean } | null;
   /** Cards per channel at the pace Slack takes them (about one a second); none: as fast as Slack answers. */
   pacer?: Pacer;
 }
@@ -39,7 +39,7 @@ export function cardDeliveries({ client, store, clock, channelFor, historyUrl = 
       const check = store.getCheck(checkId);
       // Already posted, or ended before its turn came (a newer push, closed, merged): nobody needs it.
       if (!check || check.slackTs !== null || !needsCard(check)) return;
-      const card = renderCard(check, { history: historyUrl(check.id), freeze: freezeOf(check) });
+      const card = renderCard(check, { history: historyUrl(check.id), ...frozen(freezeOf(check)) });
       let result;
       try {
         result = await client.chat.postMessage({ channel: channelFor(check), ...card, unfurl_links: false, unfurl_media: false });
@@ -66,7 +66,7 @@ export function cardDeliveries({ client, store, clock, channelFor, historyUrl = 
       // No card (never posted, or a card that could not be posted): nothing to update.
       if (!check?.slackChannel || !check.slackTs) return;
       try {
-        await client.chat.update({ channel: check.slackChannel, ts: check.slackTs, ...renderCard(check, { history: historyUrl(check.id), freeze: freezeOf(check) }) });
+        await client.chat.update({ channel: check.slackChannel, ts: check.slackTs, ...renderCard(check, { history: historyUrl(check.id), ...frozen(freezeOf(check)) }) });
       } catch (error) {
         throw explainSlackError(error);
       }
@@ -74,4 +74,8 @@ export function cardDeliveries({ client, store, clock, channelFor, historyUrl = 
   };
 
   return { post_card: postCard, update_card: updateCard };
+}
+
+function frozen(freeze: { reason: string; breakGlass: boolean } | null): { freeze: string | null; breakGlass: boolean } {
+  return { freeze: freeze?.reason ?? null, breakGlass: freeze?.breakGlass ?? false };
 }

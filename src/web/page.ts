@@ -18,8 +18,8 @@ export interface PageContext {
   error: string | null;
   /** Whether the rule governing a check asks for a comment with each approval. */
   wantsComment?: (check: Check) => boolean;
-  /** The freeze holding a check's approvals now (its reason), or null. */
-  freezeOf?: (check: Check) => string | null;
+  /** The freeze holding a check's approvals now (its reason, and whether anyone may break glass), or null. */
+  freezeOf?: (check: Check) => { reason: string; breakGlass: boolean } | null;
 }
 
 /**
@@ -64,7 +64,9 @@ function stateDetail(check: Check): string[] {
 function freezeForm(check: Check, ctx: PageContext): Safe {
   const freeze = check.state === 'pending' ? (ctx.freezeOf?.(check) ?? null) : null;
   if (freeze === null) return html``;
-  return html`<p class="freeze">Frozen: ${freeze}. Approvals are refused until it ends; a rejection still counts.</p>
+  const line = html`<p class="freeze">Frozen: ${freeze.reason}. Approvals are refused until it ends; a rejection still counts.</p>`;
+  if (!freeze.breakGlass) return line;
+  return html`${line}
           <form method="post" action="${ctx.basePath}/checks/${check.id}/emergency">
             <input type="hidden" name="csrf" value="${ctx.csrf}">
             <input name="reason" maxlength="2000" required placeholder="Why it cannot wait (posted on the merge request)" aria-label="Reason for the emergency approval">

@@ -155,7 +155,7 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     res
       .set('Cache-Control', 'no-store')
       .type('html')
-      .send(listPage(listView(query), { basePath, user: visitor.user, csrf: csrf.issue(visitor.csrfSubject, clock().getTime()), notice, error: null, wantsComment, freezeOf: (check) => gate.freezeOf(check)?.reason ?? null }));
+      .send(listPage(listView(query), { basePath, user: visitor.user, csrf: csrf.issue(visitor.csrfSubject, clock().getTime()), notice, error: null, wantsComment, freezeOf: (check) => gate.frozenNow(check) }));
   });
 
   /** What an open list polls: a stamp of the newest change, small enough to ask for every few seconds. */

@@ -142,4 +142,14 @@ describe('freezes and break glass', () => {
     await h.gitlab.waitForResponses(1);
     expect(h.bot.store.getCheck(id)?.state).toBe('approved');
   });
+
+  it('a freeze under a rule that names nobody in break_glass shows the freeze, but no Emergency approve', async () => {
+    h = await startWithPolicy(POLICY.replace(/ {4}break_glass:.*\n/, ''), {}, { channels: [CHANNEL, PAYMENTS_CHANNEL, ONCALL] });
+    const { id, card } = await waitingCard(h);
+    expect(cardText(card)).toContain('*Frozen*');
+    expect(buttonsOf(card).map((b) => b.action_id)).toEqual(['approve_check', 'reject_check']);
+    const row = webRow(await webList(h), id);
+    expect(row).toContain('Frozen: Year-end freeze');
+    expect(row).not.toContain('emergency');
+  });
 });
