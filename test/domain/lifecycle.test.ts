@@ -17,6 +17,7 @@ import {
 import { tallyApproval } from '../../src/domain/people.js';
 import { planReceipt } from '../../src/domain/rules.js';
 import type { Reminders } from '../../src/domain/schedule.js';
+import { sampleCheck } from '../support/samples.js';
 
 const t = (minute: number) => new Date(Date.UTC(2026, 0, 1, 10, minute));
 
@@ -40,28 +41,8 @@ const event = (changes: Partial<MergeRequestEvent> = {}): MergeRequestEvent => (
   ...changes,
 });
 
-const check = (id: number, sha: string, state: CheckState, changes: Partial<Check> = {}): Check => ({
-  ...event({ sha, updatedAt: t(5) }),
-  id,
-  state,
-  receivedAt: t(0),
-  previousSha: null,
-  decidedBy: null,
-  decidedByName: null,
-  decidedVia: null,
-  decidedAt: null,
-  reason: null,
-  report: 'none',
-  reportError: null,
-  reportedAt: null,
-  slackChannel: 'C1',
-  slackTs: '1.2',
-  cardError: null,
-  approvalsRequired: 1,
-  ruleName: 'default',
-  approvals: [],
-  ...changes,
-});
+const check = (id: number, sha: string, state: CheckState, changes: Partial<Check> = {}): Check =>
+  sampleCheck({ ...event({ sha, updatedAt: t(5) }), id, state, receivedAt: t(0), slackChannel: 'C1', slackTs: '1.2', ...changes });
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);

@@ -1,37 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Check } from '../../src/domain/check.js';
 import { planRepairs, type MergeRequestView } from '../../src/domain/reconcile.js';
-import { sampleEvent } from '../support/samples.js';
+import { sampleCheck, sampleEvent } from '../support/samples.js';
 
 const HEAD = 'b'.repeat(40);
 const OLD = 'a'.repeat(40);
 const OUR_URL = 'https://approvals.example.com/status_check';
 
 function check(changes: Partial<Check>): Check {
-  return {
-    ...sampleEvent,
-    id: 1,
-    state: 'pending',
-    receivedAt: new Date(0),
-    previousSha: null,
-    decidedBy: null,
-    decidedByName: null,
-    decidedVia: null,
-    decidedAt: null,
-    reason: null,
-    report: 'none',
-    reportError: null,
-    reportedAt: null,
-    slackChannel: null,
-    slackTs: null,
-    cardError: null,
-    approvalsRequired: 1,
-    ruleName: 'default',
-    approvals: [],
-    statusCheckId: 7,
-    sha: HEAD,
-    ...changes,
-  };
+  return sampleCheck({ id: 1, receivedAt: new Date(0), slackChannel: null, slackTs: null, statusCheckId: 7, sha: HEAD, ...changes });
 }
 
 const view = (changes: Partial<MergeRequestView> = {}): MergeRequestView => ({

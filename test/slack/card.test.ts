@@ -1,35 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Check, CheckState } from '../../src/domain/check.js';
 import { renderCard, type Card } from '../../src/slack/card.js';
-import { sampleEvent } from '../support/samples.js';
+import { sampleCheck } from '../support/samples.js';
 
 const SHA = '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4';
 const OLD_SHA = '1111111122222222333333334444444455555555';
 
-function check(changes: Partial<Check> = {}): Check {
-  return {
-    ...sampleEvent,
-    id: 17,
-    state: 'pending',
-    receivedAt: new Date('2026-11-20T09:30:02Z'),
-    previousSha: null,
-    decidedBy: null,
-    decidedByName: null,
-    decidedVia: null,
-    decidedAt: null,
-    reason: null,
-    report: 'none',
-    reportError: null,
-    reportedAt: null,
-    slackChannel: 'C0APPROVALS',
-    slackTs: '1700000000.000100',
-    cardError: null,
-    approvalsRequired: 1,
-    ruleName: 'default',
-    approvals: [],
-    ...changes,
-  };
-}
+const check = sampleCheck;
 
 const decided = (state: CheckState, changes: Partial<Check> = {}): Check =>
   check({
