@@ -1,19 +1,10 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { Rule } from '../../src/domain/policy.js';
 import { parsePolicy } from '../../src/policy/load.js';
+import { FALLBACK_RULE } from '../support/policy.js';
 
-const fallback: Rule = {
-  name: 'default',
-  projects: ['**'],
-  branches: ['**'],
-  channel: 'C0DEFAULT',
-  approvers: { slack: [], emails: [], gitlab: [], web: [] },
-  required: 1,
-  allowSelfApproval: false,
-  approveWithComment: false,
-};
+const fallback = FALLBACK_RULE;
 
 describe('the example policy shipped in k8s/', () => {
   it('is a valid policy file', () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../src/config.js';
-import type { Rule } from '../../src/domain/policy.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { startWithGitLabSignIn } from '../support/gitlab-sign-in.js';
 import { basic, WEB_USER, type Harness } from '../support/harness.js';
 import { readRepoFile } from './support.js';
+import { FALLBACK_RULE } from '../support/policy.js';
 
 /*
  * A newcomer sets the bot up from the README alone: a setting it leaves out cannot be found,
@@ -67,16 +67,7 @@ describe('the README’s Routes table', () => {
 });
 
 describe('the README’s policy examples', () => {
-  const fallback: Rule = {
-    name: 'default',
-    projects: ['**'],
-    branches: ['**'],
-    channel: 'C0DEFAULT',
-    approvers: { slack: [], emails: [], gitlab: [], web: [] },
-    required: 1,
-    allowSelfApproval: false,
-    approveWithComment: false,
-  };
+  const fallback = FALLBACK_RULE;
   const examples = [...readme.matchAll(/^```yaml\n(rules:\n[\s\S]*?)^```$/gm)].map((m) => m[1]!);
 
   it('are there', () => {

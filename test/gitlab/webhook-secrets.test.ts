@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gitlabSignature } from '../../src/fakes/gitlab.js';
 import { mergeRequestInto } from '../support/policy.js';
 import { startHarness, statusCheck, tempDir, type Harness } from '../support/harness.js';
+import { rowsOnDisk } from '../support/database.js';
 
 /** Posts a status check call signed with `secret` (unsigned when null). */
 async function post(h: Harness, payload: unknown, secret: string | null): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -14,16 +14,6 @@ async function post(h: Harness, payload: unknown, secret: string | null): Promis
   if (secret !== null) headers['x-gitlab-signature'] = gitlabSignature(body, secret);
   const res = await fetch(`${h.bot.url}/status_check`, { method: 'POST', headers, body });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
-
-/** The checks in the database file, read by a connection of its own. */
-function rowsOnDisk(h: Harness): number {
-  const db = new Database(h.env.DATABASE_PATH as string, { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare('SELECT count(*) AS n FROM status_check').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
 }
 
 /**

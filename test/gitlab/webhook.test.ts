@@ -1,7 +1,7 @@
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gitlabSignature, sendStatusCheck } from '../../src/fakes/gitlab.js';
 import { SECRETS, startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { rowsOnDisk } from '../support/database.js';
 
 interface Call {
   body: string;
@@ -16,16 +16,6 @@ async function post(h: Harness, { body, contentType = 'application/json', signat
   if (sig !== null) headers['x-gitlab-signature'] = sig;
   const res = await fetch(`${h.bot.url}/status_check`, { method: 'POST', headers, body });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
-
-/** Counts the checks in the database file, read by a second connection the bot does not control. */
-function rowsOnDisk(h: Harness): number {
-  const db = new Database(h.env.DATABASE_PATH as string, { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare('SELECT count(*) AS n FROM status_check').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
 }
 
 const good = () => JSON.stringify(statusCheck());

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Rule } from '../../src/domain/policy.js';
 import { parsePolicy, PolicyError } from '../../src/policy/load.js';
+import { FALLBACK_RULE } from '../support/policy.js';
 
-const fallback: Rule = {
-  name: 'default',
-  projects: ['**'],
-  branches: ['**'],
-  channel: 'C0DEFAULT',
-  approvers: { slack: [], emails: [], gitlab: [], web: [] },
-  required: 1,
-  allowSelfApproval: false,
-  approveWithComment: false,
-};
+const fallback = FALLBACK_RULE;
 
 const problemsOf = (text: string): string[] => {
   try {

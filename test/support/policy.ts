@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Rule } from '../../src/domain/policy.js';
 import type { SlackCall } from '../../src/fakes/slack.js';
 import { reasonSubmission, sendInteraction } from '../../src/fakes/slack.js';
 import { CHANNEL, SECRETS, startHarness, statusCheck, tempDir, type Harness, type HarnessOptions, type StatusCheckFixture } from './harness.js';
@@ -7,6 +8,18 @@ import { cardText } from './cards.js';
 
 /** A second channel the fake Slack has, for rules that send their cards elsewhere. */
 export const PAYMENTS_CHANNEL = 'C0PAYMENTS';
+
+/** The rule for checks no policy rule matches, as parsePolicy takes it in tests. */
+export const FALLBACK_RULE: Rule = {
+  name: 'default',
+  projects: ['**'],
+  branches: ['**'],
+  channel: 'C0DEFAULT',
+  approvers: { slack: [], emails: [], gitlab: [], web: [] },
+  required: 1,
+  allowSelfApproval: false,
+  approveWithComment: false,
+};
 
 /** Writes a policy file into a folder of its own; returns its path. */
 export function writePolicy(yaml: string, dir = tempDir()): string {
