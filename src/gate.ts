@@ -493,11 +493,6 @@ export class Gate {
     return { checks: mine, total };
   }
 
-  /** What the web list shows: everything pending, then the most recent others. */
-  overview(recent: number): { pending: Check[]; recent: Check[] } {
-    return { pending: this.#o.store.pendingChecks(1000), recent: this.#o.store.recentChecks(recent) };
-  }
-
   check(id: number): Check | null {
     return this.#o.store.getCheck(id);
   }

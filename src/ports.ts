@@ -119,7 +119,6 @@ export interface CheckPort {
   pendingChecks(limit: number): Check[];
   pendingByRule(): Array<{ projectPath: string; targetBranch: string; escalated: boolean; count: number }>;
   countPending(): number;
-  recentChecks(limit: number): Check[];
   pageOfChecks(filter: CheckFilter): { checks: Check[]; next: CheckCursor | null };
   countChecks(filter: Omit<CheckFilter, 'after' | 'limit'>): number;
   changeMark(): string;

@@ -309,11 +309,6 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     this.#db.close();
   }
 
-  /** Proves the database takes writes. Throws StoreUnavailable when it does not. */
-  heartbeat(at: Date): void {
-    this.#write(() => this.#heartbeatRow(at));
-  }
-
   #heartbeatRow(at: Date): void {
     this.#prepare('INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)').run(at.toISOString());
   }
@@ -553,12 +548,6 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     return (this.#prepare(`SELECT count(*) AS n FROM status_check WHERE state = 'pending'`).get() as { n: number }).n;
   }
 
-  /** Checks no longer pending, most recently changed first. */
-  recentChecks(limit: number): Check[] {
-    const rows = this.#prepare(`SELECT * FROM status_check WHERE state <> 'pending' ORDER BY updated_at DESC, id DESC LIMIT ?`)
-      .all(limit) as CheckRow[];
-    return rows.map((r) => this.#toCheck(r));
-  }
 
   /**
    * One page of the web list. Pending checks alone come newest first by number, which a vote
