@@ -61,7 +61,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   const policy = config.policyFile ? loadPolicy(config.policyFile, fallback) : { rules: [], fallback };
   warnOpenRules(policy, log);
 
-  const store = new Store(config.databasePath);
+  const store = await openStore(config.databasePath);
   const metrics = new Metrics(store);
   const clientOptions = {
     slackApiUrl: config.slack.apiUrl ?? undefined,

@@ -97,56 +97,63 @@ export class StoreUnavailable extends Error {
 
 /** Runs work as one write transaction: all of it lands, or none (StoreUnavailable when writes fail). */
 export interface Transactions {
-  transaction<T>(work: () => T): T;
+  transaction<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /** Checks, the votes on them, and clicks taken in but not yet decided. */
 export interface CheckPort {
-  getCheck(id: number): Check | null;
-  checksOf(projectId: number, mergeRequestIid: number, statusCheckId: number): Check[];
-  insertCheck(event: MergeRequestEvent, state: CheckState, previousSha: string | null, rule: { name: string; required: number }, at: Date): number;
-  refreshCheck(id: number, event: MergeRequestEvent, at: Date): void;
-  retire(id: number, to: CheckState, at: Date): boolean;
-  reopen(id: number, at: Date): void;
-  vote(id: number, vote: { outcome: Outcome; actor: Actor; account: string; reason: string | null; decides: boolean }, at: Date): 'decided' | 'counted' | 'not_pending';
-  approvingAccounts(checkId: number, sha: string): string[];
-  regate(id: number, rule: { name: string; required: number }, reopen: boolean, at: Date): void;
-  checksWithoutCard(): number[];
-  setReport(id: number, report: ReportState, error: string | null, at: Date): void;
-  markStale(id: number, error: string, at: Date): void;
-  setCard(id: number, channel: string, ts: string, at: Date): void;
-  setCardError(id: number, error: string | null, at: Date): void;
-  pendingChecks(limit: number): Check[];
-  pendingByRule(): Array<{ projectPath: string; targetBranch: string; escalated: boolean; count: number }>;
-  countPending(): number;
-  pageOfChecks(filter: CheckFilter): { checks: Check[]; next: CheckCursor | null };
-  countChecks(filter: Omit<CheckFilter, 'after' | 'limit'>): number;
-  changeMark(): string;
-  decisionsBy(via: Via, actorId: string, limit: number): Array<{ check: Check; outcome: Outcome; decidedAt: Date }>;
-  pendingAuthoredBy(email: string, limit: number): Check[];
+  /**
+   * Holds this merge request's GitLab check until the transaction ends: calls about it from
+   * other replicas wait, so the same call arriving twice at once makes one check and one card.
+   */
+  lockMergeRequest(projectId: number, mergeRequestIid: number, statusCheckId: number): Promise<void>;
+  /** Holds one check until the transaction ends: simultaneous clicks on two replicas decide once. */
+  lockCheck(id: number): Promise<void>;
+  getCheck(id: number): Promise<Check | null>;
+  checksOf(projectId: number, mergeRequestIid: number, statusCheckId: number): Promise<Check[]>;
+  insertCheck(event: MergeRequestEvent, state: CheckState, previousSha: string | null, rule: { name: string; required: number }, at: Date): Promise<number>;
+  refreshCheck(id: number, event: MergeRequestEvent, at: Date): Promise<void>;
+  retire(id: number, to: CheckState, at: Date): Promise<boolean>;
+  reopen(id: number, at: Date): Promise<void>;
+  vote(id: number, vote: { outcome: Outcome; actor: Actor; account: string; reason: string | null; decides: boolean }, at: Date): Promise<'decided' | 'counted' | 'not_pending'>;
+  approvingAccounts(checkId: number, sha: string): Promise<string[]>;
+  regate(id: number, rule: { name: string; required: number }, reopen: boolean, at: Date): Promise<void>;
+  checksWithoutCard(): Promise<number[]>;
+  setReport(id: number, report: ReportState, error: string | null, at: Date): Promise<void>;
+  markStale(id: number, error: string, at: Date): Promise<void>;
+  setCard(id: number, channel: string, ts: string, at: Date): Promise<void>;
+  setCardError(id: number, error: string | null, at: Date): Promise<void>;
+  pendingChecks(limit: number): Promise<Check[]>;
+  pendingByRule(): Promise<Array<{ projectPath: string; targetBranch: string; escalated: boolean; count: number }>>;
+  countPending(): Promise<number>;
+  pageOfChecks(filter: CheckFilter): Promise<{ checks: Check[]; next: CheckCursor | null }>;
+  countChecks(filter: Omit<CheckFilter, 'after' | 'limit'>): Promise<number>;
+  changeMark(): Promise<string>;
+  decisionsBy(via: Via, actorId: string, limit: number): Promise<Array<{ check: Check; outcome: Outcome; decidedAt: Date }>>;
+  pendingAuthoredBy(email: string, limit: number): Promise<Check[]>;
   /** `breakGlass`: an emergency approval during a freeze, settled as one after a restart. */
-  takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date, breakGlass?: boolean): number;
-  settleRequest(id: number): void;
-  openRequests(): Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null; breakGlass: boolean }>;
+  takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date, breakGlass?: boolean): Promise<number>;
+  settleRequest(id: number): Promise<void>;
+  openRequests(): Promise<Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null; breakGlass: boolean }>>;
 }
 
 /** What the reconciler compares with GitLab's view. */
 export interface ReconcilePort {
-  knownProjects(): number[];
-  statusCheckIdsSeen(projectId: number): number[];
-  checksOfMergeRequest(projectId: number, mergeRequestIid: number): Check[];
-  mergeRequestsWaiting(projectId: number): number[];
+  knownProjects(): Promise<number[]>;
+  statusCheckIdsSeen(projectId: number): Promise<number[]>;
+  checksOfMergeRequest(projectId: number, mergeRequestIid: number): Promise<Check[]>;
+  mergeRequestsWaiting(projectId: number): Promise<number[]>;
 }
 
 /** Reminders and escalations, durable across restarts. */
 export interface NudgePort {
-  scheduleNudge(checkId: number, kind: Nudge, dueAt: number): void;
-  dueNudges(nowMs: number, limit: number): Array<{ id: number; checkId: number; kind: Nudge; dueAt: number }>;
-  nudgesOf(checkId: number): Array<{ kind: Nudge; dueAt: number }>;
-  moveNudge(id: number, dueAt: number): void;
-  dropNudge(id: number): void;
-  clearEscalation(checkId: number): void;
-  markEscalated(checkId: number, at: Date): void;
+  scheduleNudge(checkId: number, kind: Nudge, dueAt: number): Promise<void>;
+  dueNudges(nowMs: number, limit: number): Promise<Array<{ id: number; checkId: number; kind: Nudge; dueAt: number }>>;
+  nudgesOf(checkId: number): Promise<Array<{ kind: Nudge; dueAt: number }>>;
+  moveNudge(id: number, dueAt: number): Promise<void>;
+  dropNudge(id: number): Promise<void>;
+  clearEscalation(checkId: number): Promise<void>;
+  markEscalated(checkId: number, at: Date): Promise<void>;
 }
 
 /** Which audit events to read: a time range, of one check or all, after a given event. */
@@ -160,32 +167,46 @@ export interface AuditRange {
 
 /** The append-only audit trail. */
 export interface AuditPort {
-  audit(event: AuditInput, at: Date): void;
-  auditEvents(range: AuditRange): AuditEvent[];
+  audit(event: AuditInput, at: Date): Promise<void>;
+  auditEvents(range: AuditRange): Promise<AuditEvent[]>;
 }
 
 /** People: what identifies their accounts, and whose Slack Home tab is open. */
 export interface PeoplePort {
-  sighted(account: string, seen: string, at: Date): void;
-  sightingsAround(accounts: readonly string[]): Array<{ account: string; seen: string }>;
-  homeOpened(userId: string, at: Date): void;
-  homeViewers(since: Date): string[];
-  homeViewHash(userId: string): string | null;
-  setHomeViewHash(userId: string, hash: string): void;
+  sighted(account: string, seen: string, at: Date): Promise<void>;
+  sightingsAround(accounts: readonly string[]): Promise<Array<{ account: string; seen: string }>>;
+  homeOpened(userId: string, at: Date): Promise<void>;
+  homeViewers(since: Date): Promise<string[]>;
+  homeViewHash(userId: string): Promise<string | null>;
+  setHomeViewHash(userId: string, hash: string): Promise<void>;
 }
 
 /** The outbox: effects written with their cause, taken out one lane at a time. */
 export interface OutboxPort {
-  enqueue(checkId: number, effect: Effect, at: Date): void;
-  hasPendingDelivery(checkId: number, kind: EffectKind): boolean;
-  nextDue(lane: Lane, nowMs: number): Delivery | UnreadableDelivery | null;
-  earliestDue(lane: Lane): number | null;
-  delivered(id: number): void;
-  reschedule(id: number, nextAttemptAt: number, error: string): void;
+  enqueue(checkId: number, effect: Effect, at: Date): Promise<void>;
+  hasPendingDelivery(checkId: number, kind: EffectKind): Promise<boolean>;
+  nextDue(lane: Lane, nowMs: number): Promise<Delivery | UnreadableDelivery | null>;
+  earliestDue(lane: Lane): Promise<number | null>;
+  delivered(id: number): Promise<void>;
+  reschedule(id: number, nextAttemptAt: number, error: string): Promise<void>;
   /** Not due before `nextAttemptAt` (paced, not failed: no attempt counted). */
-  defer(id: number, nextAttemptAt: number): void;
-  giveUp(id: number, error: string): void;
-  deliveryStats(nowMs: number): DeliveryStats;
+  defer(id: number, nextAttemptAt: number): Promise<void>;
+  giveUp(id: number, error: string): Promise<void>;
+  deliveryStats(nowMs: number): Promise<DeliveryStats>;
+}
+
+/** Work that runs on one replica at a time (reminders, reconciliation). */
+export interface LeasePort {
+  /**
+   * Takes (or keeps) the named lease for `forMs` from `nowMs` when nobody else holds it; true
+   * while this process holds it. A replica that dies loses it when the time is up.
+   */
+  holdLease(name: string, forMs: number, nowMs: number): Promise<boolean>;
+}
+
+/** Secrets every replica must share (the CSRF key): made once, by whichever replica asks first. */
+export interface SharedKeyPort {
+  sharedKey(name: string, make: () => string): Promise<string>;
 }
 
 /** What the delivery worker uses: taking work out of the outbox and writing down how it went. */

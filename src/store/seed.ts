@@ -26,7 +26,7 @@ const STATES = ['approved', 'approved', 'approved', 'rejected', 'superseded', 'c
  * database in use.
  */
 export function seedDatabase(file: string, rows: number, now: Date): Seeded {
-  new Store(file).close();
+  await (await openStore(file)).close();
   const db = new Database(file);
   // A throwaway file: a crash while seeding means seeding again, so no fsync per page.
   db.pragma('journal_mode = WAL');

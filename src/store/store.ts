@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -24,6 +25,8 @@ import {
   type OutboxPort,
   type PeoplePort,
   type ReconcilePort,
+  type LeasePort,
+  type SharedKeyPort,
   type Transactions,
 } from '../ports.js';
 
@@ -178,8 +181,13 @@ const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL|
  */
 const BUSY_TIMEOUT_MS = 200;
 
+/** Opens the database at `location` (a file path for SQLite) and brings its schema up to date. */
+export function openStore(location: string, options: { trace?: (sql: string) => void } = {}): Promise<Store> {
+  return Promise.resolve(new Store(location, options));
+}
+
 /** Every SQL statement of the bot lives here. */
-export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort, AuditPort, PeoplePort, OutboxPort {
+export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort, AuditPort, PeoplePort, OutboxPort, LeasePort, SharedKeyPort {
   readonly #db: Database.Database;
   readonly #file: string | null;
   /** Device and inode of the file at start: a different pair means it was deleted or replaced. */
@@ -266,7 +274,11 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * is still the one opened, and the write lock can be taken. After a failed write, a real
    * (tiny) write tells when it works again. Returns the problem, or null.
    */
-  writeProblem(at: Date): string | null {
+  writeProblem(at: Date): Promise<string | null> {
+    return this.#exclusive(() => this.#probe(at));
+  }
+
+  #probe(at: Date): string | null {
     try {
       if (this.#failing !== null) {
         this.#write(() => this.#heartbeatRow(at));
@@ -298,12 +310,50 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     }
   }
 
-  /** Runs `work` as one write transaction: all of it lands, or none. */
-  transaction<T>(work: () => T): T {
-    return this.#write(() => this.#db.transaction(work).immediate());
+  /** Set while the current async flow runs inside a transaction of this store. */
+  readonly #inTransaction = new AsyncLocalStorage<true>();
+  /** The connection's turn: one transaction (or statement outside one) at a time. */
+  #turn: Promise<void> = Promise.resolve();
+
+  /** Waits for the connection, runs `work`, and gives the connection to the next in line. */
+  async #exclusive<T>(work: () => Promise<T> | T): Promise<T> {
+    const previous = this.#turn;
+    let release!: () => void;
+    this.#turn = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      return await work();
+    } finally {
+      release();
+    }
   }
 
-  close(): void {
+  /** Runs one statement's work: inside the current transaction, or on its own turn. */
+  #run<T>(work: () => T): Promise<T> {
+    if (this.#inTransaction.getStore()) return Promise.resolve(work());
+    return this.#exclusive(() => this.#write(work));
+  }
+
+  /** Runs `work` as one write transaction: all of it lands, or none. */
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#inTransaction.getStore()) return work();
+    return this.#exclusive(async () => {
+      this.#write(() => this.#db.exec('BEGIN IMMEDIATE'));
+      try {
+        const result = await this.#inTransaction.run(true, work);
+        this.#write(() => this.#db.exec('COMMIT'));
+        return result;
+      } finally {
+        if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#exclusive(() => this.#close());
+  }
+
+  #close(): void {
     if (!this.#db.open) return;
     this.#db.pragma('wal_checkpoint(TRUNCATE)');
     this.#db.close();
@@ -315,9 +365,36 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   // --- checks -------------------------------------------------------------------------
 
-  getCheck(id: number): Check | null {
-    const row = this.#prepare('SELECT * FROM status_check WHERE id = ?').get(id) as CheckRow | undefined;
-    return row ? this.#toCheck(row) : null;
+  /** One process writes a SQLite file, and BEGIN IMMEDIATE already orders its transactions. */
+  lockMergeRequest(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  lockCheck(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** One process runs on a SQLite file: it always holds every lease. */
+  holdLease(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  readonly #keys = new Map<string, string>();
+
+  sharedKey(name: string, make: () => string): Promise<string> {
+    let key = this.#keys.get(name);
+    if (key === undefined) {
+      key = make();
+      this.#keys.set(name, key);
+    }
+    return Promise.resolve(key);
+  }
+
+  async getCheck(id: number): Promise<Check | null> {
+    return this.#run(() => {
+      const row = this.#prepare('SELECT * FROM status_check WHERE id = ?').get(id) as CheckRow | undefined;
+      return row ? this.#toCheck(row) : null;
+    });
   }
 
   /** A check with the approvals counted towards its quorum (this commit's, one per person). */
@@ -334,67 +411,77 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   /** Every stored check of one merge request and GitLab check, oldest first. */
-  checksOf(projectId: number, mergeRequestIid: number, statusCheckId: number): Check[] {
-    const rows = this.#prepare(
-        `SELECT * FROM status_check
-         WHERE project_id = ? AND merge_request_iid = ? AND external_status_check_id = ?
-         ORDER BY id`,
-      )
-      .all(projectId, mergeRequestIid, statusCheckId) as CheckRow[];
-    return rows.map((r) => this.#toCheck(r));
+  async checksOf(projectId: number, mergeRequestIid: number, statusCheckId: number): Promise<Check[]> {
+    return this.#run(() => {
+      const rows = this.#prepare(
+          `SELECT * FROM status_check
+           WHERE project_id = ? AND merge_request_iid = ? AND external_status_check_id = ?
+           ORDER BY id`,
+        )
+        .all(projectId, mergeRequestIid, statusCheckId) as CheckRow[];
+      return rows.map((r) => this.#toCheck(r));
+    });
   }
 
-  insertCheck(
+  async insertCheck(
     event: MergeRequestEvent,
     state: CheckState,
     previousSha: string | null,
     rule: { name: string; required: number },
     at: Date,
-  ): number {
-    const now = at.toISOString();
-    const result = this.#prepare(
-        `INSERT INTO status_check (
-           project_id, project_path, project_url, merge_request_iid, merge_request_title,
-           merge_request_url, source_branch, target_branch, sha, external_status_check_id,
-           external_status_check_name, commit_author, triggered_by, merge_request_state, draft,
-           state, previous_sha, received_at, updated_at, approvals_required, rule_name, mr_updated_at,
-           commit_author_email)
-         VALUES (@projectId, @projectPath, @projectUrl, @mergeRequestIid, @title, @url, @sourceBranch,
-           @targetBranch, @sha, @statusCheckId, @statusCheckName, @commitAuthor, @triggeredBy,
-           @mergeRequestState, @draft, @state, @previousSha, @now, @now, @required, @ruleName, @mrUpdatedAt,
-           @commitAuthorEmail)`,
-      )
-      .run({ ...event, commitAuthorEmail: event.commitAuthorEmail ?? null, draft: event.draft ? 1 : 0, state, previousSha, now, required: rule.required, ruleName: rule.name, mrUpdatedAt: iso(event.updatedAt) });
-    return Number(result.lastInsertRowid);
+  ): Promise<number> {
+    return this.#run(() => {
+      const now = at.toISOString();
+      const result = this.#prepare(
+          `INSERT INTO status_check (
+             project_id, project_path, project_url, merge_request_iid, merge_request_title,
+             merge_request_url, source_branch, target_branch, sha, external_status_check_id,
+             external_status_check_name, commit_author, triggered_by, merge_request_state, draft,
+             state, previous_sha, received_at, updated_at, approvals_required, rule_name, mr_updated_at,
+             commit_author_email)
+           VALUES (@projectId, @projectPath, @projectUrl, @mergeRequestIid, @title, @url, @sourceBranch,
+             @targetBranch, @sha, @statusCheckId, @statusCheckName, @commitAuthor, @triggeredBy,
+             @mergeRequestState, @draft, @state, @previousSha, @now, @now, @required, @ruleName, @mrUpdatedAt,
+             @commitAuthorEmail)`,
+        )
+        .run({ ...event, commitAuthorEmail: event.commitAuthorEmail ?? null, draft: event.draft ? 1 : 0, state, previousSha, now, required: rule.required, ruleName: rule.name, mrUpdatedAt: iso(event.updatedAt) });
+      return Number(result.lastInsertRowid);
+    });
   }
 
   /** Keeps what people read on the card current: title, branches, draft, merge request state. */
-  refreshCheck(id: number, event: MergeRequestEvent, at: Date): void {
-    this.#prepare(
-        `UPDATE status_check SET merge_request_title = @title, merge_request_url = @url,
-           source_branch = @sourceBranch, target_branch = @targetBranch,
-           merge_request_state = @mergeRequestState, draft = @draft, updated_at = @now,
-           mr_updated_at = max(coalesce(mr_updated_at, ''), coalesce(@mrUpdatedAt, ''))
-         WHERE id = @id`,
-      )
-      .run({ ...event, draft: event.draft ? 1 : 0, id, now: at.toISOString(), mrUpdatedAt: iso(event.updatedAt) });
+  async refreshCheck(id: number, event: MergeRequestEvent, at: Date): Promise<void> {
+    return this.#run(() => {
+      this.#prepare(
+          `UPDATE status_check SET merge_request_title = @title, merge_request_url = @url,
+             source_branch = @sourceBranch, target_branch = @targetBranch,
+             merge_request_state = @mergeRequestState, draft = @draft, updated_at = @now,
+             mr_updated_at = max(coalesce(mr_updated_at, ''), coalesce(@mrUpdatedAt, ''))
+           WHERE id = @id`,
+        )
+        .run({ ...event, draft: event.draft ? 1 : 0, id, now: at.toISOString(), mrUpdatedAt: iso(event.updatedAt) });
+    });
   }
 
   /** Moves a check that nobody decided to another state; false when it was no longer pending. */
-  retire(id: number, to: CheckState, at: Date): boolean {
-    return (
-      this.#prepare(`UPDATE status_check SET state = ?, updated_at = ? WHERE id = ? AND state = 'pending'`)
-        .run(to, at.toISOString(), id).changes === 1
-    );
+  async retire(id: number, to: CheckState, at: Date): Promise<boolean> {
+    return this.#run(() => {
+      return (
+        this.#prepare(`UPDATE status_check SET state = ?, updated_at = ? WHERE id = ? AND state = 'pending'`)
+          .run(to, at.toISOString(), id).changes === 1
+      );
+    });
   }
 
   /** A check that ended undecided (closed, superseded) waits for a person again, on a new card. */
-  reopen(id: number, at: Date): void {
-    this.#prepare(
-        `UPDATE status_check SET state = 'pending', slack_channel = NULL, slack_ts = NULL,
-           card_error = NULL, updated_at = ? WHERE id = ? AND state IN ('closed', 'superseded')`,
-      )
-      .run(at.toISOString(), id);
+  async reopen(id: number, at: Date): Promise<void> {
+    return this.#run(() => {
+      this.#prepare(
+          `UPDATE status_check SET state = 'pending', slack_channel = NULL, slack_ts = NULL,
+             card_error = NULL, updated_at = ? WHERE id = ? AND state IN ('closed', 'superseded')`,
+        )
+        .run(at.toISOString(), id);
+    });
   }
 
   /**
@@ -402,150 +489,176 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * settles it (the gate counts people: see domain/people.ts). The conditional UPDATE is what
    * makes simultaneous clicks safe: exactly one of them changes the row. Returns what happened.
    */
-  vote(
+  async vote(
     id: number,
     vote: { outcome: Outcome; actor: Actor; account: string; reason: string | null; decides: boolean },
     at: Date,
-  ): 'decided' | 'counted' | 'not_pending' {
-    const now = at.toISOString();
-    const check = this.#prepare(`SELECT sha FROM status_check WHERE id = ? AND state = 'pending'`).get(id) as { sha: string } | undefined;
-    if (!check) return 'not_pending';
-    this.#prepare(
-        `INSERT INTO decision (check_id, outcome, actor_id, actor_name, via, reason, sha, decided_at, person, account)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(id, vote.outcome, vote.actor.id, vote.actor.name, vote.actor.via, vote.reason, check.sha, now, vote.account, vote.account);
-    if (!vote.decides) {
-      this.#prepare('UPDATE status_check SET updated_at = ? WHERE id = ?').run(now, id);
-      return 'counted';
-    }
-    const changed = this.#prepare(
-        `UPDATE status_check SET state = @state, decided_by = @actorId, decided_by_name = @actorName,
-           decided_via = @via, decided_at = @now, reason = @reason, report_state = 'sending',
-           report_error = NULL, updated_at = @now
-         WHERE id = @id AND state = 'pending'`,
-      )
-      .run({
-        id,
-        state: decidedState(vote.outcome),
-        actorId: vote.actor.id,
-        actorName: vote.actor.name,
-        via: vote.actor.via,
-        reason: vote.reason,
-        now,
-      }).changes;
-    return changed === 1 ? 'decided' : 'not_pending';
+  ): Promise<'decided' | 'counted' | 'not_pending'> {
+    return this.#run(() => {
+      const now = at.toISOString();
+      const check = this.#prepare(`SELECT sha FROM status_check WHERE id = ? AND state = 'pending'`).get(id) as { sha: string } | undefined;
+      if (!check) return 'not_pending';
+      this.#prepare(
+          `INSERT INTO decision (check_id, outcome, actor_id, actor_name, via, reason, sha, decided_at, person, account)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(id, vote.outcome, vote.actor.id, vote.actor.name, vote.actor.via, vote.reason, check.sha, now, vote.account, vote.account);
+      if (!vote.decides) {
+        this.#prepare('UPDATE status_check SET updated_at = ? WHERE id = ?').run(now, id);
+        return 'counted';
+      }
+      const changed = this.#prepare(
+          `UPDATE status_check SET state = @state, decided_by = @actorId, decided_by_name = @actorName,
+             decided_via = @via, decided_at = @now, reason = @reason, report_state = 'sending',
+             report_error = NULL, updated_at = @now
+           WHERE id = @id AND state = 'pending'`,
+        )
+        .run({
+          id,
+          state: decidedState(vote.outcome),
+          actorId: vote.actor.id,
+          actorName: vote.actor.name,
+          via: vote.actor.via,
+          reason: vote.reason,
+          now,
+        }).changes;
+      return changed === 1 ? 'decided' : 'not_pending';
+    });
   }
 
   /** The accounts whose approvals of this commit still count, oldest first. */
-  approvingAccounts(checkId: number, sha: string): string[] {
-    return (
-      this.#prepare(
-          `SELECT coalesce(account, person) AS account FROM decision
-           WHERE check_id = ? AND sha = ? AND outcome = 'approve' AND voided = 0 GROUP BY 1 ORDER BY min(id)`,
-        )
-        .all(checkId, sha) as Array<{ account: string }>
-    ).map((r) => r.account);
+  async approvingAccounts(checkId: number, sha: string): Promise<string[]> {
+    return this.#run(() => {
+      return (
+        this.#prepare(
+            `SELECT coalesce(account, person) AS account FROM decision
+             WHERE check_id = ? AND sha = ? AND outcome = 'approve' AND voided = 0 GROUP BY 1 ORDER BY min(id)`,
+          )
+          .all(checkId, sha) as Array<{ account: string }>
+      ).map((r) => r.account);
+    });
   }
 
   /** Remembers that an account showed this e-mail or user id (the first time is kept). */
-  sighted(account: string, seen: string, at: Date): void {
-    this.#prepare('INSERT OR IGNORE INTO account_sighting (account, seen, first_seen) VALUES (?, ?, ?)').run(account, seen, at.toISOString());
+  async sighted(account: string, seen: string, at: Date): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('INSERT OR IGNORE INTO account_sighting (account, seen, first_seen) VALUES (?, ?, ?)').run(account, seen, at.toISOString());
+    });
   }
 
   /** Every sighting of these accounts and of the accounts linked to them by one they share, however far. */
-  sightingsAround(accounts: readonly string[]): Array<{ account: string; seen: string }> {
-    return this.#prepare(
-        `WITH RECURSIVE linked(account) AS (
-           SELECT value FROM json_each(?)
-           UNION
-           SELECT b.account FROM linked
-             JOIN account_sighting a ON a.account = linked.account
-             JOIN account_sighting b ON b.seen = a.seen
-         )
-         SELECT account, seen FROM account_sighting WHERE account IN (SELECT account FROM linked) ORDER BY account, seen`,
-      )
-      .all(JSON.stringify(accounts)) as Array<{ account: string; seen: string }>;
+  async sightingsAround(accounts: readonly string[]): Promise<Array<{ account: string; seen: string }>> {
+    return this.#run(() => {
+      return this.#prepare(
+          `WITH RECURSIVE linked(account) AS (
+             SELECT value FROM json_each(?)
+             UNION
+             SELECT b.account FROM linked
+               JOIN account_sighting a ON a.account = linked.account
+               JOIN account_sighting b ON b.seen = a.seen
+           )
+           SELECT account, seen FROM account_sighting WHERE account IN (SELECT account FROM linked) ORDER BY account, seen`,
+        )
+        .all(JSON.stringify(accounts)) as Array<{ account: string; seen: string }>;
+    });
   }
 
   /**
    * A different rule now governs the check: approvals cast so far stop counting. `reopen`
    * (the domain's planRegate) also clears its decision and card, so it waits again.
    */
-  regate(id: number, rule: { name: string; required: number }, reopen: boolean, at: Date): void {
-    const now = at.toISOString();
-    this.#prepare(`UPDATE decision SET voided = 1 WHERE check_id = ? AND outcome = 'approve'`).run(id);
-    this.#prepare(
-        `UPDATE status_check SET rule_name = @name, approvals_required = @required, updated_at = @now
-           ${reopen ? `, state = 'pending', decided_by = NULL, decided_by_name = NULL, decided_via = NULL,
-           decided_at = NULL, reason = NULL, report_state = 'none', report_error = NULL,
-           slack_channel = NULL, slack_ts = NULL, card_error = NULL` : ''}
-         WHERE id = @id`,
-      )
-      .run({ id, name: rule.name, required: rule.required, now });
+  async regate(id: number, rule: { name: string; required: number }, reopen: boolean, at: Date): Promise<void> {
+    return this.#run(() => {
+      const now = at.toISOString();
+      this.#prepare(`UPDATE decision SET voided = 1 WHERE check_id = ? AND outcome = 'approve'`).run(id);
+      this.#prepare(
+          `UPDATE status_check SET rule_name = @name, approvals_required = @required, updated_at = @now
+             ${reopen ? `, state = 'pending', decided_by = NULL, decided_by_name = NULL, decided_via = NULL,
+             decided_at = NULL, reason = NULL, report_state = 'none', report_error = NULL,
+             slack_channel = NULL, slack_ts = NULL, card_error = NULL` : ''}
+           WHERE id = @id`,
+        )
+        .run({ id, name: rule.name, required: rule.required, now });
+    });
   }
 
   /** Pending checks whose card Slack refused for good: worth another try after a restart. */
-  checksWithoutCard(): number[] {
-    return (
-      this.#prepare(
-          `SELECT id FROM status_check c WHERE state = 'pending' AND slack_ts IS NULL AND card_error IS NOT NULL
-             AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.check_id = c.id AND d.kind = 'post_card' AND d.state = 'pending')`,
-        )
-        .all() as Array<{ id: number }>
-    ).map((r) => r.id);
+  async checksWithoutCard(): Promise<number[]> {
+    return this.#run(() => {
+      return (
+        this.#prepare(
+            `SELECT id FROM status_check c WHERE state = 'pending' AND slack_ts IS NULL AND card_error IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.check_id = c.id AND d.kind = 'post_card' AND d.state = 'pending')`,
+          )
+          .all() as Array<{ id: number }>
+      ).map((r) => r.id);
+    });
   }
 
-  setReport(id: number, report: ReportState, error: string | null, at: Date): void {
-    this.#prepare(
-        `UPDATE status_check SET report_state = ?, report_error = ?,
-           reported_at = CASE WHEN ? = 'reported' THEN ? ELSE reported_at END, updated_at = ?
-         WHERE id = ?`,
-      )
-      .run(report, error, report, at.toISOString(), at.toISOString(), id);
+  async setReport(id: number, report: ReportState, error: string | null, at: Date): Promise<void> {
+    return this.#run(() => {
+      this.#prepare(
+          `UPDATE status_check SET report_state = ?, report_error = ?,
+             reported_at = CASE WHEN ? = 'reported' THEN ? ELSE reported_at END, updated_at = ?
+           WHERE id = ?`,
+        )
+        .run(report, error, report, at.toISOString(), at.toISOString(), id);
+    });
   }
 
   /** GitLab refused the report because the merge request's HEAD had moved on. */
-  markStale(id: number, error: string, at: Date): void {
-    this.#prepare(
-        `UPDATE status_check SET state = 'stale', report_state = 'failed', report_error = ?, updated_at = ?
-         WHERE id = ?`,
-      )
-      .run(error, at.toISOString(), id);
+  async markStale(id: number, error: string, at: Date): Promise<void> {
+    return this.#run(() => {
+      this.#prepare(
+          `UPDATE status_check SET state = 'stale', report_state = 'failed', report_error = ?, updated_at = ?
+           WHERE id = ?`,
+        )
+        .run(error, at.toISOString(), id);
+    });
   }
 
-  setCard(id: number, channel: string, ts: string, at: Date): void {
-    this.#prepare('UPDATE status_check SET slack_channel = ?, slack_ts = ?, card_error = NULL, updated_at = ? WHERE id = ?')
-      .run(channel, ts, at.toISOString(), id);
+  async setCard(id: number, channel: string, ts: string, at: Date): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('UPDATE status_check SET slack_channel = ?, slack_ts = ?, card_error = NULL, updated_at = ? WHERE id = ?')
+        .run(channel, ts, at.toISOString(), id);
+    });
   }
 
-  setCardError(id: number, error: string | null, at: Date): void {
-    this.#prepare('UPDATE status_check SET card_error = ?, updated_at = ? WHERE id = ?')
-      .run(error, at.toISOString(), id);
+  async setCardError(id: number, error: string | null, at: Date): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('UPDATE status_check SET card_error = ?, updated_at = ? WHERE id = ?')
+        .run(error, at.toISOString(), id);
+    });
   }
 
   /** Checks waiting for a decision, newest first. */
-  pendingChecks(limit: number): Check[] {
-    const rows = this.#prepare(`SELECT * FROM status_check WHERE state = 'pending' ORDER BY id DESC LIMIT ?`)
-      .all(limit) as CheckRow[];
-    return rows.map((r) => this.#toCheck(r));
+  async pendingChecks(limit: number): Promise<Check[]> {
+    return this.#run(() => {
+      const rows = this.#prepare(`SELECT * FROM status_check WHERE state = 'pending' ORDER BY id DESC LIMIT ?`)
+        .all(limit) as CheckRow[];
+      return rows.map((r) => this.#toCheck(r));
+    });
   }
 
   /**
    * How many checks wait, by what chooses their rule (project, target branch, escalated): who
    * may decide them is known per group, without reading every pending check.
    */
-  pendingByRule(): Array<{ projectPath: string; targetBranch: string; escalated: boolean; count: number }> {
-    return (
-      this.#prepare(
-        `SELECT project_path, target_branch, escalated_at IS NOT NULL AS escalated, count(*) AS n FROM status_check
-         WHERE state = 'pending' GROUP BY project_path, target_branch, escalated_at IS NOT NULL`,
-      ).all() as Array<{ project_path: string; target_branch: string; escalated: number; n: number }>
-    ).map((r) => ({ projectPath: r.project_path, targetBranch: r.target_branch, escalated: r.escalated === 1, count: r.n }));
+  async pendingByRule(): Promise<Array<{ projectPath: string; targetBranch: string; escalated: boolean; count: number }>> {
+    return this.#run(() => {
+      return (
+        this.#prepare(
+          `SELECT project_path, target_branch, escalated_at IS NOT NULL AS escalated, count(*) AS n FROM status_check
+           WHERE state = 'pending' GROUP BY project_path, target_branch, escalated_at IS NOT NULL`,
+        ).all() as Array<{ project_path: string; target_branch: string; escalated: number; n: number }>
+      ).map((r) => ({ projectPath: r.project_path, targetBranch: r.target_branch, escalated: r.escalated === 1, count: r.n }));
+    });
   }
 
-  countPending(): number {
-    return (this.#prepare(`SELECT count(*) AS n FROM status_check WHERE state = 'pending'`).get() as { n: number }).n;
+  async countPending(): Promise<number> {
+    return this.#run(() => {
+      return (this.#prepare(`SELECT count(*) AS n FROM status_check WHERE state = 'pending'`).get() as { n: number }).n;
+    });
   }
 
 
@@ -555,49 +668,53 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * Keyset paging: `after` is the last row of the previous page, so a page costs the same
    * however deep it is.
    */
-  pageOfChecks(filter: CheckFilter): { checks: Check[]; next: CheckCursor | null } {
-    const byNumber = filter.states?.length === 1 && filter.states[0] === 'pending';
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: filter.limit + 1 };
-    if (filter.states) where.push(stateTerm(filter.states, params));
-    if (filter.q) where.push(this.#search(filter.q, params));
-    if (filter.after) {
-      params.afterId = filter.after.id;
-      if (byNumber) where.push('id < @afterId');
-      else {
-        params.afterAt = filter.after.updatedAt ?? '';
-        where.push('(updated_at < @afterAt OR (updated_at = @afterAt AND id < @afterId))');
+  async pageOfChecks(filter: CheckFilter): Promise<{ checks: Check[]; next: CheckCursor | null }> {
+    return this.#run(() => {
+      const byNumber = filter.states?.length === 1 && filter.states[0] === 'pending';
+      const where: string[] = [];
+      const params: Record<string, unknown> = { limit: filter.limit + 1 };
+      if (filter.states) where.push(stateTerm(filter.states, params));
+      if (filter.q) where.push(this.#search(filter.q, params));
+      if (filter.after) {
+        params.afterId = filter.after.id;
+        if (byNumber) where.push('id < @afterId');
+        else {
+          params.afterAt = filter.after.updatedAt ?? '';
+          where.push('(updated_at < @afterAt OR (updated_at = @afterAt AND id < @afterId))');
+        }
       }
-    }
-    const rows = this.#prepare(
-        `SELECT * FROM status_check ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY ${byNumber ? 'id DESC' : 'updated_at DESC, id DESC'} LIMIT @limit`,
-      )
-      .all(params) as CheckRow[];
-    const more = rows.length > filter.limit;
-    const page = rows.slice(0, filter.limit);
-    const last = page.at(-1);
-    return {
-      checks: page.map((r) => this.#toCheck(r)),
-      next: more && last ? { id: last.id, updatedAt: byNumber ? null : last.updated_at } : null,
-    };
+      const rows = this.#prepare(
+          `SELECT * FROM status_check ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+           ORDER BY ${byNumber ? 'id DESC' : 'updated_at DESC, id DESC'} LIMIT @limit`,
+        )
+        .all(params) as CheckRow[];
+      const more = rows.length > filter.limit;
+      const page = rows.slice(0, filter.limit);
+      const last = page.at(-1);
+      return {
+        checks: page.map((r) => this.#toCheck(r)),
+        next: more && last ? { id: last.id, updatedAt: byNumber ? null : last.updated_at } : null,
+      };
+    });
   }
 
   /** How many checks match a filter (without paging). */
-  countChecks(filter: Omit<CheckFilter, 'after' | 'limit'>): number {
-    // Without words to find, the counts kept per state answer at once.
-    if (!filter.q) {
-      const states = filter.states ?? ALL_STATES;
-      const params = Object.fromEntries(states.map((state, i) => [`state${i}`, state]));
-      const sql = `SELECT coalesce(sum(n), 0) AS n FROM check_count WHERE state IN (${states.map((_, i) => `@state${i}`).join(', ')})`;
+  async countChecks(filter: Omit<CheckFilter, 'after' | 'limit'>): Promise<number> {
+    return this.#run(() => {
+      // Without words to find, the counts kept per state answer at once.
+      if (!filter.q) {
+        const states = filter.states ?? ALL_STATES;
+        const params = Object.fromEntries(states.map((state, i) => [`state${i}`, state]));
+        const sql = `SELECT coalesce(sum(n), 0) AS n FROM check_count WHERE state IN (${states.map((_, i) => `@state${i}`).join(', ')})`;
+        return (this.#prepare(sql).get(params) as { n: number }).n;
+      }
+      const params: Record<string, unknown> = {};
+      const where: string[] = [];
+      if (filter.states) where.push(stateTerm(filter.states, params));
+      if (filter.q) where.push(this.#search(filter.q, params));
+      const sql = `SELECT count(*) AS n FROM status_check ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
       return (this.#prepare(sql).get(params) as { n: number }).n;
-    }
-    const params: Record<string, unknown> = {};
-    const where: string[] = [];
-    if (filter.states) where.push(stateTerm(filter.states, params));
-    if (filter.q) where.push(this.#search(filter.q, params));
-    const sql = `SELECT count(*) AS n FROM status_check ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
-    return (this.#prepare(sql).get(params) as { n: number }).n;
+    });
   }
 
   /**
@@ -620,106 +737,134 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   /** Changes whenever any check is added or changes: an open web list compares it to refresh. */
-  changeMark(): string {
-    // Two subqueries: with both aggregates in one SELECT, SQLite reads every row instead of one index end each.
-    const row = this.#prepare('SELECT (SELECT max(updated_at) FROM status_check) AS at, (SELECT max(id) FROM status_check) AS id').get() as {
-      at: string | null;
-      id: number | null;
-    };
-    return `${row.id ?? 0}.${row.at ?? ''}`;
+  async changeMark(): Promise<string> {
+    return this.#run(() => {
+      // Two subqueries: with both aggregates in one SELECT, SQLite reads every row instead of one index end each.
+      const row = this.#prepare('SELECT (SELECT max(updated_at) FROM status_check) AS at, (SELECT max(id) FROM status_check) AS id').get() as {
+        at: string | null;
+        id: number | null;
+      };
+      return `${row.id ?? 0}.${row.at ?? ''}`;
+    });
   }
 
-  decisionsOf(checkId: number): Array<{ outcome: Outcome; actorId: string; actorName: string; via: Via; reason: string | null; sha: string; decidedAt: Date }> {
-    const rows = this.#prepare('SELECT * FROM decision WHERE check_id = ? ORDER BY id')
-      .all(checkId) as Array<{ outcome: Outcome; actor_id: string; actor_name: string; via: Via; reason: string | null; sha: string; decided_at: string }>;
-    return rows.map((r) => ({
-      outcome: r.outcome,
-      actorId: r.actor_id,
-      actorName: r.actor_name,
-      via: r.via,
-      reason: r.reason,
-      sha: r.sha,
-      decidedAt: new Date(r.decided_at),
-    }));
+  async decisionsOf(checkId: number): Promise<Array<{ outcome: Outcome; actorId: string; actorName: string; via: Via; reason: string | null; sha: string; decidedAt: Date }>> {
+    return this.#run(() => {
+      const rows = this.#prepare('SELECT * FROM decision WHERE check_id = ? ORDER BY id')
+        .all(checkId) as Array<{ outcome: Outcome; actor_id: string; actor_name: string; via: Via; reason: string | null; sha: string; decided_at: string }>;
+      return rows.map((r) => ({
+        outcome: r.outcome,
+        actorId: r.actor_id,
+        actorName: r.actor_name,
+        via: r.via,
+        reason: r.reason,
+        sha: r.sha,
+        decidedAt: new Date(r.decided_at),
+      }));
+    });
   }
 
   // --- reconciliation: what the bot holds, to compare with GitLab's view -------------------
 
   /** Every project the bot has received a call for. */
-  knownProjects(): number[] {
-    return (this.#prepare('SELECT DISTINCT project_id FROM status_check ORDER BY project_id').all() as Array<{ project_id: number }>).map((r) => r.project_id);
+  async knownProjects(): Promise<number[]> {
+    return this.#run(() => {
+      return (this.#prepare('SELECT DISTINCT project_id FROM status_check ORDER BY project_id').all() as Array<{ project_id: number }>).map((r) => r.project_id);
+    });
   }
 
   /** The GitLab status check ids the bot has seen in calls for a project. */
-  statusCheckIdsSeen(projectId: number): number[] {
-    return (
-      this.#prepare('SELECT DISTINCT external_status_check_id AS id FROM status_check WHERE project_id = ?').all(projectId) as Array<{ id: number }>
-    ).map((r) => r.id);
+  async statusCheckIdsSeen(projectId: number): Promise<number[]> {
+    return this.#run(() => {
+      return (
+        this.#prepare('SELECT DISTINCT external_status_check_id AS id FROM status_check WHERE project_id = ?').all(projectId) as Array<{ id: number }>
+      ).map((r) => r.id);
+    });
   }
 
   /** Every stored check of one merge request (all status checks, all commits), oldest first. */
-  checksOfMergeRequest(projectId: number, mergeRequestIid: number): Check[] {
-    const rows = this.#prepare('SELECT * FROM status_check WHERE project_id = ? AND merge_request_iid = ? ORDER BY id')
-      .all(projectId, mergeRequestIid) as CheckRow[];
-    return rows.map((r) => this.#toCheck(r));
+  async checksOfMergeRequest(projectId: number, mergeRequestIid: number): Promise<Check[]> {
+    return this.#run(() => {
+      const rows = this.#prepare('SELECT * FROM status_check WHERE project_id = ? AND merge_request_iid = ? ORDER BY id')
+        .all(projectId, mergeRequestIid) as CheckRow[];
+      return rows.map((r) => this.#toCheck(r));
+    });
   }
 
   /** The merge requests of a project that have a check waiting for a decision. */
-  mergeRequestsWaiting(projectId: number): number[] {
-    return (
-      this.#prepare(`SELECT DISTINCT merge_request_iid AS iid FROM status_check WHERE project_id = ? AND state = 'pending' ORDER BY iid`)
-        .all(projectId) as Array<{ iid: number }>
-    ).map((r) => r.iid);
+  async mergeRequestsWaiting(projectId: number): Promise<number[]> {
+    return this.#run(() => {
+      return (
+        this.#prepare(`SELECT DISTINCT merge_request_iid AS iid FROM status_check WHERE project_id = ? AND state = 'pending' ORDER BY iid`)
+          .all(projectId) as Array<{ iid: number }>
+      ).map((r) => r.iid);
+    });
   }
 
   // --- reminders and escalation (durable: a restart neither loses nor doubles them) --------
 
   /** Schedules (or moves) the reminder or escalation of a check. */
-  scheduleNudge(checkId: number, kind: Nudge, dueAt: number): void {
-    this.#prepare('INSERT INTO nudge (check_id, kind, due_at) VALUES (?, ?, ?) ON CONFLICT (check_id, kind) DO UPDATE SET due_at = excluded.due_at')
-      .run(checkId, kind, dueAt);
+  async scheduleNudge(checkId: number, kind: Nudge, dueAt: number): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('INSERT INTO nudge (check_id, kind, due_at) VALUES (?, ?, ?) ON CONFLICT (check_id, kind) DO UPDATE SET due_at = excluded.due_at')
+        .run(checkId, kind, dueAt);
+    });
   }
 
-  dueNudges(nowMs: number, limit: number): Array<{ id: number; checkId: number; kind: Nudge; dueAt: number }> {
-    return (
-      this.#prepare('SELECT id, check_id, kind, due_at FROM nudge WHERE due_at <= ? ORDER BY due_at, id LIMIT ?').all(nowMs, limit) as Array<{
-        id: number;
-        check_id: number;
-        kind: Nudge;
-        due_at: number;
-      }>
-    ).map((r) => ({ id: r.id, checkId: r.check_id, kind: r.kind, dueAt: r.due_at }));
+  async dueNudges(nowMs: number, limit: number): Promise<Array<{ id: number; checkId: number; kind: Nudge; dueAt: number }>> {
+    return this.#run(() => {
+      return (
+        this.#prepare('SELECT id, check_id, kind, due_at FROM nudge WHERE due_at <= ? ORDER BY due_at, id LIMIT ?').all(nowMs, limit) as Array<{
+          id: number;
+          check_id: number;
+          kind: Nudge;
+          due_at: number;
+        }>
+      ).map((r) => ({ id: r.id, checkId: r.check_id, kind: r.kind, dueAt: r.due_at }));
+    });
   }
 
-  nudgesOf(checkId: number): Array<{ kind: Nudge; dueAt: number }> {
-    return (this.#prepare('SELECT kind, due_at FROM nudge WHERE check_id = ? ORDER BY kind').all(checkId) as Array<{ kind: Nudge; due_at: number }>).map((r) => ({
-      kind: r.kind,
-      dueAt: r.due_at,
-    }));
+  async nudgesOf(checkId: number): Promise<Array<{ kind: Nudge; dueAt: number }>> {
+    return this.#run(() => {
+      return (this.#prepare('SELECT kind, due_at FROM nudge WHERE check_id = ? ORDER BY kind').all(checkId) as Array<{ kind: Nudge; due_at: number }>).map((r) => ({
+        kind: r.kind,
+        dueAt: r.due_at,
+      }));
+    });
   }
 
-  moveNudge(id: number, dueAt: number): void {
-    this.#prepare('UPDATE nudge SET due_at = ? WHERE id = ?').run(dueAt, id);
+  async moveNudge(id: number, dueAt: number): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('UPDATE nudge SET due_at = ? WHERE id = ?').run(dueAt, id);
+    });
   }
 
-  dropNudge(id: number): void {
-    this.#prepare('DELETE FROM nudge WHERE id = ?').run(id);
+  async dropNudge(id: number): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('DELETE FROM nudge WHERE id = ?').run(id);
+    });
   }
 
   /** The check waits anew (reopened, re-gated): its backup approvers wait for a new escalation. */
-  clearEscalation(checkId: number): void {
-    this.#prepare('UPDATE status_check SET escalated_at = NULL WHERE id = ?').run(checkId);
+  async clearEscalation(checkId: number): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('UPDATE status_check SET escalated_at = NULL WHERE id = ?').run(checkId);
+    });
   }
 
-  markEscalated(checkId: number, at: Date): void {
-    this.#prepare('UPDATE status_check SET escalated_at = ?, updated_at = ? WHERE id = ?').run(at.toISOString(), at.toISOString(), checkId);
+  async markEscalated(checkId: number, at: Date): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('UPDATE status_check SET escalated_at = ?, updated_at = ? WHERE id = ?').run(at.toISOString(), at.toISOString(), checkId);
+    });
   }
 
   // --- the audit trail (append-only: triggers refuse updates and deletes) -----------------
 
-  audit(event: AuditInput, at: Date): void {
-    this.#prepare('INSERT INTO audit_event (at, check_id, event, actor, via, sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(at.toISOString(), event.checkId, event.event, event.actor ?? null, event.via ?? null, event.sha ?? null, event.detail ?? null);
+  async audit(event: AuditInput, at: Date): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('INSERT INTO audit_event (at, check_id, event, actor, via, sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(at.toISOString(), event.checkId, event.event, event.actor ?? null, event.via ?? null, event.sha ?? null, event.detail ?? null);
+    });
   }
 
   /**
@@ -728,119 +873,145 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * `after` is the last event of the previous batch: an export reads batch by batch, so no
    * statement stays open while the response waits for a slow client.
    */
-  auditEvents(range: AuditRange): AuditEvent[] {
-    const one = range.checkId === undefined ? '' : 'check_id = @checkId AND ';
-    const after = range.after ? ' AND (at > @afterAt OR (at = @afterAt AND id > @afterId))' : '';
-    const rows = this.#prepare(`SELECT * FROM audit_event WHERE ${one}at >= @from AND at < @to${after} ORDER BY at, id LIMIT @limit`).all({
-      from: range.from.toISOString(),
-      to: range.to.toISOString(),
-      limit: range.limit,
-      ...(range.checkId === undefined ? {} : { checkId: range.checkId }),
-      ...(range.after ? { afterAt: range.after.at.toISOString(), afterId: range.after.id } : {}),
-    }) as AuditRow[];
-    return rows.map(toAuditEvent);
+  async auditEvents(range: AuditRange): Promise<AuditEvent[]> {
+    return this.#run(() => {
+      const one = range.checkId === undefined ? '' : 'check_id = @checkId AND ';
+      const after = range.after ? ' AND (at > @afterAt OR (at = @afterAt AND id > @afterId))' : '';
+      const rows = this.#prepare(`SELECT * FROM audit_event WHERE ${one}at >= @from AND at < @to${after} ORDER BY at, id LIMIT @limit`).all({
+        from: range.from.toISOString(),
+        to: range.to.toISOString(),
+        limit: range.limit,
+        ...(range.checkId === undefined ? {} : { checkId: range.checkId }),
+        ...(range.after ? { afterAt: range.after.at.toISOString(), afterId: range.after.id } : {}),
+      }) as AuditRow[];
+      return rows.map(toAuditEvent);
+    });
   }
 
   // --- clicks taken in, not yet decided --------------------------------------------------
 
-  takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date, breakGlass = false): number {
-    return Number(
-      this.#prepare('INSERT INTO decision_request (check_id, outcome, actor, reason, received_at, break_glass) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(checkId, outcome, JSON.stringify(actor), reason, at.toISOString(), breakGlass ? 1 : 0).lastInsertRowid,
-    );
+  async takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date, breakGlass = false): Promise<number> {
+    return this.#run(() => {
+      return Number(
+        this.#prepare('INSERT INTO decision_request (check_id, outcome, actor, reason, received_at, break_glass) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(checkId, outcome, JSON.stringify(actor), reason, at.toISOString(), breakGlass ? 1 : 0).lastInsertRowid,
+      );
+    });
   }
 
-  settleRequest(id: number): void {
-    this.#prepare('DELETE FROM decision_request WHERE id = ?').run(id);
+  async settleRequest(id: number): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('DELETE FROM decision_request WHERE id = ?').run(id);
+    });
   }
 
-  openRequests(): Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null; breakGlass: boolean }> {
-    const rows = this.#prepare('SELECT * FROM decision_request ORDER BY id').all() as Array<{
-      id: number;
-      check_id: number;
-      outcome: Outcome;
-      actor: string;
-      reason: string | null;
-      break_glass: number;
-    }>;
-    return rows.map((r) => ({ id: r.id, checkId: r.check_id, outcome: r.outcome, actor: JSON.parse(r.actor) as Actor, reason: r.reason, breakGlass: r.break_glass === 1 }));
+  async openRequests(): Promise<Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null; breakGlass: boolean }>> {
+    return this.#run(() => {
+      const rows = this.#prepare('SELECT * FROM decision_request ORDER BY id').all() as Array<{
+        id: number;
+        check_id: number;
+        outcome: Outcome;
+        actor: string;
+        reason: string | null;
+        break_glass: number;
+      }>;
+      return rows.map((r) => ({ id: r.id, checkId: r.check_id, outcome: r.outcome, actor: JSON.parse(r.actor) as Actor, reason: r.reason, breakGlass: r.break_glass === 1 }));
+    });
   }
 
   // --- the Slack Home tab ------------------------------------------------------------------
 
   /** A person opened the app's Home tab: refresh it after decisions from now on. */
-  homeOpened(userId: string, at: Date): void {
-    this.#prepare('INSERT INTO home_tab (user_id, opened_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET opened_at = excluded.opened_at')
-      .run(userId, at.toISOString());
+  async homeOpened(userId: string, at: Date): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('INSERT INTO home_tab (user_id, opened_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET opened_at = excluded.opened_at')
+        .run(userId, at.toISOString());
+    });
   }
 
   /** People who opened the Home tab since `since`. */
-  homeViewers(since: Date): string[] {
-    return (this.#prepare('SELECT user_id FROM home_tab WHERE opened_at >= ? ORDER BY user_id').all(since.toISOString()) as Array<{ user_id: string }>).map(
-      (r) => r.user_id,
-    );
+  async homeViewers(since: Date): Promise<string[]> {
+    return this.#run(() => {
+      return (this.#prepare('SELECT user_id FROM home_tab WHERE opened_at >= ? ORDER BY user_id').all(since.toISOString()) as Array<{ user_id: string }>).map(
+        (r) => r.user_id,
+      );
+    });
   }
 
-  homeViewHash(userId: string): string | null {
-    return (this.#prepare('SELECT view_hash FROM home_tab WHERE user_id = ?').get(userId) as { view_hash: string | null } | undefined)?.view_hash ?? null;
+  async homeViewHash(userId: string): Promise<string | null> {
+    return this.#run(() => {
+      return (this.#prepare('SELECT view_hash FROM home_tab WHERE user_id = ?').get(userId) as { view_hash: string | null } | undefined)?.view_hash ?? null;
+    });
   }
 
-  setHomeViewHash(userId: string, hash: string): void {
-    this.#prepare('UPDATE home_tab SET view_hash = ? WHERE user_id = ?').run(hash, userId);
+  async setHomeViewHash(userId: string, hash: string): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('UPDATE home_tab SET view_hash = ? WHERE user_id = ?').run(hash, userId);
+    });
   }
 
   /** One person's most recent decisions (votes), newest first, with the check each was on. */
-  decisionsBy(via: Via, actorId: string, limit: number): Array<{ check: Check; outcome: Outcome; decidedAt: Date }> {
-    const rows = this.#prepare(
-        `SELECT c.*, d.outcome AS voted, d.decided_at AS voted_at FROM decision d JOIN status_check c ON c.id = d.check_id
-         WHERE d.via = ? AND d.actor_id = ? ORDER BY d.id DESC LIMIT ?`,
-      )
-      .all(via, actorId, limit) as Array<CheckRow & { voted: Outcome; voted_at: string }>;
-    return rows.map((r) => ({ check: this.#toCheck(r), outcome: r.voted, decidedAt: new Date(r.voted_at) }));
+  async decisionsBy(via: Via, actorId: string, limit: number): Promise<Array<{ check: Check; outcome: Outcome; decidedAt: Date }>> {
+    return this.#run(() => {
+      const rows = this.#prepare(
+          `SELECT c.*, d.outcome AS voted, d.decided_at AS voted_at FROM decision d JOIN status_check c ON c.id = d.check_id
+           WHERE d.via = ? AND d.actor_id = ? ORDER BY d.id DESC LIMIT ?`,
+        )
+        .all(via, actorId, limit) as Array<CheckRow & { voted: Outcome; voted_at: string }>;
+      return rows.map((r) => ({ check: this.#toCheck(r), outcome: r.voted, decidedAt: new Date(r.voted_at) }));
+    });
   }
 
   /** Pending checks whose newest commit this e-mail wrote, oldest first. */
-  pendingAuthoredBy(email: string, limit: number): Check[] {
-    const rows = this.#prepare(`SELECT * FROM status_check WHERE state = 'pending' AND lower(commit_author_email) = lower(?) ORDER BY id LIMIT ?`)
-      .all(email, limit) as CheckRow[];
-    return rows.map((r) => this.#toCheck(r));
+  async pendingAuthoredBy(email: string, limit: number): Promise<Check[]> {
+    return this.#run(() => {
+      const rows = this.#prepare(`SELECT * FROM status_check WHERE state = 'pending' AND lower(commit_author_email) = lower(?) ORDER BY id LIMIT ?`)
+        .all(email, limit) as CheckRow[];
+      return rows.map((r) => this.#toCheck(r));
+    });
   }
 
   // --- deliveries (the outbox) ---------------------------------------------------------
 
   /** Queues an effect on its kind's lane. */
-  enqueue(checkId: number, effect: Effect, at: Date): void {
-    const { kind, payload } = encodeEffect(effect);
-    this.#prepare(
-        `INSERT INTO delivery (check_id, lane, kind, payload, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-      )
-      .run(checkId, LANE_OF[kind], kind, payload, at.getTime(), at.toISOString());
+  async enqueue(checkId: number, effect: Effect, at: Date): Promise<void> {
+    return this.#run(() => {
+      const { kind, payload } = encodeEffect(effect);
+      this.#prepare(
+          `INSERT INTO delivery (check_id, lane, kind, payload, next_attempt_at, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(checkId, LANE_OF[kind], kind, payload, at.getTime(), at.toISOString());
+    });
   }
 
   /** Whether a delivery of this kind still waits for the check. */
-  hasPendingDelivery(checkId: number, kind: EffectKind): boolean {
-    return (
-      this.#prepare(`SELECT 1 FROM delivery WHERE check_id = ? AND kind = ? AND state = 'pending' LIMIT 1`)
-        .get(checkId, kind) !== undefined
-    );
+  async hasPendingDelivery(checkId: number, kind: EffectKind): Promise<boolean> {
+    return this.#run(() => {
+      return (
+        this.#prepare(`SELECT 1 FROM delivery WHERE check_id = ? AND kind = ? AND state = 'pending' LIMIT 1`)
+          .get(checkId, kind) !== undefined
+      );
+    });
   }
 
   /**
    * The next delivery due on a lane. A delivery waits while an older one for the same check
    * and lane is still pending, so a card is never updated before it was posted.
    */
-  nextDue(lane: Lane, nowMs: number): Delivery | UnreadableDelivery | null {
-    const row = this.#prepare(
-        `SELECT d.* FROM delivery d
-         WHERE d.lane = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
-           AND NOT EXISTS (SELECT 1 FROM delivery e
-                           WHERE e.check_id = d.check_id AND e.lane = d.lane
-                             AND e.state = 'pending' AND e.id < d.id)
-         ORDER BY d.next_attempt_at, d.id LIMIT 1`,
-      )
-      .get(lane, nowMs) as DeliveryRow | undefined;
-    return row ? toDelivery(row) : null;
+  async nextDue(lane: Lane, nowMs: number): Promise<Delivery | UnreadableDelivery | null> {
+    return this.#run(() => {
+      const row = this.#prepare(
+          `SELECT d.* FROM delivery d
+           WHERE d.lane = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
+             AND NOT EXISTS (SELECT 1 FROM delivery e
+                             WHERE e.check_id = d.check_id AND e.lane = d.lane
+                               AND e.state = 'pending' AND e.id < d.id)
+           ORDER BY d.next_attempt_at, d.id LIMIT 1`,
+        )
+        .get(lane, nowMs) as DeliveryRow | undefined;
+      return row ? toDelivery(row) : null;
+    });
   }
 
   /**
@@ -848,52 +1019,63 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * epoch), or null. One waiting behind an older delivery of its check does not count: it is
    * due when that one is done, and counting it would wake the lane over and over meanwhile.
    */
-  earliestDue(lane: Lane): number | null {
-    const row = this.#prepare(
-        `SELECT min(d.next_attempt_at) AS at FROM delivery d
-         WHERE d.lane = ? AND d.state = 'pending'
-           AND NOT EXISTS (SELECT 1 FROM delivery e
-                           WHERE e.check_id = d.check_id AND e.lane = d.lane
-                             AND e.state = 'pending' AND e.id < d.id)`,
-      )
-      .get(lane) as { at: number | null };
-    return row.at;
+  async earliestDue(lane: Lane): Promise<number | null> {
+    return this.#run(() => {
+      const row = this.#prepare(
+          `SELECT min(d.next_attempt_at) AS at FROM delivery d
+           WHERE d.lane = ? AND d.state = 'pending'
+             AND NOT EXISTS (SELECT 1 FROM delivery e
+                             WHERE e.check_id = d.check_id AND e.lane = d.lane
+                               AND e.state = 'pending' AND e.id < d.id)`,
+        )
+        .get(lane) as { at: number | null };
+      return row.at;
+    });
   }
 
   /** A delivered effect leaves the outbox. */
-  delivered(id: number): void {
-    this.#prepare('DELETE FROM delivery WHERE id = ?').run(id);
+  async delivered(id: number): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('DELETE FROM delivery WHERE id = ?').run(id);
+    });
   }
 
   /** A failure worth another try later. */
-  reschedule(id: number, nextAttemptAt: number, error: string): void {
-    this.#prepare('UPDATE delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?')
-      .run(nextAttemptAt, error, id);
+  async reschedule(id: number, nextAttemptAt: number, error: string): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('UPDATE delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?')
+        .run(nextAttemptAt, error, id);
+    });
   }
 
   /** Waits for its turn (a paced channel): not an attempt, and no error. */
-  defer(id: number, nextAttemptAt: number): void {
-    this.#prepare('UPDATE delivery SET next_attempt_at = ? WHERE id = ?').run(nextAttemptAt, id);
+  async defer(id: number, nextAttemptAt: number): Promise<void> {
+    return this.#run(() => {
+      this.#prepare('UPDATE delivery SET next_attempt_at = ? WHERE id = ?').run(nextAttemptAt, id);
+    });
   }
 
   /** A failure no retry will fix: kept, visible, no longer tried. */
-  giveUp(id: number, error: string): void {
-    if (!this.#db.inTransaction) return this.transaction(() => this.giveUp(id, error));
-    this.#prepare(`UPDATE delivery SET attempts = attempts + 1, state = 'failed', last_error = ? WHERE id = ?`)
-      .run(error, id);
+  async giveUp(id: number, error: string): Promise<void> {
+    return this.#run(() => {
+      this.#prepare(`UPDATE delivery SET attempts = attempts + 1, state = 'failed', last_error = ? WHERE id = ?`)
+        .run(error, id);
+    });
   }
 
-  deliveryStats(nowMs: number): DeliveryStats {
-    const row = this.#prepare(
-        `SELECT sum(state = 'pending') AS pending, sum(state = 'failed') AS failed,
-           min(CASE WHEN state = 'pending' THEN created_at END) AS oldest
-         FROM delivery`,
-      )
-      .get() as { pending: number | null; failed: number | null; oldest: string | null };
-    return {
-      pending: row.pending ?? 0,
-      failed: row.failed ?? 0,
-      oldestPendingMs: row.oldest ? Math.max(0, nowMs - Date.parse(row.oldest)) : 0,
-    };
+  async deliveryStats(nowMs: number): Promise<DeliveryStats> {
+    return this.#run(() => {
+      const row = this.#prepare(
+          `SELECT sum(state = 'pending') AS pending, sum(state = 'failed') AS failed,
+             min(CASE WHEN state = 'pending' THEN created_at END) AS oldest
+           FROM delivery`,
+        )
+        .get() as { pending: number | null; failed: number | null; oldest: string | null };
+      return {
+        pending: row.pending ?? 0,
+        failed: row.failed ?? 0,
+        oldestPendingMs: row.oldest ? Math.max(0, nowMs - Date.parse(row.oldest)) : 0,
+      };
+    });
   }
 }

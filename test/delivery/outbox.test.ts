@@ -20,7 +20,7 @@ describe('the typed outbox', () => {
   beforeEach(() => {
     dir = tempDir();
     file = path.join(dir, 'approvals.db');
-    store = new Store(file);
+    store = await openStore(file);
   });
   afterEach(async () => {
     await worker?.stop(1000);

@@ -17,7 +17,7 @@ describe('the delivery worker', () => {
   let worker: DeliveryWorker | null = null;
   beforeEach(() => {
     dir = tempDir();
-    store = new Store(path.join(dir, 'approvals.db'));
+    store = await openStore(path.join(dir, 'approvals.db'));
   });
   afterEach(async () => {
     await worker?.stop(1000);

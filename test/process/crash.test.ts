@@ -109,7 +109,7 @@ function statusCheckOn(agent: http.Agent, url: string, iid: number): Promise<num
 
 /** The database as the bot left it (opened only while no bot runs). */
 function statesOf(databasePath: string, sent: Sent[]): { states: Map<number, CheckState | null>; outbox: number } {
-  const store = new Store(databasePath);
+  const store = await openStore(databasePath);
   try {
     const states = new Map(sent.filter((s) => s.checkId !== null).map((s) => [s.iid, store.getCheck(s.checkId!)?.state ?? null]));
     return { states, outbox: store.deliveryStats(Date.now()).pending };

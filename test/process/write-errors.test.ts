@@ -55,7 +55,7 @@ function cardTsOf(file: string, iid: number): string | undefined {
 
 /** A fresh, migrated database with no write-ahead log left over (opened and closed once). */
 function createDatabase(file: string): void {
-  new Store(file).close();
+  await (await openStore(file)).close();
 }
 
 function canMountTmpfs(): boolean {

@@ -28,7 +28,7 @@ describe('paging the web list in the store', () => {
   let store: Store;
   beforeEach(() => {
     dir = tempDir();
-    store = new Store(path.join(dir, 'approvals.db'));
+    store = await openStore(path.join(dir, 'approvals.db'));
   });
   afterEach(() => {
     store.close();

@@ -35,7 +35,7 @@ describe('votes recorded before accounts were kept', () => {
     vote.run('U0OTHER', 'o', 'slack', 'slack:U0OTHER');
     old.close();
 
-    const store = new Store(file);
+    const store = await openStore(file);
     try {
       expect(store.approvingAccounts(1, 'abc')).toEqual(['slack:U0SLACK', 'gitlab:kpatel', 'gitlab:kiran.p', 'web:alice', 'slack:U0OTHER']);
       expect(store.sightingsAround(['slack:U0SLACK'])).toEqual([{ account: 'slack:U0SLACK', seen: 'email:sam@example.com' }]);

@@ -22,7 +22,7 @@ describe('query plans of the reads behind every page and Slack answer', () => {
   beforeAll(() => {
     dir = tempDir();
     const file = path.join(dir, 'approvals.db');
-    store = new Store(file, { trace: (sql) => traced.push(sql) });
+    store = await openStore(file, { trace: (sql) => traced.push(sql) });
     const rule = { name: 'default', required: 1 };
     store.transaction(() => {
       for (let i = 1; i <= 70; i += 1) {
