@@ -43,6 +43,19 @@ const schema = z
       .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'BASE_PATH must be empty or a path like /approval-apps (leading slash, no trailing slash)')
       .default(''),
     DATABASE_PATH: z.string().trim().min(1).default('./data/approvals.db'),
+    // PostgreSQL for several replicas; unset: the SQLite file at DATABASE_PATH.
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v ? v : null))
+      .refine((v) => v === null || /^postgres(ql)?:\/\/[^\s]+$/.test(v), 'DATABASE_URL must be a PostgreSQL URL such as postgres://bot:password@db.example.com:5432/approvals?sslmode=verify-full (leave it unset for SQLite at DATABASE_PATH)'),
+    DELIVERY_LEASE_SECONDS: z.coerce
+      .number({ error: 'DELIVERY_LEASE_SECONDS must be a number of seconds' })
+      .int({ error: 'DELIVERY_LEASE_SECONDS must be a whole number of seconds' })
+      .min(5, { error: 'DELIVERY_LEASE_SECONDS must be at least 5: a lease shorter than one Slack or GitLab call sends the same thing twice' })
+      .max(3600, { error: 'DELIVERY_LEASE_SECONDS must be at most 3600' })
+      .default(60),
     GITLAB_URL: z
       .url({ protocol: /^https?$/, error: 'GITLAB_URL must be an http(s) URL such as https://gitlab.example.com' })
       .default('https://gitlab.com')
@@ -197,6 +210,14 @@ const schema = z
         message: 'SESSION_SECRET is not set: Sign in with GitLab seals its session cookie with it; use 32 or more random characters, such as the output of openssl rand -base64 48',
       });
     }
+    // A lease that ends while its call may still be running lets another replica send it too.
+    if (typeof env.DELIVERY_LEASE_SECONDS === 'number' && typeof env.REQUEST_TIMEOUT_MS === 'number' && env.DELIVERY_LEASE_SECONDS * 1000 < 2 * env.REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DELIVERY_LEASE_SECONDS'],
+        message: `DELIVERY_LEASE_SECONDS (${env.DELIVERY_LEASE_SECONDS}) must be at least twice REQUEST_TIMEOUT_MS (${env.REQUEST_TIMEOUT_MS} ms): a lease that ends while a Slack or GitLab call may still run lets another replica send the same thing again`,
+      });
+    }
   }, { when: () => true });
 
 /** Every variable the bot reads, by name (`ENV_FILE` is read by main.ts before these). */
@@ -216,6 +237,10 @@ export interface Config {
   metricsPort: number | null;
   basePath: string;
   databasePath: string;
+  /** PostgreSQL (several replicas) instead of the SQLite file; holds a password: never log it. */
+  databaseUrl: string | null;
+  /** How long a replica keeps a delivery it claimed before another may take it over. */
+  deliveryLeaseMs: number;
   /** `webhookSecrets` is null only when unsigned calls were explicitly allowed. */
   gitlab: { url: string; token: string; webhookSecrets: WebhookSecrets | null; requestTimeoutMs: number };
   slack: { botToken: string; signingSecret: string | null; appToken: string | null; channel: string; apiUrl: string | null; postPerSecond: number };
@@ -260,6 +285,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     metricsPort: e.METRICS_PORT,
     basePath: e.BASE_PATH,
     databasePath: e.DATABASE_PATH,
+    databaseUrl: e.DATABASE_URL,
+    deliveryLeaseMs: e.DELIVERY_LEASE_SECONDS * 1000,
     gitlab: {
       url: e.GITLAB_URL,
       token: e.GITLAB_TOKEN,

@@ -1,13 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import crypto from 'node:crypto';
+import os from 'node:os';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Actor, Approval, Check, CheckState, MergeRequestEvent, Outcome, ReportState, Via } from '../domain/check.js';
 import { decidedState } from '../domain/lifecycle.js';
 import { LANE_OF, type Effect, type EffectKind, type Lane } from '../domain/effects.js';
 import type { Nudge } from '../domain/schedule.js';
 import { decodeEffect, encodeEffect } from './effect-codec.js';
-import { migrations } from './migrations.js';
+import type { Engine, EngineOptions } from './engine.js';
+import { openPostgres } from './postgres.js';
+import type { DeliveryTable, StatusCheckTable, Tables } from './schema.js';
+import { openSqlite } from './sqlite.js';
 import {
   StoreUnavailable,
   type AuditEvent,
@@ -34,56 +37,9 @@ export type { Lane } from '../domain/effects.js';
 export { StoreUnavailable };
 export type { AuditEvent, AuditInput, CheckCursor, CheckFilter, Delivery, DeliveryOf, DeliveryStats, UnreadableDelivery };
 
-interface CheckRow {
-  id: number;
-  project_id: number;
-  project_path: string;
-  project_url: string;
-  merge_request_iid: number;
-  merge_request_title: string;
-  merge_request_url: string;
-  source_branch: string;
-  target_branch: string;
-  sha: string;
-  external_status_check_id: number;
-  external_status_check_name: string;
-  commit_author: string | null;
-  triggered_by: string | null;
-  merge_request_state: MergeRequestEvent['mergeRequestState'];
-  draft: number;
-  state: CheckState;
-  previous_sha: string | null;
-  decided_by: string | null;
-  decided_by_name: string | null;
-  decided_via: Via | null;
-  decided_at: string | null;
-  reason: string | null;
-  report_state: ReportState;
-  report_error: string | null;
-  reported_at: string | null;
-  slack_channel: string | null;
-  slack_ts: string | null;
-  card_error: string | null;
-  received_at: string;
-  updated_at: string;
-  approvals_required: number;
-  rule_name: string | null;
-  mr_updated_at: string | null;
-  commit_author_email: string | null;
-  escalated_at: string | null;
-}
-
-interface DeliveryRow {
-  id: number;
-  check_id: number;
-  lane: Lane;
-  kind: string;
-  payload: string;
-  attempts: number;
-  next_attempt_at: number;
-  last_error: string | null;
-  state: 'pending' | 'failed';
-}
+type CheckRow = Selectable<StatusCheckTable>;
+type DeliveryRow = Selectable<DeliveryTable>;
+type Db = Kysely<Tables>;
 
 const date = (value: string | null): Date | null => (value === null || value === '' ? null : new Date(value));
 const iso = (value: Date | null): string | null => (value ? value.toISOString() : null);
@@ -129,18 +85,16 @@ function toCheck(row: CheckRow, approvals: Approval[]): Check {
   };
 }
 
-interface AuditRow {
-  id: number;
-  at: string;
-  check_id: number | null;
-  event: string;
-  actor: string | null;
-  via: string | null;
-  sha: string | null;
-  detail: string | null;
-}
-
-const toAuditEvent = (r: AuditRow): AuditEvent => ({ id: r.id, at: new Date(r.at), checkId: r.check_id, event: r.event, actor: r.actor, via: r.via, sha: r.sha, detail: r.detail });
+const toAuditEvent = (r: Selectable<Tables['audit_event']>): AuditEvent => ({
+  id: r.id,
+  at: new Date(r.at),
+  checkId: r.check_id,
+  event: r.event,
+  actor: r.actor,
+  via: r.via,
+  sha: r.sha,
+  detail: r.detail,
+});
 
 function toDelivery(row: DeliveryRow): Delivery | UnreadableDelivery {
   const read = decodeEffect(row.kind, row.payload);
@@ -158,110 +112,50 @@ function toDelivery(row: DeliveryRow): Delivery | UnreadableDelivery {
 }
 
 const ALL_STATES: readonly CheckState[] = ['pending', 'approved', 'rejected', 'superseded', 'closed', 'merged', 'stale'];
+const DECIDED_STATES = ALL_STATES.filter((state) => state !== 'pending');
 
-/**
- * The condition for a state filter. "Everything but pending" is written as such, so that it
- * reads through the index of decided checks by change (a partial index matches only its own
- * condition, written out) instead of sorting all of them.
- */
-function stateTerm(states: readonly CheckState[], params: Record<string, unknown>): string {
-  const rest = ALL_STATES.filter((state) => state !== 'pending');
-  if (states.length === rest.length && rest.every((state) => states.includes(state))) return `state <> 'pending'`;
-  states.forEach((state, i) => (params[`state${i}`] = state));
-  return `state IN (${states.map((_, i) => `@state${i}`).join(', ')})`;
+/** Columns a search looks in, besides the merge request's number. */
+const SEARCHED = ['project_path', 'merge_request_title', 'source_branch', 'target_branch', 'commit_author', 'triggered_by', 'decided_by_name'] as const;
+
+/** How often a transaction that collided with another (PostgreSQL) is run again before giving up. */
+const CONFLICT_RETRIES = 5;
+
+export interface StoreOptions extends EngineOptions {
+  /** How long a claimed delivery stays with the replica that claimed it (shared databases). */
+  deliveryLeaseMs?: number;
 }
 
-/** SQLite's answers that say "not now" rather than "this write is wrong". */
-const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL|NOTADB|CORRUPT)/;
-
 /**
- * How long a write waits for another connection's lock. Short because better-sqlite3 waits
- * synchronously, holding the event loop (and /healthz) for that long; a write that does not
- * get the lock in time is refused and retried later instead.
+ * Opens the database at `location` (a `postgres://` URL, or else the path of a SQLite file) and
+ * brings its schema up to date.
  */
-const BUSY_TIMEOUT_MS = 200;
-
-/** Opens the database at `location` (a file path for SQLite) and brings its schema up to date. */
-export function openStore(location: string, options: { trace?: (sql: string) => void } = {}): Promise<Store> {
-  return Promise.resolve(new Store(location, options));
+export async function openStore(location: string, options: StoreOptions = {}): Promise<Store> {
+  const engine = /^postgres(ql)?:\/\//.test(location) ? await openPostgres(location, options) : openSqlite(location, options);
+  return new Store(engine, options);
 }
 
-/** Every SQL statement of the bot lives here. */
+/**
+ * Every query of the bot lives here, one copy for SQLite and PostgreSQL (Kysely builds each for
+ * the dialect in hand; engine.ts says what else differs). Inside `transaction`, every call runs
+ * on the transaction's connection (an AsyncLocalStorage carries it through the awaits).
+ */
 export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort, AuditPort, PeoplePort, OutboxPort, LeasePort, SharedKeyPort {
-  readonly #db: Database.Database;
-  readonly #file: string | null;
-  /** Device and inode of the file at start: a different pair means it was deleted or replaced. */
-  readonly #identity: { dev: number; ino: number } | null;
+  readonly #engine: Engine;
+  readonly #transaction = new AsyncLocalStorage<Db>();
+  /** Who this process is, for leases: unique among replicas and restarts. */
+  readonly #me = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+  readonly #leaseMs: number;
   /** Why the last write failed, until one succeeds again. */
   #failing: string | null = null;
 
-  /** Each SQL text is compiled once: preparing on every call cost more than many queries. */
-  readonly #statements = new Map<string, Database.Statement>();
-
-  /** `trace` sees each statement as it runs, with its values (for query plans and debugging). */
-  constructor(file: string, options: { trace?: (sql: string) => void } = {}) {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.#db = new Database(file, options.trace ? { verbose: (sql) => options.trace?.(String(sql)) } : {});
-    this.#db.pragma('journal_mode = WAL');
-    // FULL: a decision acknowledged to a person survives a power cut, not only a crash.
-    this.#db.pragma('synchronous = FULL');
-    this.#db.pragma('foreign_keys = ON');
-    this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.#migrate();
-    this.#file = file === ':memory:' ? null : path.resolve(file);
-    const stat = this.#file ? fs.statSync(this.#file) : null;
-    this.#identity = stat ? { dev: stat.dev, ino: stat.ino } : null;
+  constructor(engine: Engine, options: StoreOptions = {}) {
+    this.#engine = engine;
+    this.#leaseMs = options.deliveryLeaseMs ?? 60_000;
   }
 
-  /** Null while the database file is the one opened at start; otherwise what happened to it. */
-  #fileProblem(): string | null {
-    if (!this.#file || !this.#identity) return null;
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(this.#file);
-    } catch {
-      return `the database file ${this.#file} was deleted while the bot ran: writes would go to a file nobody can open again. Restore the file from a backup and restart the bot`;
-    }
-    if (stat.dev !== this.#identity.dev || stat.ino !== this.#identity.ino) {
-      return `the database file ${this.#file} was replaced while the bot ran: the bot still writes to the old one. Restart the bot to open the new file`;
-    }
-    return null;
-  }
-
-  /** Runs a write; turns "not now" from SQLite into StoreUnavailable, and remembers it. */
-  #write<T>(work: () => T): T {
-    const gone = this.#fileProblem();
-    if (gone) {
-      this.#failing = gone;
-      throw new StoreUnavailable(`The database cannot be written: ${gone}.`);
-    }
-    try {
-      const result = work();
-      if (this.#failing !== null) {
-        this.#failing = null;
-        this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      }
-      return result;
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (typeof code !== 'string' || !UNAVAILABLE.test(code)) throw error;
-      const busy = /^SQLITE_(BUSY|LOCKED)/.test(code);
-      this.#failing = busy ? `another process holds the database's write lock (${(error as Error).message})` : (error as Error).message;
-      // While writes fail, one quick try each instead of waiting out the timeout every time:
-      // a lock held for long is not released faster by waiting on the event loop.
-      this.#db.pragma('busy_timeout = 0');
-      throw new StoreUnavailable(`The database cannot be written: ${this.#failing}.`);
-    }
-  }
-
-  /** The statement for this SQL text, compiled on first use. */
-  #prepare(sql: string): Database.Statement {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
+  /** `sqlite` or `postgres`. */
+  get dialect(): Engine['dialect'] {
+    return this.#engine.dialect;
   }
 
   /** Why the last write failed, or null when it succeeded. */
@@ -269,218 +163,260 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     return this.#failing;
   }
 
-  /**
-   * Whether the database takes writes (readiness), without writing when all is well: the file
-   * is still the one opened, and the write lock can be taken. After a failed write, a real
-   * (tiny) write tells when it works again. Returns the problem, or null.
-   */
-  writeProblem(at: Date): Promise<string | null> {
-    return this.#exclusive(() => this.#probe(at));
-  }
-
-  #probe(at: Date): string | null {
+  /** Runs database work; turns "not now" from the database into StoreUnavailable, and remembers it. */
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    const refusal = this.#engine.refusal();
+    if (refusal) {
+      this.#failing = refusal;
+      throw new StoreUnavailable(`The database cannot be written: ${refusal}.`);
+    }
     try {
+      const result = await work();
       if (this.#failing !== null) {
-        this.#write(() => this.#heartbeatRow(at));
-      } else {
-        this.#write(() => {
-          this.#db.exec('BEGIN IMMEDIATE');
-          this.#db.exec('ROLLBACK');
-        });
+        this.#failing = null;
+        this.#engine.recovered();
       }
-      return null;
+      return result;
     } catch (error) {
-      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
-      return (error as Error).message;
+      if (error instanceof StoreUnavailable) throw error;
+      const problem = this.#engine.unavailable(error);
+      if (problem === null) throw error;
+      this.#failing = problem;
+      this.#engine.failing();
+      throw new StoreUnavailable(`The database cannot be written: ${problem}.`);
     }
   }
 
-  #migrate(): void {
-    const applied = this.#db.pragma('user_version', { simple: true }) as number;
-    if (applied > migrations.length) {
-      throw new Error(
-        `The database was written by a newer version (schema ${applied}, this build knows ${migrations.length}): run that version or restore a backup.`,
-      );
-    }
-    for (let version = applied; version < migrations.length; version += 1) {
-      this.#db.transaction(() => {
-        this.#db.exec(migrations[version] as string);
-        this.#db.pragma(`user_version = ${version + 1}`);
-      })();
-    }
-  }
-
-  /** Set while the current async flow runs inside a transaction of this store. */
-  readonly #inTransaction = new AsyncLocalStorage<true>();
-  /** The connection's turn: one transaction (or statement outside one) at a time. */
-  #turn: Promise<void> = Promise.resolve();
-
-  /** Waits for the connection, runs `work`, and gives the connection to the next in line. */
-  async #exclusive<T>(work: () => Promise<T> | T): Promise<T> {
-    const previous = this.#turn;
-    let release!: () => void;
-    this.#turn = new Promise<void>((resolve) => (release = resolve));
-    await previous;
-    try {
-      return await work();
-    } finally {
-      release();
-    }
-  }
-
-  /** Runs one statement's work: inside the current transaction, or on its own turn. */
-  #run<T>(work: () => T): Promise<T> {
-    if (this.#inTransaction.getStore()) return Promise.resolve(work());
-    return this.#exclusive(() => this.#write(work));
+  /** The connection to run on: the current transaction's, or the pool (one statement on its own). */
+  #on<T>(work: (db: Db) => Promise<T>): Promise<T> {
+    const inside = this.#transaction.getStore();
+    return inside ? work(inside) : this.#guard(() => work(this.#engine.db));
   }
 
   /** Runs `work` as one write transaction: all of it lands, or none. */
   async transaction<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#inTransaction.getStore()) return work();
-    return this.#exclusive(async () => {
-      this.#write(() => this.#db.exec('BEGIN IMMEDIATE'));
-      try {
-        const result = await this.#inTransaction.run(true, work);
-        this.#write(() => this.#db.exec('COMMIT'));
-        return result;
-      } finally {
-        if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+    if (this.#transaction.getStore()) return work();
+    return this.#guard(async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await this.#engine.db.connection().execute(async (conn) => {
+            await sql.raw(this.#engine.begin).execute(conn);
+            try {
+              const result = await this.#transaction.run(conn, work);
+              await sql`COMMIT`.execute(conn);
+              return result;
+            } catch (error) {
+              await sql`ROLLBACK`.execute(conn).catch(() => undefined);
+              throw error;
+            }
+          });
+        } catch (error) {
+          // Another replica's transaction crossed this one: run it again from the start.
+          if (!this.#engine.conflict(error) || attempt >= CONFLICT_RETRIES) throw error;
+        }
       }
     });
   }
 
+  /**
+   * Whether the database takes writes (readiness), without writing when all is well. After a
+   * failed write, a real (tiny) write tells when it works again. Returns the problem, or null.
+   */
+  async writeProblem(at: Date): Promise<string | null> {
+    try {
+      if (this.#failing !== null) {
+        await this.#guard(() =>
+          this.#engine.db
+            .insertInto('heartbeat')
+            .values({ id: 1, at: at.toISOString() })
+            .onConflict((oc) => oc.column('id').doUpdateSet({ at: at.toISOString() }))
+            .execute(),
+        );
+        return null;
+      }
+      return await this.#guard(() => this.#engine.probe());
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
   close(): Promise<void> {
-    return this.#exclusive(() => this.#close());
+    return this.#engine.close();
   }
 
-  #close(): void {
-    if (!this.#db.open) return;
-    this.#db.pragma('wal_checkpoint(TRUNCATE)');
-    this.#db.close();
+  // --- locks across replicas ----------------------------------------------------------
+
+  async lockMergeRequest(projectId: number, mergeRequestIid: number, statusCheckId: number): Promise<void> {
+    const conn = this.#transaction.getStore();
+    if (conn) await this.#engine.lock(conn, `merge-request:${projectId}:${mergeRequestIid}:${statusCheckId}`);
   }
 
-  #heartbeatRow(at: Date): void {
-    this.#prepare('INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)').run(at.toISOString());
+  async lockCheck(id: number): Promise<void> {
+    if (!this.#engine.shared) return;
+    await this.#on((db) => db.selectFrom('status_check').select('id').where('id', '=', id).forUpdate().execute());
+  }
+
+  /** Takes the named lease when it is free or lapsed, or keeps it when this process holds it. */
+  holdLease(name: string, forMs: number, nowMs: number): Promise<boolean> {
+    return this.#on(async (db) => {
+      const row = await db
+        .insertInto('lease')
+        .values({ name, holder: this.#me, until_ms: nowMs + forMs })
+        .onConflict((oc) =>
+          oc
+            .column('name')
+            .doUpdateSet({ holder: this.#me, until_ms: nowMs + forMs })
+            .where((eb) => eb.or([eb('lease.until_ms', '<=', nowMs), eb('lease.holder', '=', this.#me)])),
+        )
+        .returning('holder')
+        .executeTakeFirst();
+      return row?.holder === this.#me;
+    });
+  }
+
+  sharedKey(name: string, make: () => string): Promise<string> {
+    return this.#on(async (db) => {
+      await db.insertInto('shared_key').values({ name, value: make() }).onConflict((oc) => oc.column('name').doNothing()).execute();
+      const row = await db.selectFrom('shared_key').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+      return row.value;
+    });
   }
 
   // --- checks -------------------------------------------------------------------------
 
-  /** One process writes a SQLite file, and BEGIN IMMEDIATE already orders its transactions. */
-  lockMergeRequest(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  lockCheck(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  /** One process runs on a SQLite file: it always holds every lease. */
-  holdLease(): Promise<boolean> {
-    return Promise.resolve(true);
-  }
-
-  readonly #keys = new Map<string, string>();
-
-  sharedKey(name: string, make: () => string): Promise<string> {
-    let key = this.#keys.get(name);
-    if (key === undefined) {
-      key = make();
-      this.#keys.set(name, key);
-    }
-    return Promise.resolve(key);
-  }
-
-  async getCheck(id: number): Promise<Check | null> {
-    return this.#run(() => {
-      const row = this.#prepare('SELECT * FROM status_check WHERE id = ?').get(id) as CheckRow | undefined;
-      return row ? this.#toCheck(row) : null;
+  getCheck(id: number): Promise<Check | null> {
+    return this.#on(async (db) => {
+      const row = await db.selectFrom('status_check').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? ((await this.#toChecks(db, [row]))[0] ?? null) : null;
     });
   }
 
-  /** A check with the approvals counted towards its quorum (this commit's, one per person). */
-  #toCheck(row: CheckRow): Check {
-    const approvals = this.#prepare(
-        `SELECT actor_id, actor_name, via, min(decided_at) AS at FROM decision
-         WHERE check_id = ? AND outcome = 'approve' AND sha = ? AND voided = 0 GROUP BY coalesce(account, person) ORDER BY min(id)`,
-      )
-      .all(row.id, row.sha) as Array<{ actor_id: string; actor_name: string; via: Via; at: string }>;
-    return toCheck(
-      row,
-      approvals.map((a) => ({ by: a.actor_id, name: a.actor_name, via: a.via, at: new Date(a.at) })),
-    );
+  /** Checks with the approvals counted towards each quorum (its commit's, one per account, first first). */
+  async #toChecks(db: Db, rows: CheckRow[]): Promise<Check[]> {
+    if (rows.length === 0) return [];
+    const votes = await db
+      .selectFrom('decision')
+      .select(['check_id', 'sha', 'actor_id', 'actor_name', 'via', 'decided_at', 'account', 'person'])
+      .where('check_id', 'in', rows.map((r) => r.id))
+      .where('outcome', '=', 'approve')
+      .where('voided', '=', 0)
+      .orderBy('id')
+      .execute();
+    const shaOf = new Map(rows.map((r) => [r.id, r.sha]));
+    const approvals = new Map<number, Map<string, Approval>>();
+    for (const v of votes) {
+      if (shaOf.get(v.check_id) !== v.sha) continue;
+      const byAccount = approvals.get(v.check_id) ?? new Map<string, Approval>();
+      approvals.set(v.check_id, byAccount);
+      const account = v.account ?? v.person ?? '';
+      if (!byAccount.has(account)) byAccount.set(account, { by: v.actor_id, name: v.actor_name, via: v.via, at: new Date(v.decided_at) });
+    }
+    return rows.map((row) => toCheck(row, [...(approvals.get(row.id)?.values() ?? [])]));
   }
 
   /** Every stored check of one merge request and GitLab check, oldest first. */
-  async checksOf(projectId: number, mergeRequestIid: number, statusCheckId: number): Promise<Check[]> {
-    return this.#run(() => {
-      const rows = this.#prepare(
-          `SELECT * FROM status_check
-           WHERE project_id = ? AND merge_request_iid = ? AND external_status_check_id = ?
-           ORDER BY id`,
-        )
-        .all(projectId, mergeRequestIid, statusCheckId) as CheckRow[];
-      return rows.map((r) => this.#toCheck(r));
-    });
+  checksOf(projectId: number, mergeRequestIid: number, statusCheckId: number): Promise<Check[]> {
+    return this.#on(async (db) =>
+      this.#toChecks(
+        db,
+        await db
+          .selectFrom('status_check')
+          .selectAll()
+          .where('project_id', '=', projectId)
+          .where('merge_request_iid', '=', mergeRequestIid)
+          .where('external_status_check_id', '=', statusCheckId)
+          .orderBy('id')
+          .execute(),
+      ),
+    );
   }
 
-  async insertCheck(
-    event: MergeRequestEvent,
-    state: CheckState,
-    previousSha: string | null,
-    rule: { name: string; required: number },
-    at: Date,
-  ): Promise<number> {
-    return this.#run(() => {
-      const now = at.toISOString();
-      const result = this.#prepare(
-          `INSERT INTO status_check (
-             project_id, project_path, project_url, merge_request_iid, merge_request_title,
-             merge_request_url, source_branch, target_branch, sha, external_status_check_id,
-             external_status_check_name, commit_author, triggered_by, merge_request_state, draft,
-             state, previous_sha, received_at, updated_at, approvals_required, rule_name, mr_updated_at,
-             commit_author_email)
-           VALUES (@projectId, @projectPath, @projectUrl, @mergeRequestIid, @title, @url, @sourceBranch,
-             @targetBranch, @sha, @statusCheckId, @statusCheckName, @commitAuthor, @triggeredBy,
-             @mergeRequestState, @draft, @state, @previousSha, @now, @now, @required, @ruleName, @mrUpdatedAt,
-             @commitAuthorEmail)`,
-        )
-        .run({ ...event, commitAuthorEmail: event.commitAuthorEmail ?? null, draft: event.draft ? 1 : 0, state, previousSha, now, required: rule.required, ruleName: rule.name, mrUpdatedAt: iso(event.updatedAt) });
-      return Number(result.lastInsertRowid);
+  insertCheck(event: MergeRequestEvent, state: CheckState, previousSha: string | null, rule: { name: string; required: number }, at: Date): Promise<number> {
+    const now = at.toISOString();
+    return this.#on(async (db) => {
+      const row = await db
+        .insertInto('status_check')
+        .values({
+          project_id: event.projectId,
+          project_path: event.projectPath,
+          project_url: event.projectUrl,
+          merge_request_iid: event.mergeRequestIid,
+          merge_request_title: event.title,
+          merge_request_url: event.url,
+          source_branch: event.sourceBranch,
+          target_branch: event.targetBranch,
+          sha: event.sha,
+          external_status_check_id: event.statusCheckId,
+          external_status_check_name: event.statusCheckName,
+          commit_author: event.commitAuthor,
+          triggered_by: event.triggeredBy,
+          merge_request_state: event.mergeRequestState,
+          draft: event.draft ? 1 : 0,
+          state,
+          previous_sha: previousSha,
+          received_at: now,
+          updated_at: now,
+          approvals_required: rule.required,
+          rule_name: rule.name,
+          mr_updated_at: iso(event.updatedAt),
+          commit_author_email: event.commitAuthorEmail ?? null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return row.id;
     });
   }
 
   /** Keeps what people read on the card current: title, branches, draft, merge request state. */
-  async refreshCheck(id: number, event: MergeRequestEvent, at: Date): Promise<void> {
-    return this.#run(() => {
-      this.#prepare(
-          `UPDATE status_check SET merge_request_title = @title, merge_request_url = @url,
-             source_branch = @sourceBranch, target_branch = @targetBranch,
-             merge_request_state = @mergeRequestState, draft = @draft, updated_at = @now,
-             mr_updated_at = max(coalesce(mr_updated_at, ''), coalesce(@mrUpdatedAt, ''))
-           WHERE id = @id`,
-        )
-        .run({ ...event, draft: event.draft ? 1 : 0, id, now: at.toISOString(), mrUpdatedAt: iso(event.updatedAt) });
+  refreshCheck(id: number, event: MergeRequestEvent, at: Date): Promise<void> {
+    const mrUpdatedAt = iso(event.updatedAt);
+    return this.#on(async (db) => {
+      await db
+        .updateTable('status_check')
+        .set({
+          merge_request_title: event.title,
+          merge_request_url: event.url,
+          source_branch: event.sourceBranch,
+          target_branch: event.targetBranch,
+          merge_request_state: event.mergeRequestState,
+          draft: event.draft ? 1 : 0,
+          updated_at: at.toISOString(),
+          // The merge request's own clock only moves forward: a late call does not turn it back.
+          mr_updated_at: (eb) =>
+            eb
+              .case()
+              .when(eb.fn.coalesce('mr_updated_at', sql.lit('')), '<', mrUpdatedAt ?? '')
+              .then(mrUpdatedAt)
+              .else(eb.ref('mr_updated_at'))
+              .end(),
+        })
+        .where('id', '=', id)
+        .execute();
     });
   }
 
   /** Moves a check that nobody decided to another state; false when it was no longer pending. */
-  async retire(id: number, to: CheckState, at: Date): Promise<boolean> {
-    return this.#run(() => {
-      return (
-        this.#prepare(`UPDATE status_check SET state = ?, updated_at = ? WHERE id = ? AND state = 'pending'`)
-          .run(to, at.toISOString(), id).changes === 1
-      );
+  retire(id: number, to: CheckState, at: Date): Promise<boolean> {
+    return this.#on(async (db) => {
+      const result = await db
+        .updateTable('status_check')
+        .set({ state: to, updated_at: at.toISOString() })
+        .where('id', '=', id)
+        .where('state', '=', 'pending')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     });
   }
 
   /** A check that ended undecided (closed, superseded) waits for a person again, on a new card. */
-  async reopen(id: number, at: Date): Promise<void> {
-    return this.#run(() => {
-      this.#prepare(
-          `UPDATE status_check SET state = 'pending', slack_channel = NULL, slack_ts = NULL,
-             card_error = NULL, updated_at = ? WHERE id = ? AND state IN ('closed', 'superseded')`,
-        )
-        .run(at.toISOString(), id);
+  reopen(id: number, at: Date): Promise<void> {
+    return this.#on(async (db) => {
+      await db
+        .updateTable('status_check')
+        .set({ state: 'pending', slack_channel: null, slack_ts: null, card_error: null, updated_at: at.toISOString() })
+        .where('id', '=', id)
+        .where('state', 'in', ['closed', 'superseded'])
+        .execute();
     });
   }
 
@@ -489,178 +425,231 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * settles it (the gate counts people: see domain/people.ts). The conditional UPDATE is what
    * makes simultaneous clicks safe: exactly one of them changes the row. Returns what happened.
    */
-  async vote(
+  vote(
     id: number,
     vote: { outcome: Outcome; actor: Actor; account: string; reason: string | null; decides: boolean },
     at: Date,
   ): Promise<'decided' | 'counted' | 'not_pending'> {
-    return this.#run(() => {
-      const now = at.toISOString();
-      const check = this.#prepare(`SELECT sha FROM status_check WHERE id = ? AND state = 'pending'`).get(id) as { sha: string } | undefined;
+    const now = at.toISOString();
+    return this.#on(async (db) => {
+      const check = await db.selectFrom('status_check').select('sha').where('id', '=', id).where('state', '=', 'pending').executeTakeFirst();
       if (!check) return 'not_pending';
-      this.#prepare(
-          `INSERT INTO decision (check_id, outcome, actor_id, actor_name, via, reason, sha, decided_at, person, account)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(id, vote.outcome, vote.actor.id, vote.actor.name, vote.actor.via, vote.reason, check.sha, now, vote.account, vote.account);
-      if (!vote.decides) {
-        this.#prepare('UPDATE status_check SET updated_at = ? WHERE id = ?').run(now, id);
-        return 'counted';
-      }
-      const changed = this.#prepare(
-          `UPDATE status_check SET state = @state, decided_by = @actorId, decided_by_name = @actorName,
-             decided_via = @via, decided_at = @now, reason = @reason, report_state = 'sending',
-             report_error = NULL, updated_at = @now
-           WHERE id = @id AND state = 'pending'`,
-        )
-        .run({
-          id,
-          state: decidedState(vote.outcome),
-          actorId: vote.actor.id,
-          actorName: vote.actor.name,
+      await db
+        .insertInto('decision')
+        .values({
+          check_id: id,
+          outcome: vote.outcome,
+          actor_id: vote.actor.id,
+          actor_name: vote.actor.name,
           via: vote.actor.via,
           reason: vote.reason,
-          now,
-        }).changes;
-      return changed === 1 ? 'decided' : 'not_pending';
+          sha: check.sha,
+          decided_at: now,
+          person: vote.account,
+          account: vote.account,
+        })
+        .execute();
+      if (!vote.decides) {
+        await db.updateTable('status_check').set({ updated_at: now }).where('id', '=', id).execute();
+        return 'counted';
+      }
+      const result = await db
+        .updateTable('status_check')
+        .set({
+          state: decidedState(vote.outcome),
+          decided_by: vote.actor.id,
+          decided_by_name: vote.actor.name,
+          decided_via: vote.actor.via,
+          decided_at: now,
+          reason: vote.reason,
+          report_state: 'sending',
+          report_error: null,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .where('state', '=', 'pending')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1 ? 'decided' : 'not_pending';
     });
   }
 
   /** The accounts whose approvals of this commit still count, oldest first. */
-  async approvingAccounts(checkId: number, sha: string): Promise<string[]> {
-    return this.#run(() => {
-      return (
-        this.#prepare(
-            `SELECT coalesce(account, person) AS account FROM decision
-             WHERE check_id = ? AND sha = ? AND outcome = 'approve' AND voided = 0 GROUP BY 1 ORDER BY min(id)`,
-          )
-          .all(checkId, sha) as Array<{ account: string }>
-      ).map((r) => r.account);
+  approvingAccounts(checkId: number, sha: string): Promise<string[]> {
+    return this.#on(async (db) => {
+      const rows = await db
+        .selectFrom('decision')
+        .select(['account', 'person'])
+        .where('check_id', '=', checkId)
+        .where('sha', '=', sha)
+        .where('outcome', '=', 'approve')
+        .where('voided', '=', 0)
+        .orderBy('id')
+        .execute();
+      return [...new Set(rows.map((r) => r.account ?? r.person ?? ''))];
     });
   }
 
   /** Remembers that an account showed this e-mail or user id (the first time is kept). */
-  async sighted(account: string, seen: string, at: Date): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('INSERT OR IGNORE INTO account_sighting (account, seen, first_seen) VALUES (?, ?, ?)').run(account, seen, at.toISOString());
+  sighted(account: string, seen: string, at: Date): Promise<void> {
+    return this.#on(async (db) => {
+      await db
+        .insertInto('account_sighting')
+        .values({ account, seen, first_seen: at.toISOString() })
+        .onConflict((oc) => oc.columns(['account', 'seen']).doNothing())
+        .execute();
     });
   }
 
   /** Every sighting of these accounts and of the accounts linked to them by one they share, however far. */
-  async sightingsAround(accounts: readonly string[]): Promise<Array<{ account: string; seen: string }>> {
-    return this.#run(() => {
-      return this.#prepare(
-          `WITH RECURSIVE linked(account) AS (
-             SELECT value FROM json_each(?)
-             UNION
-             SELECT b.account FROM linked
-               JOIN account_sighting a ON a.account = linked.account
-               JOIN account_sighting b ON b.seen = a.seen
-           )
-           SELECT account, seen FROM account_sighting WHERE account IN (SELECT account FROM linked) ORDER BY account, seen`,
+  sightingsAround(accounts: readonly string[]): Promise<Array<{ account: string; seen: string }>> {
+    if (accounts.length === 0) return Promise.resolve([]);
+    return this.#on((db) =>
+      db
+        .withRecursive('linked(account)', (qb) =>
+          qb
+            .selectFrom('account_sighting')
+            .select('account')
+            .where('account', 'in', [...accounts])
+            .union((u) =>
+              u
+                .selectFrom('linked')
+                .innerJoin('account_sighting as a', 'a.account', 'linked.account')
+                .innerJoin('account_sighting as b', 'b.seen', 'a.seen')
+                .select('b.account'),
+            ),
         )
-        .all(JSON.stringify(accounts)) as Array<{ account: string; seen: string }>;
-    });
+        .selectFrom('account_sighting')
+        .select(['account', 'seen'])
+        .where('account', 'in', (qb) => qb.selectFrom('linked').select('linked.account'))
+        .orderBy('account')
+        .orderBy('seen')
+        .execute(),
+    );
   }
 
   /**
    * A different rule now governs the check: approvals cast so far stop counting. `reopen`
    * (the domain's planRegate) also clears its decision and card, so it waits again.
    */
-  async regate(id: number, rule: { name: string; required: number }, reopen: boolean, at: Date): Promise<void> {
-    return this.#run(() => {
-      const now = at.toISOString();
-      this.#prepare(`UPDATE decision SET voided = 1 WHERE check_id = ? AND outcome = 'approve'`).run(id);
-      this.#prepare(
-          `UPDATE status_check SET rule_name = @name, approvals_required = @required, updated_at = @now
-             ${reopen ? `, state = 'pending', decided_by = NULL, decided_by_name = NULL, decided_via = NULL,
-             decided_at = NULL, reason = NULL, report_state = 'none', report_error = NULL,
-             slack_channel = NULL, slack_ts = NULL, card_error = NULL` : ''}
-           WHERE id = @id`,
+  regate(id: number, rule: { name: string; required: number }, reopen: boolean, at: Date): Promise<void> {
+    return this.#on(async (db) => {
+      await db.updateTable('decision').set({ voided: 1 }).where('check_id', '=', id).where('outcome', '=', 'approve').execute();
+      await db
+        .updateTable('status_check')
+        .set({ rule_name: rule.name, approvals_required: rule.required, updated_at: at.toISOString() })
+        .$if(reopen, (qb) =>
+          qb.set({
+            state: 'pending',
+            decided_by: null,
+            decided_by_name: null,
+            decided_via: null,
+            decided_at: null,
+            reason: null,
+            report_state: 'none',
+            report_error: null,
+            slack_channel: null,
+            slack_ts: null,
+            card_error: null,
+          }),
         )
-        .run({ id, name: rule.name, required: rule.required, now });
+        .where('id', '=', id)
+        .execute();
     });
   }
 
   /** Pending checks whose card Slack refused for good: worth another try after a restart. */
-  async checksWithoutCard(): Promise<number[]> {
-    return this.#run(() => {
-      return (
-        this.#prepare(
-            `SELECT id FROM status_check c WHERE state = 'pending' AND slack_ts IS NULL AND card_error IS NOT NULL
-               AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.check_id = c.id AND d.kind = 'post_card' AND d.state = 'pending')`,
-          )
-          .all() as Array<{ id: number }>
-      ).map((r) => r.id);
+  checksWithoutCard(): Promise<number[]> {
+    return this.#on(async (db) => {
+      const rows = await db
+        .selectFrom('status_check as c')
+        .select('c.id')
+        .where('c.state', '=', 'pending')
+        .where('c.slack_ts', 'is', null)
+        .where('c.card_error', 'is not', null)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('delivery as d')
+                .select(sql.lit(1).as('one'))
+                .whereRef('d.check_id', '=', 'c.id')
+                .where('d.kind', '=', 'post_card')
+                .where('d.state', '=', 'pending'),
+            ),
+          ),
+        )
+        .execute();
+      return rows.map((r) => r.id);
     });
   }
 
-  async setReport(id: number, report: ReportState, error: string | null, at: Date): Promise<void> {
-    return this.#run(() => {
-      this.#prepare(
-          `UPDATE status_check SET report_state = ?, report_error = ?,
-             reported_at = CASE WHEN ? = 'reported' THEN ? ELSE reported_at END, updated_at = ?
-           WHERE id = ?`,
-        )
-        .run(report, error, report, at.toISOString(), at.toISOString(), id);
+  setReport(id: number, report: ReportState, error: string | null, at: Date): Promise<void> {
+    return this.#on(async (db) => {
+      await db
+        .updateTable('status_check')
+        .set({ report_state: report, report_error: error, updated_at: at.toISOString() })
+        .$if(report === 'reported', (qb) => qb.set({ reported_at: at.toISOString() }))
+        .where('id', '=', id)
+        .execute();
     });
   }
 
   /** GitLab refused the report because the merge request's HEAD had moved on. */
-  async markStale(id: number, error: string, at: Date): Promise<void> {
-    return this.#run(() => {
-      this.#prepare(
-          `UPDATE status_check SET state = 'stale', report_state = 'failed', report_error = ?, updated_at = ?
-           WHERE id = ?`,
-        )
-        .run(error, at.toISOString(), id);
+  markStale(id: number, error: string, at: Date): Promise<void> {
+    return this.#on(async (db) => {
+      await db
+        .updateTable('status_check')
+        .set({ state: 'stale', report_state: 'failed', report_error: error, updated_at: at.toISOString() })
+        .where('id', '=', id)
+        .execute();
     });
   }
 
-  async setCard(id: number, channel: string, ts: string, at: Date): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('UPDATE status_check SET slack_channel = ?, slack_ts = ?, card_error = NULL, updated_at = ? WHERE id = ?')
-        .run(channel, ts, at.toISOString(), id);
+  setCard(id: number, channel: string, ts: string, at: Date): Promise<void> {
+    return this.#on(async (db) => {
+      await db
+        .updateTable('status_check')
+        .set({ slack_channel: channel, slack_ts: ts, card_error: null, updated_at: at.toISOString() })
+        .where('id', '=', id)
+        .execute();
     });
   }
 
-  async setCardError(id: number, error: string | null, at: Date): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('UPDATE status_check SET card_error = ?, updated_at = ? WHERE id = ?')
-        .run(error, at.toISOString(), id);
+  setCardError(id: number, error: string | null, at: Date): Promise<void> {
+    return this.#on(async (db) => {
+      await db.updateTable('status_check').set({ card_error: error, updated_at: at.toISOString() }).where('id', '=', id).execute();
     });
   }
 
   /** Checks waiting for a decision, newest first. */
-  async pendingChecks(limit: number): Promise<Check[]> {
-    return this.#run(() => {
-      const rows = this.#prepare(`SELECT * FROM status_check WHERE state = 'pending' ORDER BY id DESC LIMIT ?`)
-        .all(limit) as CheckRow[];
-      return rows.map((r) => this.#toCheck(r));
-    });
+  pendingChecks(limit: number): Promise<Check[]> {
+    return this.#on(async (db) =>
+      this.#toChecks(db, await db.selectFrom('status_check').selectAll().where('state', '=', 'pending').orderBy('id', 'desc').limit(limit).execute()),
+    );
   }
 
   /**
    * How many checks wait, by what chooses their rule (project, target branch, escalated): who
    * may decide them is known per group, without reading every pending check.
    */
-  async pendingByRule(): Promise<Array<{ projectPath: string; targetBranch: string; escalated: boolean; count: number }>> {
-    return this.#run(() => {
-      return (
-        this.#prepare(
-          `SELECT project_path, target_branch, escalated_at IS NOT NULL AS escalated, count(*) AS n FROM status_check
-           WHERE state = 'pending' GROUP BY project_path, target_branch, escalated_at IS NOT NULL`,
-        ).all() as Array<{ project_path: string; target_branch: string; escalated: number; n: number }>
-      ).map((r) => ({ projectPath: r.project_path, targetBranch: r.target_branch, escalated: r.escalated === 1, count: r.n }));
+  pendingByRule(): Promise<Array<{ projectPath: string; targetBranch: string; escalated: boolean; count: number }>> {
+    return this.#on(async (db) => {
+      const escalated = sql<number | boolean>`escalated_at IS NOT NULL`;
+      const rows = await db
+        .selectFrom('status_check')
+        .select(['project_path', 'target_branch', escalated.as('escalated'), (eb) => eb.fn.countAll<number>().as('n')])
+        .where('state', '=', 'pending')
+        .groupBy(['project_path', 'target_branch', escalated])
+        .execute();
+      return rows.map((r) => ({ projectPath: r.project_path, targetBranch: r.target_branch, escalated: r.escalated === true || r.escalated === 1, count: Number(r.n) }));
     });
   }
 
-  async countPending(): Promise<number> {
-    return this.#run(() => {
-      return (this.#prepare(`SELECT count(*) AS n FROM status_check WHERE state = 'pending'`).get() as { n: number }).n;
+  countPending(): Promise<number> {
+    return this.#on(async (db) => {
+      const row = await db.selectFrom('status_check').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'pending').executeTakeFirstOrThrow();
+      return Number(row.n);
     });
   }
-
 
   /**
    * One page of the web list. Pending checks alone come newest first by number, which a vote
@@ -668,90 +657,99 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * Keyset paging: `after` is the last row of the previous page, so a page costs the same
    * however deep it is.
    */
-  async pageOfChecks(filter: CheckFilter): Promise<{ checks: Check[]; next: CheckCursor | null }> {
-    return this.#run(() => {
-      const byNumber = filter.states?.length === 1 && filter.states[0] === 'pending';
-      const where: string[] = [];
-      const params: Record<string, unknown> = { limit: filter.limit + 1 };
-      if (filter.states) where.push(stateTerm(filter.states, params));
-      if (filter.q) where.push(this.#search(filter.q, params));
-      if (filter.after) {
-        params.afterId = filter.after.id;
-        if (byNumber) where.push('id < @afterId');
-        else {
-          params.afterAt = filter.after.updatedAt ?? '';
-          where.push('(updated_at < @afterAt OR (updated_at = @afterAt AND id < @afterId))');
-        }
+  pageOfChecks(filter: CheckFilter): Promise<{ checks: Check[]; next: CheckCursor | null }> {
+    const byNumber = filter.states?.length === 1 && filter.states[0] === 'pending';
+    return this.#on(async (db) => {
+      let query = this.#filtered(db, filter.states, filter.q).selectAll();
+      const after = filter.after;
+      if (after) {
+        query = byNumber
+          ? query.where('id', '<', after.id)
+          : query.where((eb) =>
+              eb.or([eb('updated_at', '<', after.updatedAt ?? ''), eb.and([eb('updated_at', '=', after.updatedAt ?? ''), eb('id', '<', after.id)])]),
+            );
       }
-      const rows = this.#prepare(
-          `SELECT * FROM status_check ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-           ORDER BY ${byNumber ? 'id DESC' : 'updated_at DESC, id DESC'} LIMIT @limit`,
-        )
-        .all(params) as CheckRow[];
+      query = byNumber ? query.orderBy('id', 'desc') : query.orderBy('updated_at', 'desc').orderBy('id', 'desc');
+      const rows = await query.limit(filter.limit + 1).execute();
       const more = rows.length > filter.limit;
       const page = rows.slice(0, filter.limit);
       const last = page.at(-1);
       return {
-        checks: page.map((r) => this.#toCheck(r)),
+        checks: await this.#toChecks(db, page),
         next: more && last ? { id: last.id, updatedAt: byNumber ? null : last.updated_at } : null,
       };
     });
   }
 
   /** How many checks match a filter (without paging). */
-  async countChecks(filter: Omit<CheckFilter, 'after' | 'limit'>): Promise<number> {
-    return this.#run(() => {
+  countChecks(filter: Omit<CheckFilter, 'after' | 'limit'>): Promise<number> {
+    return this.#on(async (db) => {
       // Without words to find, the counts kept per state answer at once.
       if (!filter.q) {
-        const states = filter.states ?? ALL_STATES;
-        const params = Object.fromEntries(states.map((state, i) => [`state${i}`, state]));
-        const sql = `SELECT coalesce(sum(n), 0) AS n FROM check_count WHERE state IN (${states.map((_, i) => `@state${i}`).join(', ')})`;
-        return (this.#prepare(sql).get(params) as { n: number }).n;
+        const row = await db
+          .selectFrom('check_count')
+          .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('n'), sql.lit(0)).as('n'))
+          .where('state', 'in', [...(filter.states ?? ALL_STATES)])
+          .executeTakeFirstOrThrow();
+        return Number(row.n);
       }
-      const params: Record<string, unknown> = {};
-      const where: string[] = [];
-      if (filter.states) where.push(stateTerm(filter.states, params));
-      if (filter.q) where.push(this.#search(filter.q, params));
-      const sql = `SELECT count(*) AS n FROM status_check ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
-      return (this.#prepare(sql).get(params) as { n: number }).n;
+      const row = await this.#filtered(db, filter.states, filter.q)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     });
   }
 
   /**
-   * Words to find in a project, title, branch or author; `!128` or `128` is a merge request,
-   * `group/project!128` one of that project.
+   * Checks in these states (null: all) that match the words. "Everything but pending" is
+   * written as such, so that it reads through the index of decided checks by change (a
+   * partial index matches only its own condition, written out) instead of sorting all of them.
    */
-  #search(q: string, params: Record<string, unknown>): string {
-    const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const mr = /^(.*?)!(\d{1,9})$/.exec(q);
-    if (mr) {
-      params.qIid = Number(mr[2]);
-      params.qProject = like(mr[1] ?? '');
-      return `(merge_request_iid = @qIid AND project_path LIKE @qProject ESCAPE '\\')`;
+  #filtered(db: Db, states: readonly CheckState[] | null, q: string | null) {
+    let query = db.selectFrom('status_check');
+    if (states) {
+      const decided = states.length === DECIDED_STATES.length && DECIDED_STATES.every((state) => states.includes(state));
+      query = decided ? query.where('state', '<>', 'pending') : query.where('state', 'in', [...states]);
     }
-    params.q = like(q);
-    params.qIid = /^\d{1,9}$/.test(q) ? Number(q) : -1;
-    return `(merge_request_iid = @qIid OR ${['project_path', 'merge_request_title', 'source_branch', 'target_branch', 'commit_author', 'triggered_by', 'decided_by_name']
-      .map((column) => `${column} LIKE @q ESCAPE '\\'`)
-      .join(' OR ')})`;
+    if (q) query = query.where(this.#search(q));
+    return query;
+  }
+
+  /**
+   * Words to find in a project, title, branch or author; `!128` or `128` is a merge request,
+   * `group/project!128` one of that project. Case does not matter, on either database.
+   */
+  #search(q: string) {
+    const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const op = this.#engine.dialect === 'postgres' ? sql`ILIKE` : sql`LIKE`;
+    const matches = (column: string, pattern: string) => sql<boolean>`${sql.ref(column)} ${op} ${pattern} ESCAPE '\\'`;
+    const mr = /^(.*?)!(\d{1,9})$/.exec(q);
+    if (mr) return sql<boolean>`(merge_request_iid = ${Number(mr[2])} AND ${matches('project_path', like(mr[1] ?? ''))})`;
+    const iid = /^\d{1,9}$/.test(q) ? Number(q) : -1;
+    const pattern = like(q);
+    return sql<boolean>`(merge_request_iid = ${iid} OR ${sql.join(
+      SEARCHED.map((column) => matches(column, pattern)),
+      sql` OR `,
+    )})`;
   }
 
   /** Changes whenever any check is added or changes: an open web list compares it to refresh. */
-  async changeMark(): Promise<string> {
-    return this.#run(() => {
+  changeMark(): Promise<string> {
+    return this.#on(async (db) => {
       // Two subqueries: with both aggregates in one SELECT, SQLite reads every row instead of one index end each.
-      const row = this.#prepare('SELECT (SELECT max(updated_at) FROM status_check) AS at, (SELECT max(id) FROM status_check) AS id').get() as {
-        at: string | null;
-        id: number | null;
-      };
+      const row = await db
+        .selectNoFrom((eb) => [
+          eb.selectFrom('status_check').select((e) => e.fn.max('updated_at').as('at')).as('at'),
+          eb.selectFrom('status_check').select((e) => e.fn.max('id').as('id')).as('id'),
+        ])
+        .executeTakeFirstOrThrow();
       return `${row.id ?? 0}.${row.at ?? ''}`;
     });
   }
 
-  async decisionsOf(checkId: number): Promise<Array<{ outcome: Outcome; actorId: string; actorName: string; via: Via; reason: string | null; sha: string; decidedAt: Date }>> {
-    return this.#run(() => {
-      const rows = this.#prepare('SELECT * FROM decision WHERE check_id = ? ORDER BY id')
-        .all(checkId) as Array<{ outcome: Outcome; actor_id: string; actor_name: string; via: Via; reason: string | null; sha: string; decided_at: string }>;
+  decisionsOf(checkId: number): Promise<Array<{ outcome: Outcome; actorId: string; actorName: string; via: Via; reason: string | null; sha: string; decidedAt: Date }>> {
+    return this.#on(async (db) => {
+      const rows = await db.selectFrom('decision').selectAll().where('check_id', '=', checkId).orderBy('id').execute();
       return rows.map((r) => ({
         outcome: r.outcome,
         actorId: r.actor_id,
@@ -767,103 +765,122 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   // --- reconciliation: what the bot holds, to compare with GitLab's view -------------------
 
   /** Every project the bot has received a call for. */
-  async knownProjects(): Promise<number[]> {
-    return this.#run(() => {
-      return (this.#prepare('SELECT DISTINCT project_id FROM status_check ORDER BY project_id').all() as Array<{ project_id: number }>).map((r) => r.project_id);
-    });
+  knownProjects(): Promise<number[]> {
+    return this.#on(async (db) => (await db.selectFrom('status_check').select('project_id').distinct().orderBy('project_id').execute()).map((r) => r.project_id));
   }
 
   /** The GitLab status check ids the bot has seen in calls for a project. */
-  async statusCheckIdsSeen(projectId: number): Promise<number[]> {
-    return this.#run(() => {
-      return (
-        this.#prepare('SELECT DISTINCT external_status_check_id AS id FROM status_check WHERE project_id = ?').all(projectId) as Array<{ id: number }>
-      ).map((r) => r.id);
-    });
+  statusCheckIdsSeen(projectId: number): Promise<number[]> {
+    return this.#on(async (db) =>
+      (
+        await db
+          .selectFrom('status_check')
+          .select('external_status_check_id')
+          .distinct()
+          .where('project_id', '=', projectId)
+          .orderBy('external_status_check_id')
+          .execute()
+      ).map((r) => r.external_status_check_id),
+    );
   }
 
   /** Every stored check of one merge request (all status checks, all commits), oldest first. */
-  async checksOfMergeRequest(projectId: number, mergeRequestIid: number): Promise<Check[]> {
-    return this.#run(() => {
-      const rows = this.#prepare('SELECT * FROM status_check WHERE project_id = ? AND merge_request_iid = ? ORDER BY id')
-        .all(projectId, mergeRequestIid) as CheckRow[];
-      return rows.map((r) => this.#toCheck(r));
-    });
+  checksOfMergeRequest(projectId: number, mergeRequestIid: number): Promise<Check[]> {
+    return this.#on(async (db) =>
+      this.#toChecks(
+        db,
+        await db.selectFrom('status_check').selectAll().where('project_id', '=', projectId).where('merge_request_iid', '=', mergeRequestIid).orderBy('id').execute(),
+      ),
+    );
   }
 
   /** The merge requests of a project that have a check waiting for a decision. */
-  async mergeRequestsWaiting(projectId: number): Promise<number[]> {
-    return this.#run(() => {
-      return (
-        this.#prepare(`SELECT DISTINCT merge_request_iid AS iid FROM status_check WHERE project_id = ? AND state = 'pending' ORDER BY iid`)
-          .all(projectId) as Array<{ iid: number }>
-      ).map((r) => r.iid);
-    });
+  mergeRequestsWaiting(projectId: number): Promise<number[]> {
+    return this.#on(async (db) =>
+      (
+        await db
+          .selectFrom('status_check')
+          .select('merge_request_iid')
+          .distinct()
+          .where('project_id', '=', projectId)
+          .where('state', '=', 'pending')
+          .orderBy('merge_request_iid')
+          .execute()
+      ).map((r) => r.merge_request_iid),
+    );
   }
 
   // --- reminders and escalation (durable: a restart neither loses nor doubles them) --------
 
   /** Schedules (or moves) the reminder or escalation of a check. */
-  async scheduleNudge(checkId: number, kind: Nudge, dueAt: number): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('INSERT INTO nudge (check_id, kind, due_at) VALUES (?, ?, ?) ON CONFLICT (check_id, kind) DO UPDATE SET due_at = excluded.due_at')
-        .run(checkId, kind, dueAt);
+  scheduleNudge(checkId: number, kind: Nudge, dueAt: number): Promise<void> {
+    return this.#on(async (db) => {
+      await db
+        .insertInto('nudge')
+        .values({ check_id: checkId, kind, due_at: dueAt })
+        .onConflict((oc) => oc.columns(['check_id', 'kind']).doUpdateSet({ due_at: dueAt }))
+        .execute();
     });
   }
 
-  async dueNudges(nowMs: number, limit: number): Promise<Array<{ id: number; checkId: number; kind: Nudge; dueAt: number }>> {
-    return this.#run(() => {
-      return (
-        this.#prepare('SELECT id, check_id, kind, due_at FROM nudge WHERE due_at <= ? ORDER BY due_at, id LIMIT ?').all(nowMs, limit) as Array<{
-          id: number;
-          check_id: number;
-          kind: Nudge;
-          due_at: number;
-        }>
-      ).map((r) => ({ id: r.id, checkId: r.check_id, kind: r.kind, dueAt: r.due_at }));
-    });
-  }
-
-  async nudgesOf(checkId: number): Promise<Array<{ kind: Nudge; dueAt: number }>> {
-    return this.#run(() => {
-      return (this.#prepare('SELECT kind, due_at FROM nudge WHERE check_id = ? ORDER BY kind').all(checkId) as Array<{ kind: Nudge; due_at: number }>).map((r) => ({
+  dueNudges(nowMs: number, limit: number): Promise<Array<{ id: number; checkId: number; kind: Nudge; dueAt: number }>> {
+    return this.#on(async (db) =>
+      (await db.selectFrom('nudge').selectAll().where('due_at', '<=', nowMs).orderBy('due_at').orderBy('id').limit(limit).execute()).map((r) => ({
+        id: r.id,
+        checkId: r.check_id,
         kind: r.kind,
         dueAt: r.due_at,
-      }));
+      })),
+    );
+  }
+
+  nudgesOf(checkId: number): Promise<Array<{ kind: Nudge; dueAt: number }>> {
+    return this.#on(async (db) =>
+      (await db.selectFrom('nudge').select(['kind', 'due_at']).where('check_id', '=', checkId).orderBy('kind').execute()).map((r) => ({ kind: r.kind, dueAt: r.due_at })),
+    );
+  }
+
+  moveNudge(id: number, dueAt: number): Promise<void> {
+    return this.#on(async (db) => {
+      await db.updateTable('nudge').set({ due_at: dueAt }).where('id', '=', id).execute();
     });
   }
 
-  async moveNudge(id: number, dueAt: number): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('UPDATE nudge SET due_at = ? WHERE id = ?').run(dueAt, id);
-    });
-  }
-
-  async dropNudge(id: number): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('DELETE FROM nudge WHERE id = ?').run(id);
+  dropNudge(id: number): Promise<void> {
+    return this.#on(async (db) => {
+      await db.deleteFrom('nudge').where('id', '=', id).execute();
     });
   }
 
   /** The check waits anew (reopened, re-gated): its backup approvers wait for a new escalation. */
-  async clearEscalation(checkId: number): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('UPDATE status_check SET escalated_at = NULL WHERE id = ?').run(checkId);
+  clearEscalation(checkId: number): Promise<void> {
+    return this.#on(async (db) => {
+      await db.updateTable('status_check').set({ escalated_at: null }).where('id', '=', checkId).execute();
     });
   }
 
-  async markEscalated(checkId: number, at: Date): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('UPDATE status_check SET escalated_at = ?, updated_at = ? WHERE id = ?').run(at.toISOString(), at.toISOString(), checkId);
+  markEscalated(checkId: number, at: Date): Promise<void> {
+    return this.#on(async (db) => {
+      await db.updateTable('status_check').set({ escalated_at: at.toISOString(), updated_at: at.toISOString() }).where('id', '=', checkId).execute();
     });
   }
 
   // --- the audit trail (append-only: triggers refuse updates and deletes) -----------------
 
-  async audit(event: AuditInput, at: Date): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('INSERT INTO audit_event (at, check_id, event, actor, via, sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(at.toISOString(), event.checkId, event.event, event.actor ?? null, event.via ?? null, event.sha ?? null, event.detail ?? null);
+  audit(event: AuditInput, at: Date): Promise<void> {
+    return this.#on(async (db) => {
+      await db
+        .insertInto('audit_event')
+        .values({
+          at: at.toISOString(),
+          check_id: event.checkId,
+          event: event.event,
+          actor: event.actor ?? null,
+          via: event.via ?? null,
+          sha: event.sha ?? null,
+          detail: event.detail ?? null,
+        })
+        .execute();
     });
   }
 
@@ -873,143 +890,189 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * `after` is the last event of the previous batch: an export reads batch by batch, so no
    * statement stays open while the response waits for a slow client.
    */
-  async auditEvents(range: AuditRange): Promise<AuditEvent[]> {
-    return this.#run(() => {
-      const one = range.checkId === undefined ? '' : 'check_id = @checkId AND ';
-      const after = range.after ? ' AND (at > @afterAt OR (at = @afterAt AND id > @afterId))' : '';
-      const rows = this.#prepare(`SELECT * FROM audit_event WHERE ${one}at >= @from AND at < @to${after} ORDER BY at, id LIMIT @limit`).all({
-        from: range.from.toISOString(),
-        to: range.to.toISOString(),
-        limit: range.limit,
-        ...(range.checkId === undefined ? {} : { checkId: range.checkId }),
-        ...(range.after ? { afterAt: range.after.at.toISOString(), afterId: range.after.id } : {}),
-      }) as AuditRow[];
-      return rows.map(toAuditEvent);
+  auditEvents(range: AuditRange): Promise<AuditEvent[]> {
+    return this.#on(async (db) => {
+      let query = db.selectFrom('audit_event').selectAll();
+      if (range.checkId !== undefined) query = query.where('check_id', '=', range.checkId);
+      query = query.where('at', '>=', range.from.toISOString()).where('at', '<', range.to.toISOString());
+      const after = range.after;
+      if (after) {
+        const at = after.at.toISOString();
+        query = query.where((eb) => eb.or([eb('at', '>', at), eb.and([eb('at', '=', at), eb('id', '>', after.id)])]));
+      }
+      return (await query.orderBy('at').orderBy('id').limit(range.limit).execute()).map(toAuditEvent);
     });
   }
 
   // --- clicks taken in, not yet decided --------------------------------------------------
 
-  async takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date, breakGlass = false): Promise<number> {
-    return this.#run(() => {
-      return Number(
-        this.#prepare('INSERT INTO decision_request (check_id, outcome, actor, reason, received_at, break_glass) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(checkId, outcome, JSON.stringify(actor), reason, at.toISOString(), breakGlass ? 1 : 0).lastInsertRowid,
-      );
+  takeRequest(checkId: number, outcome: Outcome, actor: Actor, reason: string | null, at: Date, breakGlass = false): Promise<number> {
+    return this.#on(async (db) => {
+      const row = await db
+        .insertInto('decision_request')
+        .values({ check_id: checkId, outcome, actor: JSON.stringify(actor), reason, received_at: at.toISOString(), break_glass: breakGlass ? 1 : 0 })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return row.id;
     });
   }
 
-  async settleRequest(id: number): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('DELETE FROM decision_request WHERE id = ?').run(id);
+  settleRequest(id: number): Promise<void> {
+    return this.#on(async (db) => {
+      await db.deleteFrom('decision_request').where('id', '=', id).execute();
     });
   }
 
-  async openRequests(): Promise<Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null; breakGlass: boolean }>> {
-    return this.#run(() => {
-      const rows = this.#prepare('SELECT * FROM decision_request ORDER BY id').all() as Array<{
-        id: number;
-        check_id: number;
-        outcome: Outcome;
-        actor: string;
-        reason: string | null;
-        break_glass: number;
-      }>;
-      return rows.map((r) => ({ id: r.id, checkId: r.check_id, outcome: r.outcome, actor: JSON.parse(r.actor) as Actor, reason: r.reason, breakGlass: r.break_glass === 1 }));
-    });
+  openRequests(): Promise<Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null; breakGlass: boolean }>> {
+    return this.#on(async (db) =>
+      (await db.selectFrom('decision_request').selectAll().orderBy('id').execute()).map((r) => ({
+        id: r.id,
+        checkId: r.check_id,
+        outcome: r.outcome,
+        actor: JSON.parse(r.actor) as Actor,
+        reason: r.reason,
+        breakGlass: r.break_glass === 1,
+      })),
+    );
   }
 
   // --- the Slack Home tab ------------------------------------------------------------------
 
   /** A person opened the app's Home tab: refresh it after decisions from now on. */
-  async homeOpened(userId: string, at: Date): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('INSERT INTO home_tab (user_id, opened_at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET opened_at = excluded.opened_at')
-        .run(userId, at.toISOString());
+  homeOpened(userId: string, at: Date): Promise<void> {
+    return this.#on(async (db) => {
+      await db
+        .insertInto('home_tab')
+        .values({ user_id: userId, opened_at: at.toISOString(), view_hash: null })
+        .onConflict((oc) => oc.column('user_id').doUpdateSet({ opened_at: at.toISOString() }))
+        .execute();
     });
   }
 
   /** People who opened the Home tab since `since`. */
-  async homeViewers(since: Date): Promise<string[]> {
-    return this.#run(() => {
-      return (this.#prepare('SELECT user_id FROM home_tab WHERE opened_at >= ? ORDER BY user_id').all(since.toISOString()) as Array<{ user_id: string }>).map(
-        (r) => r.user_id,
-      );
-    });
+  homeViewers(since: Date): Promise<string[]> {
+    return this.#on(async (db) =>
+      (await db.selectFrom('home_tab').select('user_id').where('opened_at', '>=', since.toISOString()).orderBy('user_id').execute()).map((r) => r.user_id),
+    );
   }
 
-  async homeViewHash(userId: string): Promise<string | null> {
-    return this.#run(() => {
-      return (this.#prepare('SELECT view_hash FROM home_tab WHERE user_id = ?').get(userId) as { view_hash: string | null } | undefined)?.view_hash ?? null;
-    });
+  homeViewHash(userId: string): Promise<string | null> {
+    return this.#on(async (db) => (await db.selectFrom('home_tab').select('view_hash').where('user_id', '=', userId).executeTakeFirst())?.view_hash ?? null);
   }
 
-  async setHomeViewHash(userId: string, hash: string): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('UPDATE home_tab SET view_hash = ? WHERE user_id = ?').run(hash, userId);
+  setHomeViewHash(userId: string, hash: string): Promise<void> {
+    return this.#on(async (db) => {
+      await db.updateTable('home_tab').set({ view_hash: hash }).where('user_id', '=', userId).execute();
     });
   }
 
   /** One person's most recent decisions (votes), newest first, with the check each was on. */
-  async decisionsBy(via: Via, actorId: string, limit: number): Promise<Array<{ check: Check; outcome: Outcome; decidedAt: Date }>> {
-    return this.#run(() => {
-      const rows = this.#prepare(
-          `SELECT c.*, d.outcome AS voted, d.decided_at AS voted_at FROM decision d JOIN status_check c ON c.id = d.check_id
-           WHERE d.via = ? AND d.actor_id = ? ORDER BY d.id DESC LIMIT ?`,
-        )
-        .all(via, actorId, limit) as Array<CheckRow & { voted: Outcome; voted_at: string }>;
-      return rows.map((r) => ({ check: this.#toCheck(r), outcome: r.voted, decidedAt: new Date(r.voted_at) }));
+  decisionsBy(via: Via, actorId: string, limit: number): Promise<Array<{ check: Check; outcome: Outcome; decidedAt: Date }>> {
+    return this.#on(async (db) => {
+      const votes = await db
+        .selectFrom('decision')
+        .select(['check_id', 'outcome', 'decided_at'])
+        .where('via', '=', via)
+        .where('actor_id', '=', actorId)
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      if (votes.length === 0) return [];
+      const rows = await db.selectFrom('status_check').selectAll().where('id', 'in', [...new Set(votes.map((v) => v.check_id))]).execute();
+      const checks = new Map((await this.#toChecks(db, rows)).map((c) => [c.id, c]));
+      return votes.flatMap((v) => {
+        const check = checks.get(v.check_id);
+        return check ? [{ check, outcome: v.outcome, decidedAt: new Date(v.decided_at) }] : [];
+      });
     });
   }
 
   /** Pending checks whose newest commit this e-mail wrote, oldest first. */
-  async pendingAuthoredBy(email: string, limit: number): Promise<Check[]> {
-    return this.#run(() => {
-      const rows = this.#prepare(`SELECT * FROM status_check WHERE state = 'pending' AND lower(commit_author_email) = lower(?) ORDER BY id LIMIT ?`)
-        .all(email, limit) as CheckRow[];
-      return rows.map((r) => this.#toCheck(r));
-    });
+  pendingAuthoredBy(email: string, limit: number): Promise<Check[]> {
+    return this.#on(async (db) =>
+      this.#toChecks(
+        db,
+        await db
+          .selectFrom('status_check')
+          .selectAll()
+          .where('state', '=', 'pending')
+          .where((eb) => eb(eb.fn('lower', ['commit_author_email']), '=', email.toLowerCase()))
+          .orderBy('id')
+          .limit(limit)
+          .execute(),
+      ),
+    );
   }
 
   // --- deliveries (the outbox) ---------------------------------------------------------
 
   /** Queues an effect on its kind's lane. */
-  async enqueue(checkId: number, effect: Effect, at: Date): Promise<void> {
-    return this.#run(() => {
-      const { kind, payload } = encodeEffect(effect);
-      this.#prepare(
-          `INSERT INTO delivery (check_id, lane, kind, payload, next_attempt_at, created_at)
-           VALUES (?, ?, ?, ?, ?, ?)`,
-        )
-        .run(checkId, LANE_OF[kind], kind, payload, at.getTime(), at.toISOString());
+  enqueue(checkId: number, effect: Effect, at: Date): Promise<void> {
+    const { kind, payload } = encodeEffect(effect);
+    return this.#on(async (db) => {
+      await db
+        .insertInto('delivery')
+        .values({ check_id: checkId, lane: LANE_OF[kind], kind, payload, next_attempt_at: at.getTime(), created_at: at.toISOString(), leased_until: null, leased_by: null })
+        .execute();
     });
   }
 
   /** Whether a delivery of this kind still waits for the check. */
-  async hasPendingDelivery(checkId: number, kind: EffectKind): Promise<boolean> {
-    return this.#run(() => {
-      return (
-        this.#prepare(`SELECT 1 FROM delivery WHERE check_id = ? AND kind = ? AND state = 'pending' LIMIT 1`)
-          .get(checkId, kind) !== undefined
-      );
-    });
+  hasPendingDelivery(checkId: number, kind: EffectKind): Promise<boolean> {
+    return this.#on(
+      async (db) =>
+        (await db.selectFrom('delivery').select('id').where('check_id', '=', checkId).where('kind', '=', kind).where('state', '=', 'pending').limit(1).executeTakeFirst()) !==
+        undefined,
+    );
   }
 
   /**
-   * The next delivery due on a lane. A delivery waits while an older one for the same check
-   * and lane is still pending, so a card is never updated before it was posted.
+   * The deliveries of a lane `nextDue` may take: pending, and first of their check's on that
+   * lane, so a card is never updated before it was posted.
    */
-  async nextDue(lane: Lane, nowMs: number): Promise<Delivery | UnreadableDelivery | null> {
-    return this.#run(() => {
-      const row = this.#prepare(
-          `SELECT d.* FROM delivery d
-           WHERE d.lane = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
-             AND NOT EXISTS (SELECT 1 FROM delivery e
-                             WHERE e.check_id = d.check_id AND e.lane = d.lane
-                               AND e.state = 'pending' AND e.id < d.id)
-           ORDER BY d.next_attempt_at, d.id LIMIT 1`,
-        )
-        .get(lane, nowMs) as DeliveryRow | undefined;
+  #headsOf(db: Db, lane: Lane) {
+    return db
+      .selectFrom('delivery as d')
+      .where('d.lane', '=', lane)
+      .where('d.state', '=', 'pending')
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('delivery as e')
+              .select(sql.lit(1).as('one'))
+              .whereRef('e.check_id', '=', 'd.check_id')
+              .whereRef('e.lane', '=', 'd.lane')
+              .where('e.state', '=', 'pending')
+              .whereRef('e.id', '<', 'd.id'),
+          ),
+        ),
+      );
+  }
+
+  /**
+   * The next delivery due on a lane. On a database several replicas share, it is claimed for
+   * this process until the lease ends (row locks skip what another replica is claiming): if
+   * this process dies, another takes the delivery over once the lease is over.
+   */
+  nextDue(lane: Lane, nowMs: number): Promise<Delivery | UnreadableDelivery | null> {
+    return this.#on(async (db) => {
+      const due = this.#headsOf(db, lane)
+        .select('d.id')
+        .where('d.next_attempt_at', '<=', nowMs)
+        .where((eb) => eb.or([eb('d.leased_until', 'is', null), eb('d.leased_until', '<=', nowMs)]))
+        .orderBy('d.next_attempt_at')
+        .orderBy('d.id')
+        .limit(1);
+      if (!this.#engine.shared) {
+        const row = await db.selectFrom('delivery').selectAll().where('id', '=', due).executeTakeFirst();
+        return row ? toDelivery(row) : null;
+      }
+      const row = await db
+        .updateTable('delivery')
+        .set({ leased_until: nowMs + this.#leaseMs, leased_by: this.#me })
+        .where('id', '=', due.forUpdate().skipLocked())
+        .returningAll()
+        .executeTakeFirst();
       return row ? toDelivery(row) : null;
     });
   }
@@ -1018,62 +1081,78 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * When the earliest pending delivery of a lane that `nextDue` may pick is due (ms since
    * epoch), or null. One waiting behind an older delivery of its check does not count: it is
    * due when that one is done, and counting it would wake the lane over and over meanwhile.
+   * One another replica holds counts from when its lease ends.
    */
-  async earliestDue(lane: Lane): Promise<number | null> {
-    return this.#run(() => {
-      const row = this.#prepare(
-          `SELECT min(d.next_attempt_at) AS at FROM delivery d
-           WHERE d.lane = ? AND d.state = 'pending'
-             AND NOT EXISTS (SELECT 1 FROM delivery e
-                             WHERE e.check_id = d.check_id AND e.lane = d.lane
-                               AND e.state = 'pending' AND e.id < d.id)`,
+  earliestDue(lane: Lane): Promise<number | null> {
+    return this.#on(async (db) => {
+      const row = await this.#headsOf(db, lane)
+        .select((eb) =>
+          eb.fn
+            .min(
+              eb
+                .case()
+                .when('d.leased_until', '>', eb.ref('d.next_attempt_at'))
+                .then(eb.ref('d.leased_until'))
+                .else(eb.ref('d.next_attempt_at'))
+                .end(),
+            )
+            .as('at'),
         )
-        .get(lane) as { at: number | null };
-      return row.at;
+        .executeTakeFirst();
+      return row?.at ?? null;
     });
   }
 
   /** A delivered effect leaves the outbox. */
-  async delivered(id: number): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('DELETE FROM delivery WHERE id = ?').run(id);
+  delivered(id: number): Promise<void> {
+    return this.#on(async (db) => {
+      await db.deleteFrom('delivery').where('id', '=', id).execute();
     });
   }
 
   /** A failure worth another try later. */
-  async reschedule(id: number, nextAttemptAt: number, error: string): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('UPDATE delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?')
-        .run(nextAttemptAt, error, id);
+  reschedule(id: number, nextAttemptAt: number, error: string): Promise<void> {
+    return this.#on(async (db) => {
+      await db
+        .updateTable('delivery')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: nextAttemptAt, last_error: error, leased_until: null, leased_by: null }))
+        .where('id', '=', id)
+        .execute();
     });
   }
 
   /** Waits for its turn (a paced channel): not an attempt, and no error. */
-  async defer(id: number, nextAttemptAt: number): Promise<void> {
-    return this.#run(() => {
-      this.#prepare('UPDATE delivery SET next_attempt_at = ? WHERE id = ?').run(nextAttemptAt, id);
+  defer(id: number, nextAttemptAt: number): Promise<void> {
+    return this.#on(async (db) => {
+      await db.updateTable('delivery').set({ next_attempt_at: nextAttemptAt, leased_until: null, leased_by: null }).where('id', '=', id).execute();
     });
   }
 
   /** A failure no retry will fix: kept, visible, no longer tried. */
-  async giveUp(id: number, error: string): Promise<void> {
-    return this.#run(() => {
-      this.#prepare(`UPDATE delivery SET attempts = attempts + 1, state = 'failed', last_error = ? WHERE id = ?`)
-        .run(error, id);
+  giveUp(id: number, error: string): Promise<void> {
+    return this.#on(async (db) => {
+      await db
+        .updateTable('delivery')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), state: 'failed', last_error: error, leased_until: null, leased_by: null }))
+        .where('id', '=', id)
+        .execute();
     });
   }
 
-  async deliveryStats(nowMs: number): Promise<DeliveryStats> {
-    return this.#run(() => {
-      const row = this.#prepare(
-          `SELECT sum(state = 'pending') AS pending, sum(state = 'failed') AS failed,
-             min(CASE WHEN state = 'pending' THEN created_at END) AS oldest
-           FROM delivery`,
-        )
-        .get() as { pending: number | null; failed: number | null; oldest: string | null };
+  deliveryStats(nowMs: number): Promise<DeliveryStats> {
+    return this.#on(async (db) => {
+      const count = (state: 'pending' | 'failed') => sql<number>`sum(CASE WHEN state = ${state} THEN 1 ELSE 0 END)`;
+      const row = await db
+        .selectFrom('delivery')
+        .select([
+          count('pending').as('pending'),
+          count('failed').as('failed'),
+          (eb) => eb.fn.min(eb.case().when('state', '=', 'pending').then(eb.ref('created_at')).end()).as('oldest'),
+        ])
+        .executeTakeFirstOrThrow();
       return {
-        pending: row.pending ?? 0,
-        failed: row.failed ?? 0,
+        pending: Number(row.pending ?? 0),
+        failed: Number(row.failed ?? 0),
         oldestPendingMs: row.oldest ? Math.max(0, nowMs - Date.parse(row.oldest)) : 0,
       };
     });

@@ -1,0 +1,88 @@
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Engine } from './engine.js';
+import { openPostgres } from './postgres.js';
+import type { Tables } from './schema.js';
+import { openSqlite } from './sqlite.js';
+
+/**
+ * The tables a copy carries, parents before children (foreign keys), each read in the order of
+ * its key. Left out: `check_count` (PostgreSQL's triggers count the checks as they arrive),
+ * `heartbeat` and `lease` (moments of a running bot, not data).
+ */
+const TABLES = [
+  { name: 'status_check', key: ['id'] },
+  { name: 'decision', key: ['id'] },
+  { name: 'delivery', key: ['id'] },
+  { name: 'audit_event', key: ['id'] },
+  { name: 'decision_request', key: ['id'] },
+  { name: 'nudge', key: ['id'] },
+  { name: 'home_tab', key: ['user_id'] },
+  { name: 'account_sighting', key: ['account', 'seen'] },
+  { name: 'shared_key', key: ['name'] },
+] as const satisfies ReadonlyArray<{ name: keyof Tables; key: readonly string[] }>;
+
+/** Tables whose id PostgreSQL generates: their sequences move past the copied ids. */
+const IDENTITY = ['status_check', 'decision', 'delivery', 'audit_event', 'decision_request', 'nudge'] as const;
+
+/** Rows per INSERT: well under PostgreSQL's 65,535 parameters at the widest table. */
+const BATCH = 500;
+
+export interface CopyReport {
+  table: string;
+  rows: number;
+}
+
+/**
+ * Copies every table of a SQLite file into an empty PostgreSQL database, in one transaction:
+ * the target gets all of it or nothing. Both are brought to this build's schema first. Refuses
+ * a target that already holds checks or audit events, so a second run cannot mix two histories.
+ */
+export async function copySqliteToPostgres(file: string, url: string, progress: (report: CopyReport) => void = () => undefined): Promise<CopyReport[]> {
+  const source = openSqlite(file);
+  let target: Engine | null = null;
+  try {
+    target = await openPostgres(url);
+    const held = await sql<{ n: number }>`SELECT (SELECT count(*) FROM status_check) + (SELECT count(*) FROM audit_event) AS n`.execute(target.db);
+    if (Number(held.rows[0]?.n ?? 0) > 0) {
+      throw new Error('The PostgreSQL database already holds checks or audit events: copy into an empty database (create a new one, or drop and recreate this one).');
+    }
+    const reports: CopyReport[] = [];
+    await target.db.transaction().execute(async (trx) => {
+      for (const table of TABLES) {
+        const report = { table: table.name, rows: await copyTable(source.db, trx, table.name, table.key) };
+        reports.push(report);
+        progress(report);
+      }
+      for (const table of IDENTITY) {
+        await sql`SELECT setval(pg_get_serial_sequence(${table}, 'id'), coalesce((SELECT max(id) FROM ${sql.table(table)}), 0) + 1, false)`.execute(trx);
+      }
+    });
+    return reports;
+  } finally {
+    await target?.close();
+    await source.close();
+  }
+}
+
+/** Copies one table in batches, reading from where the last batch ended (keyset, no OFFSET). */
+async function copyTable(from: Kysely<Tables>, to: Kysely<Tables>, table: keyof Tables, key: readonly string[]): Promise<number> {
+  // Loosely typed on purpose: the same loop for every table; the rows go over as they are.
+  const source = from as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  const target = to as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  let copied = 0;
+  let last: Record<string, unknown> | null = null;
+  for (;;) {
+    let query = source.selectFrom(table).selectAll();
+    if (last) {
+      const after = last;
+      query = query.where(sql<boolean>`(${sql.join(key.map((k) => sql.ref(k)))}) > (${sql.join(key.map((k) => after[k]))})`);
+    }
+    for (const k of key) query = query.orderBy(k);
+    const rows = await query.limit(BATCH).execute();
+    if (rows.length === 0) return copied;
+    await target.insertInto(table).values(rows).execute();
+    copied += rows.length;
+    last = rows.at(-1) ?? null;
+  }
+}
