@@ -292,7 +292,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     }
     for (let version = applied; version < migrations.length; version += 1) {
       this.#db.transaction(() => {
-        this.#db.exec(migrations[version] as string);
+        this.#db.exec((migrations[version] as { sqlite: string }).sqlite);
         this.#db.pragma(`user_version = ${version + 1}`);
       })();
     }
