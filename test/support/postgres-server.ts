@@ -119,10 +119,12 @@ export async function startPostgres(): Promise<PostgresServer | { missing: strin
   const data = path.join(dir, 'data');
   const log = path.join(dir, 'server.log');
   const remove = () => fs.rmSync(dir, { recursive: true, force: true });
+  // Immediate: nothing in the cluster is worth a clean shutdown.
+  const stop = [tool('pg_ctl'), 'stop', '--pgdata', data, '--mode', 'immediate', '--wait'];
   try {
     if (account.asRoot) fs.chownSync(dir, account.uid, account.gid);
     const init = await run(
-      [tool('initdb'), '--pgdata', data, '--username', 'postgres', '--encoding', 'UTF8', '--no-locale', '--auth', 'trust', '--no-instructions'],
+      [tool('initdb'), '--pgdata', data, '--username', 'postgres', '--encoding', 'UTF8', '--no-locale', '--auth', 'trust'],
       account,
       dir,
     );
@@ -145,11 +147,10 @@ export async function startPostgres(): Promise<PostgresServer | { missing: strin
 
     // Another process may take the free port before the server binds it: try a few.
     for (let attempt = 1; ; attempt += 1) {
+      fs.rmSync(log, { force: true });
       const port = await freePort();
       const started = await run([tool('pg_ctl'), 'start', '--pgdata', data, '--log', log, '--wait', '--timeout', '120', '--options', `-p ${port}`], account, dir);
       if (started.code === 0) {
-        // Immediate: nothing in the cluster is worth a clean shutdown.
-        const stop = [tool('pg_ctl'), 'stop', '--pgdata', data, '--mode', 'immediate', '--wait'];
         // Should the test run die without its teardown, the server must not outlive it.
         const onExit = () => {
           spawnSync(...asAccount(stop, account), { cwd: dir, stdio: 'ignore' });
@@ -172,6 +173,8 @@ export async function startPostgres(): Promise<PostgresServer | { missing: strin
       throw new Error(`PostgreSQL did not start (pg_ctl exit ${started.code}):\n${started.output}\n${serverLog.split('\n').slice(-20).join('\n')}`);
     }
   } catch (error) {
+    // A server that came up after pg_ctl gave up waiting must not be left running.
+    if (fs.existsSync(path.join(data, 'postmaster.pid'))) await run(stop, account, dir);
     remove();
     throw error;
   }
