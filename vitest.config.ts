@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Test files start real servers and child processes; two workers fit a 2-core machine.
     maxWorkers: 2,
+    // One throwaway PostgreSQL server for the run, when it is installed (test/support/postgres.ts).
+    globalSetup: ['test/support/postgres-server.ts'],
   },
 });

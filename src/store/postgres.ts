@@ -108,7 +108,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
         const migration = migrations[version]!;
         await client.query('BEGIN');
         try {
-          await client.query(typeof migration === 'string' ? migration : migration.postgres);
+          await client.query(migration.postgres);
           await client.query('INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)', [version + 1, new Date().toISOString()]);
           await client.query('COMMIT');
         } catch (error) {

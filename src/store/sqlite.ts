@@ -103,7 +103,7 @@ function migrate(raw: Database.Database): void {
   for (let version = applied; version < migrations.length; version += 1) {
     const migration = migrations[version]!;
     raw.transaction(() => {
-      raw.exec(typeof migration === 'string' ? migration : migration.sqlite);
+      raw.exec(migration.sqlite);
       raw.pragma(`user_version = ${version + 1}`);
     })();
   }

@@ -15,7 +15,7 @@ describe('votes recorded before accounts were kept', () => {
     const file = path.join(dir, 'approvals.db');
     // A database as the previous version left it: three migrations, one pending check, old votes.
     const old = new Database(file);
-    migrations.slice(0, 3).forEach((sql) => old.exec(sql));
+    migrations.slice(0, 3).forEach((migration) => old.exec(migration.sqlite));
     old.pragma('user_version = 3');
     old
       .prepare(
