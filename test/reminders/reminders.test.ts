@@ -22,10 +22,10 @@ ${extra}`;
 const threadReplies = (h: Harness, ts: string): SlackCall[] => h.slack.calls('chat.postMessage').filter((c) => c.body.thread_ts === ts);
 
 /** Polls until `read` returns something truthy; bounded, for state no fake records. */
-async function eventually<T>(read: () => T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+async function eventually<T>(read: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const value = read();
+    const value = await read();
     if (value) return value;
     if (Date.now() > until) throw new Error('the condition did not come true in time');
     await new Promise((resolve) => setTimeout(resolve, 25));
