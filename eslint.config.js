@@ -61,6 +61,16 @@ export default tseslint.config(
     },
   },
   {
+    // Every store call is a promise: one not awaited is a write that may land after its
+    // transaction, or a rejection nobody handles.
+    files: ['src/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
     files: ['src/demo/**', 'bench/**', 'test/**', '.ci/**'],
     rules: { 'no-console': 'off' },
   },

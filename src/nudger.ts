@@ -50,7 +50,9 @@ export class Nudger {
         this.#o.log.warn({ error: (error as Error).message }, 'reminders could not be checked just now');
       }
       if (this.#stopped) return;
-      this.#timer = setTimeout(() => (this.#running = tick()), this.#o.pollMs ?? 500);
+      this.#timer = setTimeout(() => {
+        this.#running = tick();
+      }, this.#o.pollMs ?? 500);
       this.#timer.unref();
     };
     this.#running = tick();
