@@ -61,6 +61,22 @@ export default tseslint.config(
     },
   },
   {
+    // Every store call is a promise: one not awaited is a write that may land after its
+    // transaction, or a rejection nobody handles.
+    files: ['src/**/*.ts'],
+    languageOptions: {
+      parserOptions: {
+        // The probe files are the lint's own test of the boundaries, linted as text.
+        projectService: { allowDefaultProject: ['src/*/probe.ts', 'src/slack/listeners/actions/probe.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
     files: ['src/demo/**', 'bench/**', 'test/**', '.ci/**'],
     rules: { 'no-console': 'off' },
   },

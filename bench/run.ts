@@ -182,7 +182,7 @@ async function main(): Promise<void> {
   let seedSeconds = 0;
   if (ROWS > 0) {
     const t = performance.now();
-    seeded = seedDatabase(databasePath, ROWS, new Date());
+    seeded = await seedDatabase(databasePath, ROWS, new Date());
     seedSeconds = (performance.now() - t) / 1000;
   }
 

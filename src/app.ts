@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { webApi } from '@slack/bolt';
 import express from 'express';
 import type { Logger } from 'pino';
@@ -29,7 +30,8 @@ import { HomeTab } from './slack/home.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { nudgeDeliveries } from './slack/nudges.js';
 import { createSlackReceiver } from './slack/receiver.js';
-import { Store } from './store/store.js';
+import { openStore, type Store } from './store/store.js';
+import { CsrfTokens } from './web/auth.js';
 import { webRouter } from './web/router.js';
 
 export interface RunningBot {
@@ -155,7 +157,9 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   registerListeners(slackReceiver.app, { gate, clock, webListUrl, home });
   const gitlabSignIn = config.oauth && { ...config.oauth, gitlabUrl: config.gitlab.url, timeoutMs: config.gitlab.requestTimeoutMs };
   const admits = gitlabSignIn ? approversOnGitLab(policy, log) : undefined;
-  routes.use(webRouter({ gate, basePath: config.basePath, users: config.webUsers, clock, gitlabSignIn, admits }));
+  // One key for every replica: a form one of them served is accepted by the others.
+  const csrf = new CsrfTokens(Buffer.from(await store.sharedKey('csrf', () => crypto.randomBytes(32).toString('base64')), 'base64'));
+  routes.use(webRouter({ gate, basePath: config.basePath, users: config.webUsers, clock, csrf, gitlabSignIn, admits }));
   const web = createWebApp(log);
   web.use(config.basePath || '/', routes);
   answerTheRest(web);

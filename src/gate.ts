@@ -66,64 +66,66 @@ export class Gate {
    * GitLab called the check (or a sweep found a call that never arrived: `reconciled`).
    * Idempotent: the same commit again changes nothing but details.
    */
-  receive(event: MergeRequestEvent, source: 'gitlab' | 'reconciled' = 'gitlab'): { check: Check; created: boolean } {
+  async receive(event: MergeRequestEvent, source: 'gitlab' | 'reconciled' = 'gitlab'): Promise<{ check: Check; created: boolean }> {
     const { store, clock } = this.#o;
     const at = clock();
     const cardDue = cardDueNow(event, this.#o.draftCards);
     const audit = (checkId: number, name: string, detail?: string) =>
       store.audit({ checkId, event: name, actor: event.triggeredBy, via: null, sha: event.sha, detail }, at);
-    const result = store.transaction(() => {
-      const known = store.checksOf(event.projectId, event.mergeRequestIid, event.statusCheckId);
+    const result = await store.transaction(async () => {
+      // Another replica receiving the same call waits here, so one check and one card are made.
+      await store.lockMergeRequest(event.projectId, event.mergeRequestIid, event.statusCheckId);
+      const known = await store.checksOf(event.projectId, event.mergeRequestIid, event.statusCheckId);
       const plan = planReceipt(event, known);
       for (const { id, to } of plan.retire) {
-        if (store.retire(id, to, at)) {
-          this.#updateCard(id, at);
-          audit(id, to, to === 'superseded' ? `superseded by ${shortSha(event.sha)}` : `merge request ${to}`);
+        if (await store.retire(id, to, at)) {
+          await this.#updateCard(id, at);
+          await audit(id, to, to === 'superseded' ? `superseded by ${shortSha(event.sha)}` : `merge request ${to}`);
         }
       }
       const same = known.find((c) => c.sha === event.sha);
       const rule = this.#o.authorization.ruleFor(event);
       if (plan.create || !same) {
-        const id = store.insertCheck(event, plan.state, plan.previousSha, rule, at);
+        const id = await store.insertCheck(event, plan.state, plan.previousSha, rule, at);
         if (plan.state === 'pending' && cardDue) {
-          store.enqueue(id, { kind: 'post_card', payload: null }, at);
-          this.#scheduleNudges(id, rule, at);
+          await store.enqueue(id, { kind: 'post_card', payload: null }, at);
+          await this.#scheduleNudges(id, rule, at);
         }
-        audit(id, 'received', `state ${plan.state}${plan.late ? ' (a late call about an older commit)' : ''}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
-        if (source === 'reconciled') audit(id, 'reconciled', 'GitLab never called for this commit; found by the sweep');
+        await audit(id, 'received', `state ${plan.state}${plan.late ? ' (a late call about an older commit)' : ''}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
+        if (source === 'reconciled') await audit(id, 'reconciled', 'GitLab never called for this commit; found by the sweep');
         return { id, created: true };
       }
       if (plan.late) return { id: same.id, created: false };
-      store.refreshCheck(same.id, event, at);
-      const next = planKnownCommit(same, event, plan, rule, { due: cardDue, queued: store.hasPendingDelivery(same.id, 'post_card') });
+      await store.refreshCheck(same.id, event, at);
+      const next = planKnownCommit(same, event, plan, rule, { due: cardDue, queued: await store.hasPendingDelivery(same.id, 'post_card') });
       switch (next.step) {
         case 'regate':
-          this.#regate(same, rule, cardDue, at);
+          await this.#regate(same, rule, cardDue, at);
           break;
         case 'reopen':
-          store.reopen(same.id, at);
+          await store.reopen(same.id, at);
           if (cardDue) {
-            store.enqueue(same.id, { kind: 'post_card', payload: null }, at);
-            this.#scheduleNudges(same.id, rule, at);
+            await store.enqueue(same.id, { kind: 'post_card', payload: null }, at);
+            await this.#scheduleNudges(same.id, rule, at);
           }
-          audit(same.id, 'reopened');
+          await audit(same.id, 'reopened');
           break;
         case 'post_card':
           // A draft became ready, or the first card could not be posted: post it now.
-          store.enqueue(same.id, { kind: 'post_card', payload: null }, at);
-          if (store.nudgesOf(same.id).length === 0) this.#scheduleNudges(same.id, rule, at);
+          await store.enqueue(same.id, { kind: 'post_card', payload: null }, at);
+          if ((await store.nudgesOf(same.id)).length === 0) await this.#scheduleNudges(same.id, rule, at);
           break;
         case 'update_card':
-          this.#updateCard(same.id, at);
+          await this.#updateCard(same.id, at);
           break;
         case 'nothing':
           break;
       }
-      if (next.resend) this.#reReport(same.id, 'the same commit was sent again', at);
+      if (next.resend) await this.#reReport(same.id, 'the same commit was sent again', at);
       return { id: same.id, created: false };
     });
     this.#o.onWork();
-    const check = store.getCheck(result.id) as Check;
+    const check = (await store.getCheck(result.id)) as Check;
     this.#o.log.info(
       { checkId: check.id, project: check.projectPath, mr: check.mergeRequestIid, sha: check.sha, state: check.state, created: result.created },
       'status check received',
@@ -139,7 +141,7 @@ export class Gate {
   decide(checkId: number, outcome: Outcome, actor: Actor, reason?: string | null, acknowledge?: () => Promise<void>): Promise<DecideResult> {
     // Tracked so shutdown waits for a decision that a person was already told about.
     const work = (async () => {
-      const check = Number.isSafeInteger(checkId) ? this.#o.store.getCheck(checkId) : null;
+      const check = Number.isSafeInteger(checkId) ? await this.#o.store.getCheck(checkId) : null;
       if (!check) {
         await acknowledge?.();
         return this.#refused('not_found', `There is no check ${String(checkId)}.`, null, checkId, outcome, actor);
@@ -149,8 +151,8 @@ export class Gate {
       // form (Slack's modal) can show it next to the field. #settle asks again for every channel.
       const uncommented = refuseMissingComment(this.#o.authorization.ruleFor(check), outcome, kept);
       if (uncommented) return this.#refused(uncommented.code, uncommented.message, check, checkId, outcome, actor);
-      const requestId = this.#o.store.transaction(() => {
-        this.#o.store.audit({ checkId, event: 'clicked', actor: actor.name, via: actor.via, detail: outcome }, this.#o.clock());
+      const requestId = await this.#o.store.transaction(async () => {
+        await this.#o.store.audit({ checkId, event: 'clicked', actor: actor.name, via: actor.via, detail: outcome }, this.#o.clock());
         return this.#o.store.takeRequest(checkId, outcome, actor, kept, this.#o.clock());
       });
       await acknowledge?.();
@@ -183,12 +185,14 @@ export class Gate {
   async resume(): Promise<number> {
     // Cards Slack refused for good (a revoked token, a missing channel) get another try.
     const { store, clock } = this.#o;
-    const retry = store.checksWithoutCard();
+    const retry = await store.checksWithoutCard();
     if (retry.length) {
-      store.transaction(() => retry.forEach((id) => store.enqueue(id, { kind: 'post_card', payload: null }, clock())));
+      await store.transaction(async () => {
+        for (const id of retry) await store.enqueue(id, { kind: 'post_card', payload: null }, clock());
+      });
       this.#o.onWork();
     }
-    const open = this.#o.store.openRequests();
+    const open = await this.#o.store.openRequests();
     for (const r of open) {
       const work = r.breakGlass && r.reason ? this.#settleBreakGlass(r.id, r.checkId, r.actor, r.reason) : this.#settle(r.id, r.checkId, r.outcome, r.actor, r.reason);
       this.#track(work);
@@ -210,17 +214,17 @@ export class Gate {
 
   async #settle(requestId: number, checkId: number, outcome: Outcome, actor: Actor, reason: string | null): Promise<DecideResult> {
     const { store, clock, log } = this.#o;
-    const refuse = (code: Refused['code'], message: string, check: Check | null): DecideResult =>
+    const refuse = (code: Refused['code'], message: string, check: Check | null): Promise<DecideResult> =>
       this.#refused(code, message, check, checkId, outcome, actor, requestId);
 
-    const check = store.getCheck(checkId);
+    const check = await store.getCheck(checkId);
     if (!check) return refuse('not_found', `There is no check ${checkId}.`, null);
     const early = refuseDecision(check);
     if (early) return refuse(early.code, early.message, check);
     const frozen = outcome === 'approve' ? this.#frozen(check) : null;
     if (frozen) {
       // The card may predate the freeze: show it there, with the emergency button.
-      store.transaction(() => this.#updateCard(checkId, clock()));
+      await store.transaction(() => this.#updateCard(checkId, clock()));
       this.#o.onWork();
       return refuse('frozen', frozen, check);
     }
@@ -230,35 +234,36 @@ export class Gate {
     if (!permit.ok) return refuse(permit.refusal.code, permit.refusal.message, check);
 
     const at = clock();
-    const vote = store.transaction(() => {
-      for (const seen of permit.seen) store.sighted(permit.account, seen, at);
-      // Read again inside the transaction: the rule may have changed while the policy was asked.
-      const required = store.getCheck(checkId)?.approvalsRequired ?? check.approvalsRequired;
-      const tally = planVote(outcome, () => {
-        const prior = store.approvingAccounts(checkId, check.sha);
-        return tallyApproval(prior, permit.account, store.sightingsAround([...prior, permit.account]), required);
-      });
+    const vote = await store.transaction(async () => {
+      // Simultaneous clicks on two replicas: the second waits here and finds the check decided.
+      await store.lockCheck(checkId);
+      // Read again inside the transaction: the rule, or the votes, may have changed while the policy was asked.
+      const current = (await store.getCheck(checkId)) ?? check;
+      for (const seen of permit.seen) await store.sighted(permit.account, seen, at);
+      const prior = outcome === 'approve' ? await store.approvingAccounts(checkId, current.sha) : [];
+      const around = outcome === 'approve' ? await store.sightingsAround([...prior, permit.account]) : [];
+      const tally = planVote(outcome, () => tallyApproval(prior, permit.account, around, current.approvalsRequired));
       if (tally === 'already_counted') return tally;
-      const result = store.vote(checkId, { outcome, actor, account: permit.account, reason, decides: tally === 'decides' }, at);
+      const result = await store.vote(checkId, { outcome, actor, account: permit.account, reason, decides: tally === 'decides' }, at);
       if (result === 'not_pending') return result;
-      store.settleRequest(requestId);
-      const plan = planAfterVote(check, outcome, result, reason, permit.rule.approveWithComment);
-      const event: AuditInput = { checkId, event: plan.audit, actor: actor.name, via: actor.via, sha: check.sha, detail: reason };
-      if (plan.report) store.enqueue(checkId, { kind: 'report', payload: plan.report }, at);
+      await store.settleRequest(requestId);
+      const plan = planAfterVote(current, outcome, result, reason, permit.rule.approveWithComment);
+      const event: AuditInput = { checkId, event: plan.audit, actor: actor.name, via: actor.via, sha: current.sha, detail: reason };
+      if (plan.report) await store.enqueue(checkId, { kind: 'report', payload: plan.report }, at);
       if (plan.audit === 'approval_counted') {
-        store.audit({ ...event, detail: `${check.approvals.length + 1} of ${check.approvalsRequired}${reason ? `: ${reason}` : ''}` }, at);
+        await store.audit({ ...event, detail: `${current.approvals.length + 1} of ${current.approvalsRequired}${reason ? `: ${reason}` : ''}` }, at);
       } else {
-        store.audit(event, at);
+        await store.audit(event, at);
       }
       if (plan.note && reason) {
-        const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: this.#o.notes.decision(check, outcome, actor, reason) };
-        store.enqueue(checkId, { kind: 'note', payload: note }, at);
+        const note: NotePayload = { projectId: current.projectId, mergeRequestIid: current.mergeRequestIid, body: this.#o.notes.decision(current, outcome, actor, reason) };
+        await store.enqueue(checkId, { kind: 'note', payload: note }, at);
       }
-      this.#updateCard(checkId, at);
-      this.#followUp(checkId, plan.tellAuthor, at);
+      await this.#updateCard(checkId, at);
+      await this.#followUp(checkId, plan.tellAuthor, at);
       return result;
     });
-    const now = store.getCheck(checkId) as Check;
+    const now = (await store.getCheck(checkId)) as Check;
     if (vote === 'already_counted') {
       return refuse('already_counted', `You approved ${where(check)} already; it needs ${check.approvalsRequired} approvals from different people.`, now);
     }
@@ -274,11 +279,11 @@ export class Gate {
   }
 
   /** Records a refusal (audit, log, metrics) and settles the request it answers. */
-  #refused(code: Refused['code'], message: string, check: Check | null, checkId: number, outcome: Outcome, actor: Actor, requestId?: number): Refused {
+  async #refused(code: Refused['code'], message: string, check: Check | null, checkId: number, outcome: Outcome, actor: Actor, requestId?: number): Promise<Refused> {
     const { store, clock, log } = this.#o;
-    store.transaction(() => {
-      store.audit({ checkId: check ? check.id : null, event: 'refused', actor: actor.name, via: actor.via, sha: check?.sha, detail: message }, clock());
-      if (requestId !== undefined) store.settleRequest(requestId);
+    await store.transaction(async () => {
+      await store.audit({ checkId: check ? check.id : null, event: 'refused', actor: actor.name, via: actor.via, sha: check?.sha, detail: message }, clock());
+      if (requestId !== undefined) await store.settleRequest(requestId);
     });
     log.info({ checkId, actor: actor.id, via: actor.via, outcome, refused: code }, 'decision refused');
     this.#o.onDecision?.('refused', actor);
@@ -292,7 +297,7 @@ export class Gate {
    */
   async precheck(checkId: number, actor: Actor, outcome: Outcome): Promise<DecideResult> {
     const { authorization } = this.#o;
-    const open = this.openCheck(checkId);
+    const open = await this.openCheck(checkId);
     if (!open.ok) return open;
     const check = open.check;
     const frozen = outcome === 'approve' ? this.#frozen(check) : null;
@@ -309,8 +314,8 @@ export class Gate {
    * Whether the check exists and still waits for a decision, from the database alone: no
    * look-ups, so it fits before a modal is opened within Slack's 3 seconds.
    */
-  openCheck(checkId: number): DecideResult {
-    const check = Number.isSafeInteger(checkId) ? this.#o.store.getCheck(checkId) : null;
+  async openCheck(checkId: number): Promise<DecideResult> {
+    const check = Number.isSafeInteger(checkId) ? await this.#o.store.getCheck(checkId) : null;
     if (!check) return { ok: false, code: 'not_found', message: `There is no check ${String(checkId)}.`, check: null };
     const early = refuseDecision(check);
     if (early) return { ok: false, ...early, check };
@@ -342,7 +347,7 @@ export class Gate {
    */
   async emergencyPrecheck(checkId: number, actor: Actor): Promise<DecideResult> {
     const { store, authorization } = this.#o;
-    const check = store.getCheck(checkId);
+    const check = await store.getCheck(checkId);
     if (!check) return { ok: false, code: 'not_found', message: `There is no check ${checkId}.`, check: null };
     const early = refuseDecision(check);
     if (early) return { ok: false, ...early, check };
@@ -364,7 +369,7 @@ export class Gate {
   emergencyApprove(checkId: number, actor: Actor, reason: string | null, acknowledge?: () => Promise<void>): Promise<DecideResult> {
     const work = (async (): Promise<DecideResult> => {
       const { store, clock } = this.#o;
-      const check = Number.isSafeInteger(checkId) ? store.getCheck(checkId) : null;
+      const check = Number.isSafeInteger(checkId) ? await store.getCheck(checkId) : null;
       if (!check) {
         await acknowledge?.();
         return this.#refused('not_found', `There is no check ${String(checkId)}.`, null, checkId, 'approve', actor);
@@ -372,8 +377,8 @@ export class Gate {
       const kept = normaliseReason(reason);
       // Refused before the acknowledgement, so the form can show it next to the field.
       if (!kept) return this.#refused('reason_required', 'An emergency approval needs a reason: it is posted on the merge request and kept in the audit trail. Nothing was recorded.', check, checkId, 'approve', actor);
-      const requestId = store.transaction(() => {
-        store.audit({ checkId, event: 'clicked', actor: actor.name, via: actor.via, detail: 'emergency approve' }, clock());
+      const requestId = await store.transaction(async () => {
+        await store.audit({ checkId, event: 'clicked', actor: actor.name, via: actor.via, detail: 'emergency approve' }, clock());
         return store.takeRequest(checkId, 'approve', actor, kept, clock(), true);
       });
       await acknowledge?.();
@@ -405,7 +410,7 @@ export class Gate {
   async #settleBreakGlass(requestId: number, checkId: number, actor: Actor, kept: string): Promise<DecideResult> {
     const { store, clock, log, authorization } = this.#o;
     const refuse = (code: Refused['code'], message: string, check: Check | null) => this.#refused(code, message, check, checkId, 'approve', actor, requestId);
-    const check = store.getCheck(checkId);
+    const check = await store.getCheck(checkId);
     if (!check) return refuse('not_found', `There is no check ${String(checkId)}.`, null);
     const early = refuseDecision(check);
     if (early) return refuse(early.code, early.message, check);
@@ -415,25 +420,28 @@ export class Gate {
     if (!permit.ok) return refuse(permit.refusal.code, permit.refusal.message, check);
     const rule = authorization.ruleFor(check);
     const at = clock();
-    const vote = store.transaction(() => {
-      for (const seen of permit.seen) store.sighted(permit.account, seen, at);
-      const result = store.vote(checkId, { outcome: 'approve', actor, account: permit.account, reason: kept, decides: true }, at);
+    const vote = await store.transaction(async () => {
+      // Simultaneous clicks on two replicas: the second waits here and finds the check decided.
+      await store.lockCheck(checkId);
+      const current = (await store.getCheck(checkId)) ?? check;
+      for (const seen of permit.seen) await store.sighted(permit.account, seen, at);
+      const result = await store.vote(checkId, { outcome: 'approve', actor, account: permit.account, reason: kept, decides: true }, at);
       if (result !== 'decided') return result;
-      store.settleRequest(requestId);
-      store.enqueue(checkId, { kind: 'report', payload: reportOf(check, 'passed') }, at);
-      store.audit({ checkId, event: 'break_glass', actor: actor.name, via: actor.via, sha: check.sha, detail: `during the freeze “${freeze.reason}”: ${kept}` }, at);
-      const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: this.#o.notes.breakGlass(check, actor, freeze.reason, kept) };
-      store.enqueue(checkId, { kind: 'note', payload: note }, at);
+      await store.settleRequest(requestId);
+      await store.enqueue(checkId, { kind: 'report', payload: reportOf(current, 'passed') }, at);
+      await store.audit({ checkId, event: 'break_glass', actor: actor.name, via: actor.via, sha: current.sha, detail: `during the freeze “${freeze.reason}”: ${kept}` }, at);
+      const note: NotePayload = { projectId: current.projectId, mergeRequestIid: current.mergeRequestIid, body: this.#o.notes.breakGlass(current, actor, freeze.reason, kept) };
+      await store.enqueue(checkId, { kind: 'note', payload: note }, at);
       const channel = rule.reminders?.escalateTo?.channel;
       if (channel) {
         const notice: BreakGlassNotice = { channel, freeze: freeze.reason, by: actor.id, via: actor.via, reason: kept };
-        store.enqueue(checkId, { kind: 'break_glass_notice', payload: notice }, at);
+        await store.enqueue(checkId, { kind: 'break_glass_notice', payload: notice }, at);
       }
-      this.#updateCard(checkId, at);
-      this.#followUp(checkId, 'approved', at);
+      await this.#updateCard(checkId, at);
+      await this.#followUp(checkId, 'approved', at);
       return result;
     });
-    const now = store.getCheck(checkId) as Check;
+    const now = (await store.getCheck(checkId)) as Check;
     if (vote !== 'decided') {
       const late = refuseDecision(now) ?? { code: 'not_pending' as const, message: 'This check was decided already.' };
       return refuse(late.code, late.message, now);
@@ -449,17 +457,25 @@ export class Gate {
    * showed then still links it to another account after the e-mail changed. Throws when the
    * database cannot be written.
    */
-  sawGitLabAccount(person: { username: string; email: string | null; userId?: number | null }): void {
+  async sawGitLabAccount(person: { username: string; email: string | null; userId?: number | null }): Promise<void> {
     const account = accountOf({ id: person.username, login: 'gitlab', gitlabUsername: person.username });
     const seen = sightingsOf({ email: person.email, gitlabUserId: person.userId ?? null });
     const at = this.#o.clock();
-    if (seen.length) this.#o.store.transaction(() => seen.forEach((s) => this.#o.store.sighted(account, s, at)));
+    if (!seen.length) return;
+    await this.#o.store.transaction(async () => {
+      for (const s of seen) await this.#o.store.sighted(account, s, at);
+    });
   }
 
   /** Whether the rule governing this check asks approvers for a comment. */
-  wantsApprovalComment(checkId: number): boolean {
-    const check = this.#o.store.getCheck(checkId);
-    return check !== null && this.#o.authorization.ruleFor(check).approveWithComment;
+  async wantsApprovalComment(checkId: number): Promise<boolean> {
+    const check = await this.#o.store.getCheck(checkId);
+    return check !== null && this.wantsComment(check);
+  }
+
+  /** The same, for a check in hand (a page drawing many). */
+  wantsComment(check: Check): boolean {
+    return this.#o.authorization.ruleFor(check).approveWithComment;
   }
 
   /**
@@ -478,14 +494,14 @@ export class Gate {
       return verdict;
     };
     let total = 0;
-    for (const group of store.pendingByRule()) {
+    for (const group of await store.pendingByRule()) {
       const escalatedAt = group.escalated ? new Date(0) : null;
       if (await mayDecide({ projectPath: group.projectPath, targetBranch: group.targetBranch, escalatedAt })) total += group.count;
     }
     const mine: Check[] = [];
     let after: CheckCursor | null = null;
     while (mine.length < Math.min(limit, total)) {
-      const page = store.pageOfChecks({ states: ['pending'], q: null, limit: PENDING_PAGE, after });
+      const page = await store.pageOfChecks({ states: ['pending'], q: null, limit: PENDING_PAGE, after });
       for (const check of page.checks) if (mine.length < limit && (await mayDecide(check))) mine.push(check);
       if (!page.next) break;
       after = page.next;
@@ -493,17 +509,17 @@ export class Gate {
     return { checks: mine, total };
   }
 
-  check(id: number): Check | null {
+  check(id: number): Promise<Check | null> {
     return this.#o.store.getCheck(id);
   }
 
   /** One page of the web list, and how many checks match the filter in all. */
-  listChecks(filter: CheckFilter) {
-    return { ...this.#o.store.pageOfChecks(filter), total: this.#o.store.countChecks(filter) };
+  async listChecks(filter: CheckFilter) {
+    return { ...(await this.#o.store.pageOfChecks(filter)), total: await this.#o.store.countChecks(filter) };
   }
 
   /** Changes whenever a check is added or changes, for an open web list to refresh. */
-  changeMark(): string {
+  changeMark(): Promise<string> {
     return this.#o.store.changeMark();
   }
 
@@ -516,11 +532,11 @@ export class Gate {
    * The same events as `history`, batch by batch as the caller asks for the next: an export
    * of any size holds one batch in memory, and no statement open between batches.
    */
-  *historyBatches(range: { from: Date; to: Date; checkId?: number }, size = HISTORY_BATCH): Generator<AuditEvent[]> {
+  async *historyBatches(range: { from: Date; to: Date; checkId?: number }, size = HISTORY_BATCH): AsyncGenerator<AuditEvent[]> {
     let left = HISTORY_LIMIT;
     let after: { at: Date; id: number } | undefined;
     while (left > 0) {
-      const batch = this.#o.store.auditEvents({ ...range, after, limit: Math.min(size, left) });
+      const batch = await this.#o.store.auditEvents({ ...range, after, limit: Math.min(size, left) });
       if (batch.length === 0) return;
       yield batch;
       left -= batch.length;
@@ -535,24 +551,24 @@ export class Gate {
    * commit is reported failed, with a note saying why), and a fresh card asks the new
    * rule's approvers.
    */
-  #regate(check: Check, rule: Rule, cardDue: boolean, at: Date): void {
+  async #regate(check: Check, rule: Rule, cardDue: boolean, at: Date): Promise<void> {
     const { store } = this.#o;
     const plan = planRegate(check);
-    store.regate(check.id, rule, plan.withdraw, at);
+    await store.regate(check.id, rule, plan.withdraw, at);
     const detail = `now governed by rule “${rule.name}” (${rule.required} approval(s) needed), was “${check.ruleName}”`;
     if (plan.withdraw) {
-      store.enqueue(check.id, { kind: 'report', payload: reportOf(check, 'failed', true) }, at);
+      await store.enqueue(check.id, { kind: 'report', payload: reportOf(check, 'failed', true) }, at);
       const note: NotePayload = { projectId: check.projectId, mergeRequestIid: check.mergeRequestIid, body: this.#o.notes.withdrawal(check, rule) };
-      store.enqueue(check.id, { kind: 'note', payload: note }, at);
+      await store.enqueue(check.id, { kind: 'note', payload: note }, at);
       if (cardDue) {
-        store.enqueue(check.id, { kind: 'post_card', payload: null }, at);
-        this.#scheduleNudges(check.id, rule, at);
+        await store.enqueue(check.id, { kind: 'post_card', payload: null }, at);
+        await this.#scheduleNudges(check.id, rule, at);
       }
-      store.audit({ checkId: check.id, event: 'approval_withdrawn', sha: check.sha, detail }, at);
-      this.#followUp(check.id, 'regated', at);
+      await store.audit({ checkId: check.id, event: 'approval_withdrawn', sha: check.sha, detail }, at);
+      await this.#followUp(check.id, 'regated', at);
     } else {
-      this.#updateCard(check.id, at);
-      store.audit({ checkId: check.id, event: 'rule_changed', sha: check.sha, detail }, at);
+      await this.#updateCard(check.id, at);
+      await store.audit({ checkId: check.id, event: 'rule_changed', sha: check.sha, detail }, at);
     }
   }
 
@@ -560,48 +576,48 @@ export class Gate {
    * Reports a decision again that GitLab refused for good (401, 403, a 5xx given up): a token
    * that works again heals it without a click. False when there is nothing to resend.
    */
-  reReport(checkId: number, why: string): boolean {
-    const sent = this.#o.store.transaction(() => this.#reReport(checkId, why, this.#o.clock()));
+  async reReport(checkId: number, why: string): Promise<boolean> {
+    const sent = await this.#o.store.transaction(() => this.#reReport(checkId, why, this.#o.clock()));
     if (sent) this.#o.onWork();
     return sent;
   }
 
-  #reReport(checkId: number, why: string, at: Date): boolean {
+  async #reReport(checkId: number, why: string, at: Date): Promise<boolean> {
     const { store } = this.#o;
-    const check = store.getCheck(checkId);
+    const check = await store.getCheck(checkId);
     if (!check || !canReportAgain(check)) return false;
-    if (store.hasPendingDelivery(checkId, 'report')) return false;
+    if (await store.hasPendingDelivery(checkId, 'report')) return false;
     const report = reportOf(check, gitlabStatus(check.state === 'approved' ? 'approve' : 'reject'));
-    store.setReport(checkId, 'sending', null, at);
-    store.enqueue(checkId, { kind: 'report', payload: report }, at);
-    store.audit({ checkId, event: 'report_resent', sha: check.sha, detail: `${report.status}: ${why}` }, at);
-    this.#updateCard(checkId, at);
+    await store.setReport(checkId, 'sending', null, at);
+    await store.enqueue(checkId, { kind: 'report', payload: report }, at);
+    await store.audit({ checkId, event: 'report_resent', sha: check.sha, detail: `${report.status}: ${why}` }, at);
+    await this.#updateCard(checkId, at);
     return true;
   }
 
   /** The rule's first reminder and its escalation, counted from now (in working time when set). */
-  #scheduleNudges(checkId: number, rule: Rule, at: Date): void {
-    this.#o.store.clearEscalation(checkId);
+  async #scheduleNudges(checkId: number, rule: Rule, at: Date): Promise<void> {
+    await this.#o.store.clearEscalation(checkId);
     if (!rule.reminders) return;
     for (const kind of ['remind', 'escalate'] as const) {
       const due = firstDue(kind, at.getTime(), rule.reminders);
-      if (due !== null) this.#o.store.scheduleNudge(checkId, kind, due);
+      if (due !== null) await this.#o.store.scheduleNudge(checkId, kind, due);
     }
   }
 
   /** A delivery changed the check (a report landed or was refused): show it on its card. */
-  cardChanged(checkId: number): void {
-    this.#updateCard(checkId, this.#o.clock());
+  cardChanged(checkId: number): Promise<void> {
+    return this.#updateCard(checkId, this.#o.clock());
   }
 
   /** GitLab refused a decision's report for good: its author hears of it. */
-  reportRefused(checkId: number): void {
-    this.#followUp(checkId, 'report_refused', this.#o.clock());
+  reportRefused(checkId: number): Promise<void> {
+    return this.#followUp(checkId, 'report_refused', this.#o.clock());
   }
 
   /** Someone opened the app's Home tab in Slack: keep it current after decisions. */
-  homeOpened(userId: string): void {
-    this.#o.store.homeOpened(userId, this.#o.clock());
+  homeOpened(userId: string): Promise<void> {
+    return this.#o.store.homeOpened(userId, this.#o.clock());
   }
 
   /** One person's most recent votes, newest first. */
@@ -610,7 +626,7 @@ export class Gate {
   }
 
   /** Checks waiting on others whose newest commit this e-mail wrote, oldest first. */
-  pendingAuthoredBy(email: string, limit: number): Check[] {
+  pendingAuthoredBy(email: string, limit: number): Promise<Check[]> {
     return this.#o.store.pendingAuthoredBy(email, limit);
   }
 
@@ -618,21 +634,21 @@ export class Gate {
    * What follows a decision, written with it: a word to the author (when the check was
    * decided, re-gated, or its report refused) and open Home tabs drawn again.
    */
-  #followUp(checkId: number, about: AuthorNoticePayload['about'] | null, at: Date): void {
+  async #followUp(checkId: number, about: AuthorNoticePayload['about'] | null, at: Date): Promise<void> {
     const { store } = this.#o;
-    if (about && this.#o.notifyAuthors) store.enqueue(checkId, { kind: 'notify_author', payload: { about } satisfies AuthorNoticePayload }, at);
-    for (const userId of store.homeViewers(new Date(at.getTime() - HOME_TAB_KEPT_MS))) {
-      store.enqueue(checkId, { kind: 'refresh_home', payload: { userId } satisfies HomeRefreshPayload }, at);
+    if (about && this.#o.notifyAuthors) await store.enqueue(checkId, { kind: 'notify_author', payload: { about } satisfies AuthorNoticePayload }, at);
+    for (const userId of await store.homeViewers(new Date(at.getTime() - HOME_TAB_KEPT_MS))) {
+      await store.enqueue(checkId, { kind: 'refresh_home', payload: { userId } satisfies HomeRefreshPayload }, at);
     }
   }
 
   /** Queue a card update when there is, or will be, a card to update. */
-  #updateCard(checkId: number, at: Date): void {
+  async #updateCard(checkId: number, at: Date): Promise<void> {
     const { store } = this.#o;
-    const check = store.getCheck(checkId);
+    const check = await store.getCheck(checkId);
     if (!check) return;
-    if (hasCard(check, store.hasPendingDelivery(checkId, 'post_card'))) {
-      store.enqueue(checkId, { kind: 'update_card', payload: null }, at);
+    if (hasCard(check, await store.hasPendingDelivery(checkId, 'post_card'))) {
+      await store.enqueue(checkId, { kind: 'update_card', payload: null }, at);
     }
   }
 }

@@ -47,8 +47,8 @@ export class Metrics {
       help: 'Effects in the outbox: pending (will be retried) and failed (gave up; see logs).',
       labelNames: ['state'],
       registers: [this.registry],
-      collect() {
-        const stats = store.deliveryStats(clock());
+      async collect() {
+        const stats = await store.deliveryStats(clock());
         this.set({ state: 'pending' }, stats.pending);
         this.set({ state: 'failed' }, stats.failed);
       },
@@ -57,16 +57,16 @@ export class Metrics {
       name: 'approval_delivery_oldest_pending_seconds',
       help: 'Age of the oldest effect still waiting to be delivered; 0 when none waits.',
       registers: [this.registry],
-      collect() {
-        this.set(store.deliveryStats(clock()).oldestPendingMs / 1000);
+      async collect() {
+        this.set((await store.deliveryStats(clock())).oldestPendingMs / 1000);
       },
     });
     new client.Gauge({
       name: 'approval_checks_pending',
       help: 'Checks waiting for a decision.',
       registers: [this.registry],
-      collect() {
-        this.set(store.countPending());
+      async collect() {
+        this.set(await store.countPending());
       },
     });
     const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

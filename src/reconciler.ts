@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { planRepairs, type Repair } from './domain/reconcile.js';
 import type { Gate } from './gate.js';
 import { eventFor, ReconcileClient, type ListedMergeRequest, type Project } from './gitlab/reconcile-client.js';
-import type { ReconcilePort } from './ports.js';
+import type { LeasePort, ReconcilePort } from './ports.js';
 
 export interface SweepSummary {
   projects: number;
@@ -13,7 +13,7 @@ export interface SweepSummary {
 
 export interface ReconcilerOptions {
   gate: Gate;
-  store: ReconcilePort;
+  store: ReconcilePort & LeasePort;
   log: Logger;
   gitlab: { url: string; token: string; timeoutMs: number };
   /** GITLAB_PROJECTS: ids or paths watched besides every project the bot has had a call for. */
@@ -59,14 +59,26 @@ export class Reconciler {
     this.#timer.unref();
   }
 
-  /** One sweep over every watched project; never throws. */
-  async sweep(): Promise<SweepSummary> {
+  /**
+   * One sweep over every watched project; never throws. On several replicas only the one
+   * holding the lease sweeps: the others return null until it lapses.
+   */
+  async sweep(): Promise<SweepSummary | null> {
     const { log } = this.#o;
     const started = Date.now();
     const summary: SweepSummary = { projects: 0, mergeRequests: 0, repaired: { created: 0, rereported: 0, retired: 0 }, errors: 0 };
     const client = new ReconcileClient({ ...this.#o.gitlab, paceMs: this.#o.paceMs ?? 100, signal: this.#abort.signal });
     const watched = new Map<string, number | string>();
-    for (const id of this.#o.store.knownProjects()) watched.set(String(id), id);
+    try {
+      // A few intervals long, and never under 30 s: a replica that dies hands over within that.
+      if (!(await this.#o.store.holdLease('reconciler', Math.max(30_000, 3 * this.#o.intervalMs), started))) return null;
+      for (const id of await this.#o.store.knownProjects()) watched.set(String(id), id);
+    } catch (error) {
+      summary.errors += 1;
+      log.warn({ error: (error as Error).message }, 'reconcile: the database could not be read; the next sweep tries again');
+      this.#o.onSweep?.(summary, false);
+      return summary;
+    }
     for (const p of this.#o.projects) if (!watched.has(p)) watched.set(p, p);
     const seenProjects = new Set<number>();
     for (const idOrPath of watched.values()) {
@@ -91,7 +103,7 @@ export class Reconciler {
 
   async #sweepProject(client: ReconcileClient, project: Project, summary: SweepSummary): Promise<void> {
     const { store } = this.#o;
-    const seenIds = new Set(store.statusCheckIdsSeen(project.id));
+    const seenIds = new Set(await store.statusCheckIdsSeen(project.id));
     const open = await client.openMergeRequests(project.id);
     const openIids = new Set(open.map((mr) => mr.iid));
     for (const mr of open) {
@@ -99,18 +111,20 @@ export class Reconciler {
       summary.mergeRequests += 1;
       try {
         const statusChecks = await client.statusChecks(project.id, mr.iid);
-        this.#apply(project, mr, planRepairs({ state: mr.state, sha: mr.sha ?? null, statusChecks }, store.checksOfMergeRequest(project.id, mr.iid), seenIds, this.#o.ourUrl), summary);
+        const known = await store.checksOfMergeRequest(project.id, mr.iid);
+        await this.#apply(project, mr, planRepairs({ state: mr.state, sha: mr.sha ?? null, statusChecks }, known, seenIds, this.#o.ourUrl), summary);
       } catch (error) {
         summary.errors += 1;
         this.#o.log.warn({ project: project.path, mr: mr.iid, error: (error as Error).message }, 'reconcile: a merge request could not be checked');
       }
     }
     // Waiting checks whose merge request is no longer open: merged or closed meanwhile.
-    for (const iid of store.mergeRequestsWaiting(project.id).filter((i) => !openIids.has(i))) {
+    for (const iid of (await store.mergeRequestsWaiting(project.id)).filter((i) => !openIids.has(i))) {
       if (this.#abort.signal.aborted) return;
       try {
         const mr = await client.mergeRequest(project.id, iid);
-        this.#apply(project, mr, planRepairs({ state: mr.state, sha: mr.sha ?? null, statusChecks: [] }, store.checksOfMergeRequest(project.id, iid), seenIds, this.#o.ourUrl), summary);
+        const known = await store.checksOfMergeRequest(project.id, iid);
+        await this.#apply(project, mr, planRepairs({ state: mr.state, sha: mr.sha ?? null, statusChecks: [] }, known, seenIds, this.#o.ourUrl), summary);
       } catch (error) {
         summary.errors += 1;
         this.#o.log.warn({ project: project.path, mr: iid, error: (error as Error).message }, 'reconcile: a merge request could not be checked');
@@ -118,19 +132,19 @@ export class Reconciler {
     }
   }
 
-  #apply(project: Project, mr: ListedMergeRequest, repairs: Repair[], summary: SweepSummary): void {
+  async #apply(project: Project, mr: ListedMergeRequest, repairs: Repair[], summary: SweepSummary): Promise<void> {
     const { gate, store, log } = this.#o;
     for (const repair of repairs) {
       let done = false;
       if (repair.kind === 'created' && mr.sha) {
-        done = gate.receive(eventFor(project, mr, { id: repair.statusCheckId, name: repair.statusCheckName }, mr.sha), 'reconciled').created;
+        done = (await gate.receive(eventFor(project, mr, { id: repair.statusCheckId, name: repair.statusCheckName }, mr.sha), 'reconciled')).created;
       } else if (repair.kind === 'rereported') {
-        done = gate.reReport(repair.checkId, 'GitLab never accepted it (found by the sweep)');
+        done = await gate.reReport(repair.checkId, 'GitLab never accepted it (found by the sweep)');
       } else if (repair.kind === 'retired') {
         // The merge request ended: tell the gate as GitLab's own call would have, for the commit that waits.
-        const waiting = store.checksOfMergeRequest(project.id, mr.iid).filter((c) => c.statusCheckId === repair.statusCheckId && c.state === 'pending');
+        const waiting = (await store.checksOfMergeRequest(project.id, mr.iid)).filter((c) => c.statusCheckId === repair.statusCheckId && c.state === 'pending');
         for (const check of waiting) {
-          const { check: after } = gate.receive(eventFor(project, mr, { id: check.statusCheckId, name: check.statusCheckName }, check.sha), 'reconciled');
+          const { check: after } = await gate.receive(eventFor(project, mr, { id: check.statusCheckId, name: check.statusCheckName }, check.sha), 'reconciled');
           done = done || after.state !== 'pending';
         }
       }

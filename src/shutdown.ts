@@ -12,10 +12,10 @@ export interface ShutdownParts {
   metricsServer: http.Server | null;
   slack: { stop(): Promise<void> };
   reconciler: { stop(): Promise<void> } | null;
-  nudger: { stop(): void };
+  nudger: { stop(): Promise<void> };
   gate: { settled(): Promise<void> };
   worker: { stop(graceMs: number): Promise<boolean> };
-  store: { close(): void };
+  store: { close(): Promise<void> };
 }
 
 /**
@@ -42,13 +42,13 @@ export function shutdownOnce(o: ShutdownParts): () => Promise<void> {
       o.server.closeAllConnections();
       await bounded(o.slack.stop());
       await bounded(o.reconciler?.stop() ?? Promise.resolve());
-      o.nudger.stop();
+      await bounded(o.nudger.stop());
       await bounded(o.gate.settled());
       const drained = await o.worker.stop(Math.max(0, deadline - Date.now()));
       if (!drained) o.log.warn('deliveries still in flight at shutdown: they will be sent after the next start');
       o.metricsServer?.closeAllConnections();
       o.metricsServer?.close();
-      o.store.close();
+      await o.store.close();
       o.log.info('stopped');
     })();
     return stopped;

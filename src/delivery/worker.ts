@@ -88,7 +88,7 @@ type Options = Required<Omit<WorkerOptions, 'onOutcome' | 'handlers'>> &
 /** A delivery the other side accepted, whose outcome the database has not taken yet. */
 interface Unwritten {
   delivery: Delivery;
-  apply: (() => void) | void;
+  apply: (() => Promise<void>) | void;
   started: number;
 }
 
@@ -129,9 +129,9 @@ class LaneLoop {
   async #loop(): Promise<void> {
     while (!this.#stopped) {
       try {
-        this.#writeUnwritten();
+        await this.#writeUnwritten();
         const now = this.o.clock();
-        const next = now >= this.#pausedUntil ? this.o.store.nextDue(this.lane, now) : null;
+        const next = now >= this.#pausedUntil ? await this.o.store.nextDue(this.lane, now) : null;
         if (!next) {
           await this.#idle(now);
           continue;
@@ -147,7 +147,7 @@ class LaneLoop {
       }
     }
     try {
-      this.#writeUnwritten();
+      await this.#writeUnwritten();
     } catch (error) {
       for (const { delivery } of this.#unwritten) {
         this.o.log.error(
@@ -178,21 +178,21 @@ class LaneLoop {
   }
 
   /** Writes what was delivered while the database refused; throws while it still does. */
-  #writeUnwritten(): void {
+  async #writeUnwritten(): Promise<void> {
     const { store, log } = this.o;
     while (this.#unwritten.length > 0) {
       const { delivery, apply, started } = this.#unwritten[0]!;
       try {
-        store.transaction(() => {
-          apply?.();
-          store.delivered(delivery.id);
+        await store.transaction(async () => {
+          await apply?.();
+          await store.delivered(delivery.id);
         });
       } catch (error) {
         if (error instanceof StoreUnavailable) throw error;
         // Not the database's availability: holding on would stall the lane for good.
         this.#unwritten.shift();
         const handler = this.o.handlers[delivery.kind];
-        if (handler) this.#failed(delivery, handler, error, started, { deliveryId: delivery.id, checkId: delivery.checkId, kind: delivery.kind });
+        if (handler) await this.#failed(delivery, handler, error, started, { deliveryId: delivery.id, checkId: delivery.checkId, kind: delivery.kind });
         continue;
       }
       this.#unwritten.shift();
@@ -204,7 +204,7 @@ class LaneLoop {
 
   /** Waits for a kick or for the earliest due delivery, whichever comes first. */
   async #idle(now: number): Promise<void> {
-    const due = this.o.store.earliestDue(this.lane);
+    const due = await this.o.store.earliestDue(this.lane);
     const until = Math.max(due ?? Infinity, this.#pausedUntil);
     await new Promise<void>((resolve) => {
       this.#wake = resolve;
@@ -223,7 +223,7 @@ class LaneLoop {
     const { store, log, handlers } = this.o;
     const context = { deliveryId: next.id, checkId: next.checkId, kind: next.kind, attempt: next.attempts + 1 };
     if ('problem' in next) {
-      store.giveUp(next.id, next.problem);
+      await store.giveUp(next.id, next.problem);
       log.error({ ...context, error: next.problem }, 'delivery cannot be read: given up');
       return;
     }
@@ -231,32 +231,32 @@ class LaneLoop {
     const handler = handlers[delivery.kind];
     const started = this.o.clock();
     if (!handler) {
-      store.giveUp(delivery.id, `no handler for ${delivery.kind}`);
+      await store.giveUp(delivery.id, `no handler for ${delivery.kind}`);
       log.error(context, 'delivery has no handler');
       return;
     }
-    const notBefore = handler.notBefore?.(delivery, started) ?? started;
+    const notBefore = (await handler.notBefore?.(delivery, started)) ?? started;
     if (notBefore > started) {
       // Paced, not failed: no attempt counted, and the lane takes other work until then.
-      store.defer(delivery.id, notBefore);
+      await store.defer(delivery.id, notBefore);
       log.debug({ ...context, waitMs: notBefore - started }, 'waiting for its slot');
       return;
     }
-    let apply: (() => void) | void;
+    let apply: (() => Promise<void>) | void;
     try {
       apply = await handler.deliver(delivery);
     } catch (error) {
-      this.#failed(delivery, handler, error, started, context);
+      await this.#failed(delivery, handler, error, started, context);
       return;
     }
     try {
-      store.transaction(() => {
-        apply?.();
-        store.delivered(delivery.id);
+      await store.transaction(async () => {
+        await apply?.();
+        await store.delivered(delivery.id);
       });
     } catch (error) {
       if (!(error instanceof StoreUnavailable)) {
-        this.#failed(delivery, handler, error, started, context);
+        await this.#failed(delivery, handler, error, started, context);
         return;
       }
       // Sent, but not written down: keep it until the database takes writes, so it is not sent again.
@@ -267,15 +267,15 @@ class LaneLoop {
     log.info(context, 'delivered');
   }
 
-  #failed(delivery: Delivery, handler: AnyHandler, error: unknown, started: number, context: Record<string, unknown>): void {
+  async #failed(delivery: Delivery, handler: AnyHandler, error: unknown, started: number, context: Record<string, unknown>): Promise<void> {
     const { store, log } = this.o;
     const failure =
       error instanceof DeliveryFailure ? error : new DeliveryFailure(error instanceof Error ? error.message : String(error), false);
     const elapsed = this.o.clock() - started;
     if (failure.permanent) {
-      store.transaction(() => {
-        store.giveUp(delivery.id, failure.message);
-        handler.failed?.(delivery, failure, true);
+      await store.transaction(async () => {
+        await store.giveUp(delivery.id, failure.message);
+        await handler.failed?.(delivery, failure, true);
       });
       this.o.onOutcome?.(this.lane, delivery.kind, 'failed', elapsed);
       log.error({ ...context, error: failure.message }, 'delivery failed for good');
@@ -293,9 +293,9 @@ class LaneLoop {
     const nextAt = this.o.clock() + delay;
     // A rate limit applies to the whole lane, not only to this delivery.
     if (retryAfterMs !== undefined) this.#pausedUntil = nextAt;
-    store.transaction(() => {
-      store.reschedule(delivery.id, nextAt, failure.message);
-      handler.failed?.(delivery, failure, false);
+    await store.transaction(async () => {
+      await store.reschedule(delivery.id, nextAt, failure.message);
+      await handler.failed?.(delivery, failure, false);
     });
     this.o.onOutcome?.(this.lane, delivery.kind, 'retry', elapsed);
     log.warn({ ...context, error: failure.message, retryInMs: delay }, 'delivery will be retried');

@@ -10,9 +10,9 @@ interface Options {
   report: ReportToGitLab;
   postNote: PostNote;
   /** The check changed: its card should say so (the gate decides whether there is a card). */
-  cardChanged: (checkId: number) => void;
+  cardChanged: (checkId: number) => Promise<void>;
   /** GitLab refused the report for good (the author is told). */
-  reportRefused?: (checkId: number) => void;
+  reportRefused?: (checkId: number) => Promise<void>;
 }
 
 /** Reporting decisions and posting notes: the GitLab lane of the outbox. Every outcome is shown on the card. */
@@ -23,20 +23,20 @@ export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: 
         const sent = payload;
         await report(sent);
         if (sent.withdrawal) return () => store.audit({ checkId, event: 'withdrawal_reported', sha: sent.sha, detail: sent.status }, clock());
-        return () => {
-          store.setReport(checkId, 'reported', null, clock());
-          store.audit({ checkId, event: 'reported', sha: sent.sha, detail: sent.status }, clock());
-          updateCard(checkId);
+        return async () => {
+          await store.setReport(checkId, 'reported', null, clock());
+          await store.audit({ checkId, event: 'reported', sha: sent.sha, detail: sent.status }, clock());
+          await updateCard(checkId);
         };
       },
-      failed({ checkId, attempts, payload }, failure, final) {
+      async failed({ checkId, attempts, payload }, failure, final) {
         // What a refusal means is the domain's (a 409 makes the check stale); this only writes it.
         const plan = planReportFailure(payload, { message: failure.message, status: failure.status, final, attempts });
-        if (plan.record?.as === 'stale') store.markStale(checkId, plan.record.error, clock());
-        else if (plan.record) store.setReport(checkId, plan.record.as, plan.record.error, clock());
-        if (plan.audit) store.audit({ checkId, event: plan.audit, sha: payload.sha, detail: failure.message }, clock());
-        if (plan.updateCard) updateCard(checkId);
-        if (plan.tellAuthor) reportRefused?.(checkId);
+        if (plan.record?.as === 'stale') await store.markStale(checkId, plan.record.error, clock());
+        else if (plan.record) await store.setReport(checkId, plan.record.as, plan.record.error, clock());
+        if (plan.audit) await store.audit({ checkId, event: plan.audit, sha: payload.sha, detail: failure.message }, clock());
+        if (plan.updateCard) await updateCard(checkId);
+        if (plan.tellAuthor) await reportRefused?.(checkId);
       },
     },
     note: {
@@ -45,8 +45,8 @@ export function gitlabDeliveries({ store, report, postNote, clock, cardChanged: 
         await postNote(note.projectId, note.mergeRequestIid, note.body);
         return () => store.audit({ checkId, event: 'note_posted' }, clock());
       },
-      failed({ checkId }, failure, final) {
-        if (final) store.audit({ checkId, event: 'note_failed', detail: failure.message }, clock());
+      async failed({ checkId }, failure, final) {
+        if (final) await store.audit({ checkId, event: 'note_failed', detail: failure.message }, clock());
       },
     },
   };

@@ -128,7 +128,7 @@ export function statusCheckRouter({ gate, secrets, bodyLimit, budget }: WebhookO
       }
       let received;
       try {
-        received = gate.receive(toEvent(parsed.data));
+        received = await gate.receive(toEvent(parsed.data));
       } catch (error) {
         req.log.error({ error: (error as Error).message }, 'status check could not be stored');
         const why = error instanceof StoreUnavailable ? error.message : 'The database is unavailable.';

@@ -6,7 +6,7 @@ import { listen } from './web-app.js';
 export interface OpsOptions {
   metrics: Metrics;
   /** Null when the database takes writes; otherwise what is wrong (asks the database). */
-  writeProblem: () => string | null;
+  writeProblem: () => Promise<string | null>;
   /** Why the last write failed, or null (known without asking the database). */
   failing: () => string | null;
   /** True once shutdown began: readiness drops so no new traffic comes. */
@@ -23,16 +23,21 @@ export function opsRoutes({ metrics, writeProblem, failing, stopping, metricsHer
   });
   // Probes come often and from several places: the database is asked at most once a second,
   // and sooner only when a write has failed since (so readiness drops at once).
-  let readiness: { at: number; problem: string | null } | null = null;
-  routes.get('/readyz', (_req, res) => {
+  let readiness: { at: number; problem: Promise<string | null>; known: string | null | undefined } | null = null;
+  routes.get('/readyz', async (_req, res) => {
     if (stopping()) {
       res.status(503).json({ status: 'stopping' });
       return;
     }
     const now = Date.now();
-    const stale = !readiness || now - readiness.at >= 1000 || (readiness.problem === null && failing() !== null);
-    if (stale) readiness = { at: now, problem: writeProblem() };
-    const problem = readiness!.problem;
+    const stale = !readiness || now - readiness.at >= 1000 || (readiness.known === null && failing() !== null);
+    if (stale) {
+      // Probes arriving while the database is asked share the one answer.
+      const asked: NonNullable<typeof readiness> = { at: now, problem: writeProblem(), known: undefined };
+      readiness = asked;
+      asked.known = await asked.problem;
+    }
+    const problem = await readiness!.problem;
     if (problem === null) res.json({ status: 'ready' });
     else res.status(503).json({ status: 'unavailable', error: problem });
   });

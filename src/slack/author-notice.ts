@@ -56,7 +56,7 @@ export function authorNotices({ client, store, clock, findAuthors, historyUrl }:
   return {
     notify_author: {
       async deliver({ checkId, payload }) {
-        const check = store.getCheck(checkId);
+        const check = await store.getCheck(checkId);
         if (!check) return;
         const { about } = payload;
         const authors = await findAuthors(check);

@@ -26,9 +26,9 @@ export function cardDeliveries({ client, store, clock, channelFor, historyUrl = 
   const postCard: DeliveryHandler<'post_card'> = {
     // Slack takes about one message a second per channel: wait for the channel's slot rather
     // than post until it answers 429, and let cards for other channels go meanwhile.
-    notBefore({ id, checkId }, now) {
+    async notBefore({ id, checkId }, now) {
       if (!pacer) return now;
-      const check = store.getCheck(checkId);
+      const check = await store.getCheck(checkId);
       if (!check || check.slackTs !== null || !needsCard(check)) {
         pacer.release(id);
         return now;
@@ -36,7 +36,7 @@ export function cardDeliveries({ client, store, clock, channelFor, historyUrl = 
       return pacer.slot(channelFor(check), id, now);
     },
     async deliver({ checkId }) {
-      const check = store.getCheck(checkId);
+      const check = await store.getCheck(checkId);
       // Already posted, or ended before its turn came (a newer push, closed, merged): nobody needs it.
       if (!check || check.slackTs !== null || !needsCard(check)) return;
       const card = renderCard(check, { history: historyUrl(check.id), ...frozen(freezeOf(check)) });
@@ -48,21 +48,21 @@ export function cardDeliveries({ client, store, clock, channelFor, historyUrl = 
       }
       const { channel, ts } = result;
       if (!channel || !ts) return;
-      return () => {
-        store.setCard(checkId, channel, ts, clock());
-        store.audit({ checkId, event: 'card_posted', sha: check.sha, detail: `channel ${channel}` }, clock());
+      return async () => {
+        await store.setCard(checkId, channel, ts, clock());
+        await store.audit({ checkId, event: 'card_posted', sha: check.sha, detail: `channel ${channel}` }, clock());
       };
     },
-    failed({ checkId }, failure, final) {
+    async failed({ checkId }, failure, final) {
       if (!final) return;
-      store.setCardError(checkId, `The card could not be posted: ${failure.message}`, clock());
-      store.audit({ checkId, event: 'card_failed', detail: failure.message }, clock());
+      await store.setCardError(checkId, `The card could not be posted: ${failure.message}`, clock());
+      await store.audit({ checkId, event: 'card_failed', detail: failure.message }, clock());
     },
   };
 
   const updateCard: DeliveryHandler<'update_card'> = {
     async deliver({ checkId }) {
-      const check = store.getCheck(checkId);
+      const check = await store.getCheck(checkId);
       // No card (never posted, or a card that could not be posted): nothing to update.
       if (!check?.slackChannel || !check.slackTs) return;
       try {

@@ -137,13 +137,13 @@ export class HomeTab {
     let mine: Check[] | null = null;
     try {
       const email = await this.o.emailOf(userId);
-      if (email) mine = gate.pendingAuthoredBy(email, 50).filter((c) => !checks.some((w) => w.id === c.id));
+      if (email) mine = (await gate.pendingAuthoredBy(email, 50)).filter((c) => !checks.some((w) => w.id === c.id));
     } catch {
       // Slack did not say who this is just now: the tab shows the rest.
     }
     return renderHome({
       waiting: [...checks].reverse(),
-      recent: gate.decisionsBy(actor, RECENT_LIMIT),
+      recent: await gate.decisionsBy(actor, RECENT_LIMIT),
       mine,
       now: clock(),
       webListUrl: this.o.webListUrl,
@@ -158,7 +158,7 @@ export class HomeTab {
     const view = await this.view(userId, notice);
     await this.o.client.views.publish({ user_id: userId, view });
     const hash = fingerprint(view);
-    this.o.store.setHomeViewHash(userId, hash);
+    await this.o.store.setHomeViewHash(userId, hash);
     return hash;
   }
 
@@ -171,7 +171,7 @@ export class HomeTab {
           const view = await this.view(userId);
           const hash = fingerprint(view);
           // Several decisions in a row: publish only what changed.
-          if (this.o.store.homeViewHash(userId) === hash) return;
+          if ((await this.o.store.homeViewHash(userId)) === hash) return;
           try {
             await this.o.client.views.publish({ user_id: userId, view });
           } catch (error) {

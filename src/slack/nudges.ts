@@ -48,12 +48,12 @@ export function nudgeDeliveries({ client, store, clock, ruleFor, pacer }: NudgeD
   };
 
   const remind: DeliveryHandler<'remind'> = {
-    notBefore({ id, checkId }, now) {
-      const check = store.getCheck(checkId);
+    async notBefore({ id, checkId }, now) {
+      const check = await store.getCheck(checkId);
       return paced(id, check?.state === 'pending' && check.slackTs ? check.slackChannel : null, now);
     },
     async deliver({ checkId, payload }) {
-      const check = store.getCheck(checkId);
+      const check = await store.getCheck(checkId);
       // Decided, superseded or closed meanwhile, or no card to reply to: nothing to say.
       if (!check || check.state !== 'pending' || !check.slackChannel || !check.slackTs) return;
       const rule = ruleFor(check);
@@ -69,14 +69,14 @@ export function nudgeDeliveries({ client, store, clock, ruleFor, pacer }: NudgeD
   };
 
   const escalate: DeliveryHandler<'escalate'> = {
-    notBefore({ id, checkId }, now) {
-      const check = store.getCheck(checkId);
+    async notBefore({ id, checkId }, now) {
+      const check = await store.getCheck(checkId);
       const rule = check?.state === 'pending' ? ruleFor(check) : null;
       const to = rule?.reminders?.escalateTo;
       return paced(id, check && rule && to ? (to.channel ?? check.slackChannel ?? rule.channel) : null, now);
     },
     async deliver({ checkId, payload }) {
-      const check = store.getCheck(checkId);
+      const check = await store.getCheck(checkId);
       if (!check || check.state !== 'pending') return;
       const rule = ruleFor(check);
       const to = rule.reminders?.escalateTo;
@@ -95,9 +95,9 @@ export function nudgeDeliveries({ client, store, clock, ruleFor, pacer }: NudgeD
 
   /** Someone approved during a freeze: the escalation channel hears of it. */
   const breakGlassNotice: DeliveryHandler<'break_glass_notice'> = {
-    notBefore: ({ id, payload }, now) => paced(id, payload.channel, now),
+    notBefore: ({ id, payload }, now) => Promise.resolve(paced(id, payload.channel, now)),
     async deliver({ checkId, payload }) {
-      const check = store.getCheck(checkId);
+      const check = await store.getCheck(checkId);
       if (!check) return;
       const notice = payload;
       const by = notice.via === 'slack' && /^[UW][A-Z0-9]+$/.test(notice.by) ? `<@${notice.by}>` : `${escape(notice.by)} (web)`;

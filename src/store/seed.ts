@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { Store } from './store.js';
+import { openStore } from './store.js';
 
 /** One seeded check, to read pages and trails at a known place. */
 export interface SeededCheck {
@@ -25,7 +25,7 @@ const STATES = ['approved', 'approved', 'approved', 'rejected', 'superseded', 'c
  * one transaction and prepared inserts. Pending checks already have their card. Not for a
  * database in use.
  */
-export function seedDatabase(file: string, rows: number, now: Date): Seeded {
+export async function seedDatabase(file: string, rows: number, now: Date): Promise<Seeded> {
   await (await openStore(file)).close();
   const db = new Database(file);
   // A throwaway file: a crash while seeding means seeding again, so no fsync per page.

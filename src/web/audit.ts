@@ -44,7 +44,7 @@ export async function streamAudit(
   res: ServerResponse,
   format: 'csv' | 'json',
   head: Record<string, unknown>,
-  batches: Iterable<readonly AuditEvent[]>,
+  batches: AsyncIterable<readonly AuditEvent[]>,
 ): Promise<void> {
   const write = async (chunk: string) => {
     if (!res.write(chunk)) await drained(res);
@@ -53,7 +53,7 @@ export async function streamAudit(
   const opening = JSON.stringify({ ...head, events: [] }).slice(0, -2);
   await write(format === 'csv' ? `${AUDIT_COLUMNS.join(',')}\r\n` : opening);
   let first = true;
-  for (const batch of batches) {
+  for await (const batch of batches) {
     if (res.destroyed) return;
     if (batch.length === 0) continue;
     if (format === 'csv') await write(batch.map((e) => `${csvRow(e)}\r\n`).join(''));

@@ -33,7 +33,7 @@ export interface OAuthOptions {
   secure: boolean;
   clock: () => Date;
   /** Told of each admitted sign-in before the session starts (what identifies the account is kept). */
-  onSignIn?: (session: Session) => void;
+  onSignIn?: (session: Session) => Promise<void>;
 }
 
 /** Holds the state and PKCE verifier between the way out to GitLab and the way back. */
@@ -159,7 +159,7 @@ export function oauthRouter({ signIn, admits, seal, sessions, csrf, basePath, se
         return;
       }
       try {
-        onSignIn?.(session);
+        await onSignIn?.(session);
       } catch (error) {
         // Without the record, an e-mail this account shows now could not link it to another later.
         req.log.error({ error: (error as Error).message }, 'sign-in with GitLab: could not record who signed in');

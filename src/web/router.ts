@@ -1,5 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { isOutcome, type Actor } from '../domain/check.js';
+import { isOutcome, type Actor, type Check } from '../domain/check.js';
 import type { Gate } from '../gate.js';
 import { wellFormedFields } from '../well-formed.js';
 import { basicAuthName, basicAuthUser, CsrfTokens, type WebUser } from './auth.js';
@@ -92,16 +92,16 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
   const PAGE_SIZE = 50;
   const RECENT_ON_FRONT = 10;
   /** The front page: what waits, then a glimpse of recent decisions. A state: that list, page by page. */
-  const listView = (query: ListQuery): ListView => {
-    const mark = gate.changeMark();
-    const sectionOf = (state: ListSection['state'], limit: number, after = query.after): ListSection => {
-      const found = gate.listChecks({ states: STATE_FILTERS[state].states, q: query.q, after, limit });
+  const listView = async (query: ListQuery): Promise<ListView> => {
+    const mark = await gate.changeMark();
+    const sectionOf = async (state: ListSection['state'], limit: number, after = query.after): Promise<ListSection> => {
+      const found = await gate.listChecks({ states: STATE_FILTERS[state].states, q: query.q, after, limit });
       return { state, checks: found.checks, total: found.total, next: found.next };
     };
-    const sections = query.state ? [sectionOf(query.state, PAGE_SIZE)] : [sectionOf('pending', PAGE_SIZE), sectionOf('decided', RECENT_ON_FRONT)];
+    const sections = query.state ? [await sectionOf(query.state, PAGE_SIZE)] : [await sectionOf('pending', PAGE_SIZE), await sectionOf('decided', RECENT_ON_FRONT)];
     return { query, sections, mark };
   };
-  const wantsComment = (check: { id: number }) => gate.wantsApprovalComment(check.id);
+  const wantsComment = (check: Check) => gate.wantsComment(check);
 
   /** A GitLab session wins; then HTTP Basic against WEB_USERS. Answers the request itself when neither. */
   const signedIn = (req: Request, res: Response): Visitor | null => {
@@ -143,7 +143,7 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     return null;
   };
 
-  router.get('/', (req, res) => {
+  router.get('/', async (req, res) => {
     const visitor = signedIn(req, res);
     if (!visitor) return;
     const notice = typeof req.query.notice === 'string' ? (NOTICES[req.query.notice] ?? null) : null;
@@ -152,17 +152,18 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
       res.status(400).type('html').send(messagePage('Cannot show that list', basePath, query.error));
       return;
     }
+    const view = await listView(query);
     res
       .set('Cache-Control', 'no-store')
       .type('html')
-      .send(listPage(listView(query), { basePath, user: visitor.user, csrf: csrf.issue(visitor.csrfSubject, clock().getTime()), notice, error: null, wantsComment, freezeOf: (check) => gate.frozenNow(check) }));
+      .send(listPage(view, { basePath, user: visitor.user, csrf: csrf.issue(visitor.csrfSubject, clock().getTime()), notice, error: null, wantsComment, freezeOf: (check) => gate.frozenNow(check) }));
   });
 
   /** What an open list polls: a stamp of the newest change, small enough to ask for every few seconds. */
-  router.get('/changes', (req, res) => {
+  router.get('/changes', async (req, res) => {
     const visitor = signedIn(req, res);
     if (!visitor) return;
-    res.set('Cache-Control', 'no-store').json({ mark: gate.changeMark() });
+    res.set('Cache-Control', 'no-store').json({ mark: await gate.changeMark() });
   });
 
   router.post('/checks/:id/:outcome', express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 10 }), async (req, res) => {
@@ -187,7 +188,7 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
       if (!result.ok) return send(result.code === 'not_found' ? 404 : result.code === 'not_allowed' ? 403 : 409, 'Not recorded', result.message);
       return res.redirect(303, `${basePath}/?notice=break_glass#check-${id}`);
     }
-    const wantsComment = outcome === 'approve' && gate.wantsApprovalComment(id);
+    const wantsComment = outcome === 'approve' && (await gate.wantsApprovalComment(id));
     const result = await gate.decide(id, outcome, visitor.actor, outcome === 'reject' || wantsComment ? reason : null);
     if (!result.ok) {
       const status = result.code === 'not_found' ? 404 : result.code === 'not_allowed' ? 403 : result.code === 'comment_required' ? 422 : 409;
@@ -197,15 +198,15 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
     res.redirect(303, `${basePath}/?notice=${notice}#check-${id}`);
   });
 
-  router.get('/checks/:id', (req, res) => {
+  router.get('/checks/:id', async (req, res) => {
     const visitor = signedIn(req, res);
     if (!visitor) return;
-    const check = /^\d{1,15}$/.test(req.params.id) ? gate.check(Number(req.params.id)) : null;
+    const check = /^\d{1,15}$/.test(req.params.id) ? await gate.check(Number(req.params.id)) : null;
     if (!check) {
       res.status(404).type('html').send(messagePage('Not found', basePath, 'There is no such check.'));
       return;
     }
-    const events = gate.history({ from: new Date(0), to: new Date(clock().getTime() + 1000), checkId: check.id });
+    const events = await gate.history({ from: new Date(0), to: new Date(clock().getTime() + 1000), checkId: check.id });
     res
       .set('Cache-Control', 'no-store')
       .type('html')
@@ -230,7 +231,7 @@ export function webRouter({ gate, basePath, users, clock, csrf = new CsrfTokens(
       return;
     }
     const checkId = checkParam === undefined ? undefined : Number(checkParam);
-    if (checkId !== undefined && !gate.check(checkId)) {
+    if (checkId !== undefined && !(await gate.check(checkId))) {
       res.status(404).json({ error: `There is no check ${checkId}.` });
       return;
     }

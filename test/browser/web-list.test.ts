@@ -169,7 +169,7 @@ describe('the web list in a browser', () => {
 
   it('shows history times in the viewer’s zone, with seconds, and events in words', async () => {
     const id = (await h.receive()).body.id as number;
-    await vi.waitFor(() => expect(h.bot.store.getCheck(id)?.slackTs).toBeTruthy(), { timeout: LIVE_WITHIN_MS, interval: 50 });
+    await vi.waitFor(async () => expect((await h.bot.store.getCheck(id))?.slackTs).toBeTruthy(), { timeout: LIVE_WITHIN_MS, interval: 50 });
     const { page, errors } = await browser.open();
     await page.goto(`${h.bot.url}/checks/${id}`);
     expect(await page.locator('td.what', { hasText: 'Card posted to Slack channel' }).count()).toBe(1);

@@ -2,12 +2,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SlackCall } from '../../src/fakes/slack.js';
 import { APPROVER, sha, startHarness, statusCheck, type Harness } from '../support/harness.js';
 import { buttonsOf, cardText, checkIdOf } from '../support/cards.js';
+import { eventually } from '../support/eventually.js';
 
 const FIRST = '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4'; // the fixture's commit
 const PROJECT_URL = 'https://gitlab.example.com/acme/payments-api';
 
-/** Whether a chat.update call changes this check's card. */
-const updatesCardOf = (h: Harness, checkId: number) => (u: SlackCall) => u.body.ts === h.bot.store.getCheck(checkId)?.slackTs;
+/** Whether a chat.update call changes this check's card (once its card is written down). */
+async function updatesCardOf(h: Harness, checkId: number): Promise<(u: SlackCall) => boolean> {
+  const ts = await eventually('the card written down', async () => (await h.bot.store.getCheck(checkId))?.slackTs ?? undefined);
+  return (u) => u.body.ts === ts;
+}
 
 describe('a card follows its merge request', () => {
   let h: Harness;
@@ -29,9 +33,9 @@ describe('a card follows its merge request', () => {
     const old = await posted();
     const next = await posted(statusCheck({ sha: sha(2) }));
 
-    expect(h.bot.store.getCheck(old.id)).toMatchObject({ state: 'superseded', sha: FIRST });
-    expect(h.bot.store.getCheck(next.id)).toMatchObject({ state: 'pending', sha: sha(2), previousSha: FIRST });
-    const [update] = await h.slack.waitFor('chat.update', 1, updatesCardOf(h, old.id));
+    expect(await h.bot.store.getCheck(old.id)).toMatchObject({ state: 'superseded', sha: FIRST });
+    expect(await h.bot.store.getCheck(next.id)).toMatchObject({ state: 'pending', sha: sha(2), previousSha: FIRST });
+    const [update] = await h.slack.waitFor('chat.update', 1, await updatesCardOf(h, old.id));
     expect(buttonsOf(update!)).toEqual([]);
     expect(cardText(update!)).toContain('*Superseded* by a newer push before anyone decided');
     expect(cardText(next.card)).toContain(`${PROJECT_URL}/-/compare/${FIRST}...${sha(2)}`);
@@ -50,25 +54,25 @@ describe('a card follows its merge request', () => {
 
     expect(h.slack.calls('chat.postMessage').map(checkIdOf)).not.toContain(old);
     expect(h.slack.calls('chat.postMessage').filter((c) => cardText(c).includes('Superseded'))).toEqual([]);
-    expect(h.bot.store.getCheck(old)).toMatchObject({ state: 'superseded', slackTs: null, cardError: null });
+    expect(await h.bot.store.getCheck(old)).toMatchObject({ state: 'superseded', slackTs: null, cardError: null });
     expect(cardText(next.card)).toContain(`${PROJECT_URL}/-/compare/${FIRST}...${sha(2)}`);
-    expect(h.bot.store.deliveryStats(Date.now())).toMatchObject({ failed: 0 });
+    expect(await h.bot.store.deliveryStats(Date.now())).toMatchObject({ failed: 0 });
   });
 
   it('a force-push back to an earlier commit: that commit waits for a decision again, on a fresh card', async () => {
     h = await startHarness();
     const first = await posted();
     const second = await posted(statusCheck({ sha: sha(2) }));
-    await h.slack.waitFor('chat.update', 1, updatesCardOf(h, first.id));
+    await h.slack.waitFor('chat.update', 1, await updatesCardOf(h, first.id));
 
     // The branch is reset to the first commit: GitLab calls the check for it again.
     const back = await h.receive(statusCheck({ sha: FIRST }));
     expect(back.body).toEqual({ id: first.id, state: 'pending' });
     const [, , fresh] = await h.slack.waitFor('chat.postMessage', 3);
     expect(checkIdOf(fresh!)).toBe(first.id);
-    const [retired] = await h.slack.waitFor('chat.update', 1, updatesCardOf(h, second.id));
+    const [retired] = await h.slack.waitFor('chat.update', 1, await updatesCardOf(h, second.id));
     expect(cardText(retired!)).toContain('*Superseded*');
-    expect(h.bot.store.getCheck(second.id)?.state).toBe('superseded');
+    expect((await h.bot.store.getCheck(second.id))?.state).toBe('superseded');
 
     await h.click(APPROVER, 'approve_check', first.id);
     const [report] = await h.gitlab.waitForResponses(1);
@@ -83,12 +87,12 @@ describe('a card follows its merge request', () => {
     await h.receive(statusCheck({ sha: FIRST }));
     await h.receive(statusCheck({ sha: sha(2), title: 'Retry card capture on gateway timeout (v2)' }));
 
-    expect(h.bot.store.getCheck(second.id)?.state).toBe('pending');
-    expect(h.bot.store.pendingChecks(10).map((c) => c.id)).toEqual([second.id]);
+    expect((await h.bot.store.getCheck(second.id))?.state).toBe('pending');
+    expect((await h.bot.store.pendingChecks(10)).map((c) => c.id)).toEqual([second.id]);
     await h.click(APPROVER, 'approve_check', second.id);
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ sha: sha(2), status: 'passed' });
-    expect(h.bot.store.getCheck(first.id)?.state).toBe('superseded');
+    expect((await h.bot.store.getCheck(first.id))?.state).toBe('superseded');
   });
 
   it.each([
@@ -99,10 +103,10 @@ describe('a card follows its merge request', () => {
     const { id } = await posted();
     await h.receive(statusCheck({ state }));
 
-    const [update] = await h.slack.waitFor('chat.update', 1, updatesCardOf(h, id));
+    const [update] = await h.slack.waitFor('chat.update', 1, await updatesCardOf(h, id));
     expect(buttonsOf(update!)).toEqual([]);
     expect(cardText(update!)).toContain(words);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state });
     expect(h.gitlab.responses).toEqual([]);
   });
 
@@ -110,14 +114,14 @@ describe('a card follows its merge request', () => {
     h = await startHarness();
     const { id } = await posted();
     await h.receive(statusCheck({ state: 'closed' }));
-    const [closed] = await h.slack.waitFor('chat.update', 1, updatesCardOf(h, id));
+    const [closed] = await h.slack.waitFor('chat.update', 1, await updatesCardOf(h, id));
     expect(cardText(closed!)).toContain('*closed*');
 
     await h.receive(statusCheck({ state: 'opened' }));
     const [, fresh] = await h.slack.waitFor('chat.postMessage', 2);
     expect(checkIdOf(fresh!)).toBe(id);
     expect(cardText(fresh!)).toContain('Approval needed');
-    expect(h.bot.store.getCheck(id)?.state).toBe('pending');
+    expect((await h.bot.store.getCheck(id))?.state).toBe('pending');
 
     await h.click(APPROVER, 'approve_check', id);
     const [report] = await h.gitlab.waitForResponses(1);
@@ -133,7 +137,7 @@ describe('a card follows its merge request', () => {
     // Another merge request's card goes out after the draft was received: the draft got none.
     const other = await posted(statusCheck({ iid: 129 }));
     expect(h.slack.calls('chat.postMessage').map(checkIdOf)).toEqual([other.id]);
-    expect(h.bot.store.getCheck(draft)).toMatchObject({ state: 'pending', draft: true, slackTs: null });
+    expect(await h.bot.store.getCheck(draft)).toMatchObject({ state: 'pending', draft: true, slackTs: null });
 
     const ready = await posted(statusCheck({ draft: false }));
     expect(ready.id).toBe(draft);
@@ -158,7 +162,7 @@ describe('a card follows its merge request', () => {
     h = await startHarness();
     const { id } = await posted();
     await h.receive(retire());
-    expect(h.bot.store.getCheck(id)?.state).toBe(what);
+    expect((await h.bot.store.getCheck(id))?.state).toBe(what);
 
     expect((await h.click(APPROVER, 'approve_check', id)).status).toBe(200);
     const [refusal] = await h.slack.waitFor('response_url');
@@ -166,8 +170,8 @@ describe('a card follows its merge request', () => {
     expect(String(refusal!.body.text)).toContain(`acme/payments-api!128`);
     expect(String(refusal!.body.text)).toContain(words);
     // Refused before anything was written: no report can be waiting to go out.
-    expect(h.bot.store.decisionsOf(id)).toEqual([]);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: what, report: 'none' });
+    expect(await h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: what, report: 'none' });
     expect(h.gitlab.responses).toEqual([]);
   });
 
@@ -183,7 +187,7 @@ describe('a card follows its merge request', () => {
     expect(buttonsOf(update!)).toEqual([]);
     expect(h.slack.calls('chat.update').filter((u) => cardText(u).includes('Reported to GitLab'))).toEqual([]);
     expect(h.gitlab.responses).toHaveLength(1);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'stale', report: 'failed', reportError: expect.stringContaining('409') });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'stale', report: 'failed', reportError: expect.stringContaining('409') });
   });
 
   it('a decision reported to GitLab is never reported with another outcome', async () => {
@@ -202,8 +206,8 @@ describe('a card follows its merge request', () => {
     expect(String(told!.body.text)).toContain(`was already approved by ${APPROVER.toLowerCase()}`);
 
     expect(h.slack.calls('views.open')).toEqual([]);
-    expect(h.bot.store.decisionsOf(id).map((d) => d.outcome)).toEqual(['approve']);
+    expect((await h.bot.store.decisionsOf(id)).map((d) => d.outcome)).toEqual(['approve']);
     expect(h.gitlab.responses.map((r) => r.body.status)).toEqual(['passed']);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported' });
   });
 });

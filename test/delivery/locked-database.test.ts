@@ -20,8 +20,8 @@ describe('a delivery whose outcome cannot be written down', () => {
     await lock.released;
     h.slack.slow('chat.postMessage', 0);
 
-    await expect.poll(() => h.bot.store.getCheck(first)?.slackTs ?? null, { timeout: 30_000 }).not.toBeNull();
+    await expect.poll(async () => (await h.bot.store.getCheck(first))?.slackTs ?? null, { timeout: 30_000 }).not.toBeNull();
     const second = (await h.receive(statusCheck({ iid: 129 }))).body.id as number;
-    await expect.poll(() => h.bot.store.getCheck(second)?.slackTs ?? null, { timeout: 30_000 }).not.toBeNull();
+    await expect.poll(async () => (await h.bot.store.getCheck(second))?.slackTs ?? null, { timeout: 30_000 }).not.toBeNull();
   }, 60_000);
 });

@@ -7,7 +7,7 @@ import { DeliveryWorker } from '../../src/delivery/worker.js';
 import { EFFECT_KINDS, LANE_OF } from '../../src/domain/effects.js';
 import { Recorder } from '../../src/fakes/recorder.js';
 import { createLogger } from '../../src/logging.js';
-import { Store } from '../../src/store/store.js';
+import { openStore, type Store } from '../../src/store/store.js';
 import { eventually } from '../support/eventually.js';
 import { tempDir } from '../support/harness.js';
 import { sampleEvent } from '../support/samples.js';
@@ -17,26 +17,26 @@ describe('the typed outbox', () => {
   let file: string;
   let store: Store;
   let worker: DeliveryWorker<'report'> | null = null;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = tempDir();
     file = path.join(dir, 'approvals.db');
     store = await openStore(file);
   });
   afterEach(async () => {
     await worker?.stop(1000);
-    store.close();
+    await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   const check = () => store.insertCheck(sampleEvent, 'pending', null, { name: 'default', required: 1 }, new Date());
 
-  it('puts each kind on its lane, and reads back what was written', () => {
-    const id = check();
+  it('puts each kind on its lane, and reads back what was written', async () => {
+    const id = await check();
     const report = { projectId: 7, mergeRequestIid: 3, sha: 'a'.repeat(40), statusCheckId: 9, status: 'passed' as const };
-    store.enqueue(id, { kind: 'report', payload: report }, new Date(0));
-    store.enqueue(id, { kind: 'remind', payload: { waitedMs: 60_000 } }, new Date(0));
-    expect(store.nextDue('gitlab', Date.now())).toMatchObject({ checkId: id, lane: 'gitlab', kind: 'report', payload: report });
-    expect(store.nextDue('slack', Date.now())).toMatchObject({ checkId: id, lane: 'slack', kind: 'remind', payload: { waitedMs: 60_000 } });
+    await store.enqueue(id, { kind: 'report', payload: report }, new Date(0));
+    await store.enqueue(id, { kind: 'remind', payload: { waitedMs: 60_000 } }, new Date(0));
+    expect(await store.nextDue('gitlab', Date.now())).toMatchObject({ checkId: id, lane: 'gitlab', kind: 'report', payload: report });
+    expect(await store.nextDue('slack', Date.now())).toMatchObject({ checkId: id, lane: 'slack', kind: 'remind', payload: { waitedMs: 60_000 } });
     expect(EFFECT_KINDS.filter((kind) => LANE_OF[kind] === 'gitlab').sort()).toEqual(['note', 'report']);
   });
 
@@ -55,7 +55,7 @@ describe('the typed outbox', () => {
   });
 
   it('rows written by earlier versions are read as they were; one this build cannot read is given up with the reason', async () => {
-    const id = check();
+    const id = await check();
     // As an earlier version wrote them: kind and JSON payload, lane spelt out.
     const raw = new Database(file);
     const insert = raw.prepare('INSERT INTO delivery (check_id, lane, kind, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)');
@@ -74,7 +74,7 @@ describe('the typed outbox', () => {
     });
     worker.start();
     await sent.waitFor(() => true, 1);
-    await eventually('the unreadable rows given up', () => (store.deliveryStats(Date.now()).failed === 2 ? true : undefined));
+    await eventually('the unreadable rows given up', async () => ((await store.deliveryStats(Date.now())).failed === 2 ? true : undefined));
     expect(sent.calls).toEqual([{ withdrawal: true }]);
     const failed = new Database(file, { readonly: true }).prepare(`SELECT kind, last_error FROM delivery WHERE state = 'failed' ORDER BY id`).all();
     expect(failed).toEqual([

@@ -41,7 +41,7 @@ describe('a decision is never lost: outages, rate limits and refusals', () => {
     expect(before.some((text) => text.includes('retrying'))).toBe(true);
     expect(before.filter((text) => text.includes('Reported to GitLab'))).toEqual([]);
     expect(h.slack.calls('chat.update').filter((c) => cardText(c).includes('Reported to GitLab'))).toEqual([reportedCard]);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported', reportError: null });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported', reportError: null });
   });
 
   it('Slack rate-limits a burst of 200 checks: every card is posted once, and never before Retry-After has passed', async () => {
@@ -72,7 +72,7 @@ describe('a decision is never lost: outages, rate limits and refusals', () => {
       const next = posts[i + 1]!;
       expect(next.sentAt - posts[i]!.answeredAt, `pause after the 429 at call ${i + 1}`).toBeGreaterThanOrEqual(1000);
     }
-    expect(h.bot.store.deliveryStats(Date.now()).failed).toBe(0);
+    expect((await h.bot.store.deliveryStats(Date.now())).failed).toBe(0);
   });
 
   it('GitLab answers 404: one attempt, no retry, and the refusal is on the card, the web list and the outbox stats', async () => {
@@ -96,9 +96,9 @@ describe('a decision is never lost: outages, rate limits and refusals', () => {
       ['/api/v4/projects/42/merge_requests/129/status_check_responses', 201],
     ]);
 
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'failed', reportError: expect.stringContaining('GitLab answered 404') });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'failed', reportError: expect.stringContaining('GitLab answered 404') });
     expect(webRow(await webList(h), id)).toMatch(/<span class="badge approved">Approved<\/span>[\s\S]*GitLab refused the report: GitLab answered 404/);
-    expect(h.bot.store.deliveryStats(Date.now()).failed).toBe(1);
+    expect((await h.bot.store.deliveryStats(Date.now())).failed).toBe(1);
   });
 
   it('Slack answers channel_not_found: the card is not retried and the check says why', async () => {
@@ -115,12 +115,12 @@ describe('a decision is never lost: outages, rate limits and refusals', () => {
 
     expect(slackWire.to('/chat.postMessage').map((c) => c.status)).toEqual([200, 200]);
     expect(h.slack.calls('chat.postMessage').map(checkIdOf)).toEqual([other]);
-    const check = h.bot.store.getCheck(id);
+    const check = await h.bot.store.getCheck(id);
     expect(check).toMatchObject({ state: 'pending', slackTs: null });
     expect(check?.cardError).toBe(
       'The card could not be posted: Slack refused: channel_not_found (check SLACK_CHANNEL; a private channel must invite the bot)',
     );
     expect(webRow(await webList(h), id)).toContain('The card could not be posted: Slack refused: channel_not_found');
-    expect(h.bot.store.deliveryStats(Date.now()).failed).toBe(1);
+    expect((await h.bot.store.deliveryStats(Date.now())).failed).toBe(1);
   });
 });

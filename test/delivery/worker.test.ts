@@ -5,7 +5,7 @@ import { Pacer } from '../../src/delivery/pacer.js';
 import { DeliveryFailure, DeliveryWorker } from '../../src/delivery/worker.js';
 import { Recorder } from '../../src/fakes/recorder.js';
 import { createLogger } from '../../src/logging.js';
-import { Store } from '../../src/store/store.js';
+import { openStore, type Store } from '../../src/store/store.js';
 import { tempDir } from '../support/harness.js';
 import { sampleEvent } from '../support/samples.js';
 
@@ -15,20 +15,20 @@ describe('the delivery worker', () => {
   let dir: string;
   let store: Store;
   let worker: DeliveryWorker | null = null;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = tempDir();
     store = await openStore(path.join(dir, 'approvals.db'));
   });
   afterEach(async () => {
     await worker?.stop(1000);
-    store.close();
+    await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('while a card waits for its retry, an update queued behind it waits quietly instead of spinning the lane', async () => {
-    const id = store.insertCheck(event, 'pending', null, { name: 'default', required: 1 }, new Date());
-    store.enqueue(id, { kind: 'post_card', payload: null }, new Date());
-    store.enqueue(id, { kind: 'update_card', payload: null }, new Date());
+    const id = await store.insertCheck(event, 'pending', null, { name: 'default', required: 1 }, new Date());
+    await store.enqueue(id, { kind: 'post_card', payload: null }, new Date());
+    await store.enqueue(id, { kind: 'update_card', payload: null }, new Date());
 
     const attempts = new Recorder<{ kind: string; at: number }>();
     let posts = 0;
@@ -74,11 +74,11 @@ describe('the delivery worker', () => {
 
   it('a card waiting for its channel’s slot lets other work on the lane go first, keeps its check’s order, and is no failed attempt', async () => {
     const check = (iid: number) => store.insertCheck({ ...event, mergeRequestIid: iid }, 'pending', null, { name: 'default', required: 1 }, new Date());
-    const busy = [check(1), check(2), check(3)];
-    const other = check(4);
-    for (const id of busy) store.enqueue(id, { kind: 'post_card', payload: null }, new Date());
-    store.enqueue(busy[1]!, { kind: 'update_card', payload: null }, new Date());
-    store.enqueue(other, { kind: 'post_card', payload: null }, new Date());
+    const busy = [await check(1), await check(2), await check(3)];
+    const other = await check(4);
+    for (const id of busy) await store.enqueue(id, { kind: 'post_card', payload: null }, new Date());
+    await store.enqueue(busy[1]!, { kind: 'update_card', payload: null }, new Date());
+    await store.enqueue(other, { kind: 'post_card', payload: null }, new Date());
 
     const pacer = new Pacer(2.5); // one every 400 ms per channel
     const channelOf = (checkId: number) => (checkId === other ? 'C0OTHER' : 'C0BUSY');
@@ -90,7 +90,7 @@ describe('the delivery worker', () => {
       maxDelayMs: 10_000,
       handlers: {
         post_card: {
-          notBefore: ({ id, checkId }, now) => pacer.slot(channelOf(checkId), id, now),
+          notBefore: async ({ id, checkId }, now) => pacer.slot(channelOf(checkId), id, now),
           deliver: async ({ checkId, attempts }) => void sent.push({ kind: 'post_card', checkId, attempts, at: Date.now() }),
         },
         update_card: { deliver: async ({ checkId, attempts }) => void sent.push({ kind: 'update_card', checkId, attempts, at: Date.now() }) },

@@ -45,7 +45,7 @@ describe('break glass meets the rest of the bot', () => {
 
     expect((await submitBreakGlass(h, CTO, id, 'Outage fix')).status).toBe(200);
     await h.gitlab.waitForResponses(1);
-    expect(h.bot.store.getCheck(id)?.state).toBe('approved');
+    expect((await h.bot.store.getCheck(id))?.state).toBe('approved');
 
     const [dm] = await h.slack.waitFor('chat.postMessage', 1, (c) => c.body.channel === AUTHOR);
     expect(JSON.stringify(dm!.body.blocks)).toContain(`*approved* by <@${CTO}>`);
@@ -66,7 +66,7 @@ describe('break glass meets the rest of the bot', () => {
     expect(text).toContain('Year-end freeze &lt;!channel&gt;');
     expect(text).not.toContain('<!channel>');
     expect(text).not.toContain('&amp;lt;');
-    expect(h.bot.store.getCheck(id)?.state).toBe('pending');
+    expect((await h.bot.store.getCheck(id))?.state).toBe('pending');
   });
 
   it('an emergency approval taken in while the database refuses writes is recorded once it takes them again', async () => {
@@ -81,10 +81,10 @@ describe('break glass meets the rest of the bot', () => {
     lookup.release();
     await lock.released;
 
-    await expect.poll(() => h.bot.store.getCheck(id)?.state, { timeout: 30_000 }).toBe('approved');
+    await expect.poll(async () => (await h.bot.store.getCheck(id))?.state, { timeout: 30_000 }).toBe('approved');
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ status: 'passed' });
-    const events = h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id });
+    const events = await h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id });
     expect(events.filter((e) => e.event === 'break_glass')).toHaveLength(1);
   }, 60_000);
 });
@@ -108,6 +108,6 @@ describe('a freeze on a rule that names nobody in break_glass', () => {
     const text = JSON.stringify(refused!.body.view);
     expect(text).toContain('names nobody in break_glass');
     expect(text).not.toContain('You are not named');
-    expect(h.bot.store.getCheck(id)?.state).toBe('pending');
+    expect((await h.bot.store.getCheck(id))?.state).toBe('pending');
   });
 });

@@ -59,7 +59,7 @@ describe('freezes and break glass', () => {
     const refusal = await nthPrivateReply(h, 1);
     expect(refusal).toContain('acme/payments-api!128 is frozen (rule “payments”): Year-end freeze &lt;!channel&gt;. Approvals are refused until the freeze ends');
     expect(refusal).toContain('Emergency approve');
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', approvals: [] });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', approvals: [] });
 
     // The web list and /pending show the freeze too.
     const row = webRow(await webList(h), id);
@@ -91,13 +91,13 @@ describe('freezes and break glass', () => {
     // A reason is always needed: an empty one is shown in the modal and nothing is recorded.
     const empty = await submitBreakGlass(h, 'U0CTO', id, '   ');
     expect(await empty.json()).toMatchObject({ response_action: 'errors', errors: { reason: expect.stringContaining('needs a reason') } });
-    expect(h.bot.store.getCheck(id)?.state).toBe('pending');
+    expect((await h.bot.store.getCheck(id))?.state).toBe('pending');
 
     const reason = 'Outage fix @everyone [click](https://evil.example) <b>now</b>';
     expect((await submitBreakGlass(h, 'U0CTO', id, reason)).status).toBe(200);
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ status: 'passed', external_status_check_id: 7 });
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: 'U0CTO', reason });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: 'U0CTO', reason });
 
     await h.gitlab.requests.waitFor((c) => c.method === 'POST' && c.path.endsWith('/notes'));
     const note = String(h.gitlab.notes[0]!.body.body);
@@ -111,7 +111,7 @@ describe('freezes and break glass', () => {
     expect(String(told!.body.text)).toContain('<@U0CTO>');
     expect(String(told!.body.text)).toContain('&lt;b&gt;now&lt;/b&gt;');
 
-    const events = h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id });
+    const events = await h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id });
     expect(events.find((e) => e.event === 'break_glass')).toMatchObject({ actor: 'u0cto', via: 'slack', detail: `during the freeze “Year-end freeze <!channel>”: ${reason}` });
   });
 
@@ -127,7 +127,7 @@ describe('freezes and break glass', () => {
     const frozen = await webForm(h, id, 'approve', {});
     expect(frozen.status).toBe(409);
     expect(await frozen.text()).toContain('Year-end freeze');
-    expect(h.bot.store.getCheck(id)?.state).toBe('pending');
+    expect((await h.bot.store.getCheck(id))?.state).toBe('pending');
   });
 
   it('outside a freeze there is no Emergency approve, and approving works as usual', async () => {
@@ -140,7 +140,7 @@ describe('freezes and break glass', () => {
     expect(await nthPrivateReply(h, 1)).toContain('is not frozen now');
     await h.click(APPROVER, 'approve_check', id);
     await h.gitlab.waitForResponses(1);
-    expect(h.bot.store.getCheck(id)?.state).toBe('approved');
+    expect((await h.bot.store.getCheck(id))?.state).toBe('approved');
   });
 
   it('a freeze under a rule that names nobody in break_glass shows the freeze, but no Emergency approve', async () => {

@@ -44,7 +44,7 @@ describe('when GitLab refuses a decision, people see it plainly', () => {
     expect(cardText(update!)).toContain('The check in GitLab did not change.');
     expect(hasButtons(update!)).toBe(false);
 
-    const check = h.bot.store.getCheck(id);
+    const check = await h.bot.store.getCheck(id);
     expect(check).toMatchObject({ state: 'approved', report: 'failed', reportedAt: null });
     expect(check!.reportError).toBe(`GitLab answered ${status} (${hint}): ${message}`);
     // Refusals are not retried: the one call is all GitLab saw.
@@ -63,7 +63,7 @@ describe('when GitLab refuses a decision, people see it plainly', () => {
     expect(cardText(update!)).toContain('Not reported (newer commit)');
     expect(hasButtons(update!)).toBe(false);
 
-    const check = h.bot.store.getCheck(id);
+    const check = await h.bot.store.getCheck(id);
     expect(check).toMatchObject({ state: 'stale', report: 'failed', decidedBy: APPROVER });
     expect(check!.reportError).toContain('GitLab answered 409');
     // GitLab names its current HEAD, not the commit the bot sent: the bot says which it is.
@@ -89,8 +89,8 @@ describe('when GitLab refuses a decision, people see it plainly', () => {
 
     const [update] = await h.slack.waitFor('chat.update', 1, (c) => cardText(c).includes('GitLab refused this decision'));
     expect(cardText(update!)).not.toContain('Approved');
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'stale', reason: 'Breaks refunds' });
-    expect(h.bot.store.decisionsOf(id)).toEqual([expect.objectContaining({ outcome: 'reject' })]);
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'stale', reason: 'Breaks refunds' });
+    expect(await h.bot.store.decisionsOf(id)).toEqual([expect.objectContaining({ outcome: 'reject' })]);
     expect(h.gitlab.responses.map((r) => r.body.status)).toEqual(['failed']);
 
     await h.click(SECOND_APPROVER, 'approve_check', id);
@@ -109,7 +109,7 @@ describe('when GitLab refuses a decision, people see it plainly', () => {
       { sha: '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4', external_status_check_id: 7, status: 'passed' },
     ]);
     await h.slack.waitFor('chat.update', 1, (c) => cardText(c).includes('Reported to GitLab'));
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported', reportError: null, reportedAt: expect.any(Date) });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported', reportError: null, reportedAt: expect.any(Date) });
     expect(h.gitlab.responses).toHaveLength(2);
     expect(await webRow(h, id)).toMatch(/<span class="badge approved">Approved<\/span>[\s\S]*reported to GitLab/);
   });
@@ -131,7 +131,7 @@ describe('while GitLab is down, the decision waits visibly', () => {
 
     const [update] = await h.slack.waitFor('chat.update', 1, (c) => cardText(c).includes('Not in GitLab yet, retrying'));
     expect(cardText(update!)).toContain('GitLab answered 503');
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'sending', reportError: expect.stringContaining('GitLab answered 503') });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'sending', reportError: expect.stringContaining('GitLab answered 503') });
     expect(await webRow(h, id)).toContain('not in GitLab yet, retrying (GitLab answered 503');
     expect(h.gitlab.responses).toHaveLength(1);
   });

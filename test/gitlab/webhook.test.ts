@@ -70,7 +70,7 @@ describe('receiving a status check call from GitLab', () => {
     const answer = await post(h, call());
     expect(answer.status).toBe(status);
     expect(answer.json).toEqual({ error: expect.stringMatching(error) });
-    expect(h.bot.store.countPending()).toBe(0);
+    expect(await h.bot.store.countPending()).toBe(0);
     expect(rowsOnDisk(h)).toBe(0);
 
     const next = await h.receive();
@@ -86,7 +86,7 @@ describe('receiving a status check call from GitLab', () => {
     expect(again.status).toBe(202);
     expect(again.body).toEqual({ id: first.body.id, state: 'pending' });
     expect(rowsOnDisk(h)).toBe(1);
-    expect(h.bot.store.getCheck(first.body.id as number)).toMatchObject({
+    expect(await h.bot.store.getCheck(first.body.id as number)).toMatchObject({
       projectPath: 'acme/payments-api',
       mergeRequestIid: 128,
       sha: '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4',
@@ -99,7 +99,7 @@ describe('receiving a status check call from GitLab', () => {
     const answer = await h.receive();
     expect(answer.status).toBe(202);
     const id = answer.body.id as number;
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
     expect(rowsOnDisk(h)).toBe(1);
     // Slack did refuse the first card; it is posted on a later try.
     await h.slack.refused.waitFor((c) => c.method === 'chat.postMessage');

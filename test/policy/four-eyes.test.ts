@@ -15,10 +15,10 @@ async function posted(h: Harness): Promise<number> {
 }
 
 /** Nothing was decided and nothing went to GitLab. */
-function expectUndecided(h: Harness, id: number): void {
-  expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
-  expect(h.bot.store.decisionsOf(id)).toEqual([]);
-  expect(h.bot.store.hasPendingDelivery(id, 'report')).toBe(false);
+async function expectUndecided(h: Harness, id: number): Promise<void> {
+  expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
+  expect(await h.bot.store.decisionsOf(id)).toEqual([]);
+  expect(await h.bot.store.hasPendingDelivery(id, 'report')).toBe(false);
   expect(h.gitlab.responses).toEqual([]);
 }
 
@@ -38,8 +38,8 @@ describe('four eyes: nobody approves their own merge request', () => {
     const refusal = await nthPrivateReply(h, 1);
     expect(refusal).toContain('You wrote this merge request');
     expect(refusal).toContain('four eyes');
-    expectUndecided(h, id);
-    const events = h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id });
+    await expectUndecided(h, id);
+    const events = await h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id });
     expect(events.filter((e) => e.event === 'refused')).toEqual([expect.objectContaining({ actor: 'u0approver', via: 'slack', detail: expect.stringContaining('four eyes') })]);
 
     // Someone else approves it.
@@ -56,7 +56,7 @@ describe('four eyes: nobody approves their own merge request', () => {
     await h.click(APPROVER, 'approve_check', id);
 
     expect(await nthPrivateReply(h, 1)).toContain('one of its commits');
-    expectUndecided(h, id);
+    await expectUndecided(h, id);
   });
 
   it('the author of a commit on a late page of a long merge request is refused too (every page of commits is read)', async () => {
@@ -69,7 +69,7 @@ describe('four eyes: nobody approves their own merge request', () => {
     await h.click(APPROVER, 'approve_check', id);
 
     expect(await nthPrivateReply(h, 1)).toContain('one of its commits');
-    expectUndecided(h, id);
+    await expectUndecided(h, id);
     const pages = h.gitlab.requests.calls.filter((c) => c.path.endsWith('/merge_requests/128/commits'));
     expect(pages.map((c) => c.query?.page ?? '1')).toEqual(Array.from({ length: 11 }, (_, i) => String(i + 1)));
   });
@@ -84,7 +84,7 @@ describe('four eyes: nobody approves their own merge request', () => {
 
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ status: 'failed' });
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', decidedBy: APPROVER });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', decidedBy: APPROVER });
   });
 
   it.each([
@@ -102,7 +102,7 @@ describe('four eyes: nobody approves their own merge request', () => {
 
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ status: 'passed' });
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER });
   });
 
   it('a self-approval under approve_with_comment is refused privately after the modal closes, and nothing is posted', async () => {
@@ -117,7 +117,7 @@ describe('four eyes: nobody approves their own merge request', () => {
     const [told] = await h.slack.waitFor('chat.postEphemeral');
     expect(told!.body).toMatchObject({ channel: CHANNEL, user: APPROVER });
     expect(String(told!.body.text)).toContain('four eyes');
-    expectUndecided(h, id);
+    await expectUndecided(h, id);
     expect(h.gitlab.notes).toEqual([]);
   });
 });
@@ -137,7 +137,7 @@ describe('four eyes fails closed', () => {
     const refusal = await nthPrivateReply(h, 1);
     expect(refusal).toContain('users:read.email');
     expect(refusal).toContain('Nothing was recorded');
-    expectUndecided(h, id);
+    await expectUndecided(h, id);
   });
 
   it('Slack cannot say who the approver is just now: refused, asked to try again', async () => {
@@ -147,7 +147,7 @@ describe('four eyes fails closed', () => {
     await h.click(APPROVER, 'approve_check', id);
 
     expect(await nthPrivateReply(h, 1)).toContain('try again');
-    expectUndecided(h, id);
+    await expectUndecided(h, id);
   });
 
   it('GitLab cannot say who wrote the merge request: refused, asked to try again; a retry once GitLab is back succeeds', async () => {
@@ -159,7 +159,7 @@ describe('four eyes fails closed', () => {
     const refusal = await nthPrivateReply(h, 1);
     expect(refusal).toContain('GitLab did not say who wrote this merge request');
     expect(refusal).toContain('try again');
-    expectUndecided(h, id);
+    await expectUndecided(h, id);
 
     // GitLab answers again: the same click now goes through (the failure was not remembered).
     await h.click(APPROVER, 'approve_check', id);
@@ -167,7 +167,7 @@ describe('four eyes fails closed', () => {
     expect(report!.body).toMatchObject({ status: 'passed' });
     await h.slack.waitFor('chat.update', 1, cardSays('Reported to GitLab'));
     expect(h.gitlab.requests.calls.filter((c) => c.method === 'GET' && MR_PATH.test(c.path))).toHaveLength(2);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER });
   });
 
   it('the author’s commits cannot be read: refused as well', async () => {
@@ -177,7 +177,7 @@ describe('four eyes fails closed', () => {
     await h.click(APPROVER, 'approve_check', id);
 
     expect(await nthPrivateReply(h, 1)).toContain('try again');
-    expectUndecided(h, id);
+    await expectUndecided(h, id);
   });
 });
 
@@ -198,13 +198,13 @@ describe('four eyes on the web list', () => {
     expect([403, 409]).toContain(refused.status);
     expect(refused.html).toContain('Not recorded');
     expect(refused.html).toContain('four eyes');
-    expectUndecided(h, id);
+    await expectUndecided(h, id);
 
     const approved = await decideOnWeb(h, id, 'approve', { authorization: basic(), reason: 'my own' });
     expect(approved.status).toBe(303);
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ status: 'passed' });
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: 'alice', decidedVia: 'web' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: 'alice', decidedVia: 'web' });
   });
 
   it('the author may reject their own merge request on the web list', async () => {

@@ -25,14 +25,14 @@ describe('the gate holds when things arrive out of order or change under it', ()
     // GitLab's retry of the first call arrives after the push.
     const late = await h.receive(callAt(10, { sha: sha(1) }));
     expect(late.status).toBe(202);
-    expect(h.bot.store.getCheck(newest)).toMatchObject({ state: 'pending' });
-    expect(h.bot.store.pendingChecks(10).map((c) => c.sha)).toEqual([sha(2)]);
+    expect(await h.bot.store.getCheck(newest)).toMatchObject({ state: 'pending' });
+    expect((await h.bot.store.pendingChecks(10)).map((c) => c.sha)).toEqual([sha(2)]);
     // A call for a commit never seen, but older than what is known, is recorded, not carded.
     const unseen = await h.receive(callAt(5, { sha: sha(9) }));
     expect(unseen.body.state).toBe('superseded');
     // A push back to the first commit is newer, and revives it.
     await h.receive(callAt(30, { sha: sha(1) }));
-    expect(h.bot.store.pendingChecks(10).map((c) => c.sha)).toEqual([sha(1)]);
+    expect((await h.bot.store.pendingChecks(10)).map((c) => c.sha)).toEqual([sha(1)]);
   });
 
   it.each(['16.4', '17.6'])('an approval made under a weaker rule is withdrawn when the target branch moves to a stricter one (GitLab %s)', async (version) => {
@@ -45,7 +45,7 @@ describe('the gate holds when things arrive out of order or change under it', ()
     const id = (await h.receive(mergeRequestInto('acme/payments-api', 'feature/base'))).body.id as number;
     await h.click(APPROVER, 'approve_check', id);
     await h.gitlab.waitForResponses(1);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', ruleName: 'default' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', ruleName: 'default' });
     expect(h.gitlab.statusOf(42, 128, 7, FIRST)).toBe('passed');
 
     await h.receive(mergeRequestInto('acme/payments-api', 'main'));
@@ -57,11 +57,11 @@ describe('the gate holds when things arrive out of order or change under it', ()
     const [note] = await h.gitlab.requests.waitFor((c) => c.method === 'POST' && c.path === '/api/v4/projects/42/merge_requests/128/notes');
     expect(String(note!.body.body)).toContain('**Approval withdrawn**');
     expect(String(note!.body.body)).toContain('rule `payments` now governs this merge request (2 approvals needed; it was `default`)');
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', ruleName: 'payments', approvalsRequired: 2, approvals: [] });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', ruleName: 'payments', approvalsRequired: 2, approvals: [] });
     // The withdrawal is audited, and is no decision of the check, which waits again.
-    const events = () => h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id }).map((e) => e.event);
-    await vi.waitFor(() => expect(events()).toContain('withdrawal_reported'), { timeout: 10_000, interval: 20 });
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
+    const events = async () => (await h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id })).map((e) => e.event);
+    await vi.waitFor(async () => expect(await events()).toContain('withdrawal_reported'), { timeout: 10_000, interval: 20 });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
     await h.slack.waitFor('chat.postMessage', 2);
     await h.click('U0PAY1', 'approve_check', id);
     expect(await nthPrivateReply(h, 1)).toBe('Your approval is counted: 1 of 2.');
@@ -107,7 +107,7 @@ describe('identities are not mixed up', () => {
     const id = (await h.receive()).body.id as number;
     await h.click(APPROVER, 'approve_check', id);
     expect(await nthPrivateReply(h, 1)).toContain('does not show the e-mail of this merge request’s author');
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
     expect(h.gitlab.responses).toEqual([]);
     // On the web list a WEB_USERS name is compared with the author's username instead.
     expect((await decideOnWeb(h, id, 'approve')).status).toBe(303);
@@ -120,7 +120,7 @@ describe('identities are not mixed up', () => {
     const refused = await decideOnWeb(h, id, 'approve');
     expect(refused.status).toBe(403);
     expect(refused.html).toContain('a shared web login cannot tell people apart');
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', approvals: [] });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', approvals: [] });
   });
 
   it('/pending lists only what the person asking may decide', async () => {

@@ -22,7 +22,7 @@ async function reject(h: Harness, id: number, reason: string | null): Promise<vo
   expect(submitted.status).toBe(200);
 }
 
-const eventsOf = (h: Harness, id: number) => h.bot.gate.history({ ...everything, checkId: id }).map((e) => e.event);
+const eventsOf = async (h: Harness, id: number) => (await h.bot.gate.history({ ...everything, checkId: id })).map((e) => e.event);
 
 describe('reasons reach the merge request as notes', () => {
   let h: Harness;
@@ -62,7 +62,7 @@ describe('reasons reach the merge request as notes', () => {
     await h.click(APPROVER, 'approve_check', next);
     await h.gitlab.waitForResponses(2);
     expect(h.gitlab.notes).toHaveLength(2);
-    expect(eventsOf(h, id).filter((e) => e.startsWith('note_'))).toEqual(['note_posted']);
+    expect((await eventsOf(h, id)).filter((e) => e.startsWith('note_'))).toEqual(['note_posted']);
   });
 
   it.each([
@@ -82,8 +82,8 @@ describe('reasons reach the merge request as notes', () => {
     await h.gitlab.requests.waitFor((c) => c.method === 'POST' && c.path.endsWith('/notes'));
     await h.gitlab.waitForResponses(2);
     expect(h.gitlab.notes.map((n) => n.path)).toEqual(['/api/v4/projects/42/merge_requests/129/notes']);
-    expect(eventsOf(h, id)).not.toContain('note_posted');
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', reason: null });
+    expect(await eventsOf(h, id)).not.toContain('note_posted');
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', reason: null });
   });
 });
 
@@ -109,8 +109,8 @@ describe('a rule that asks approvers for a comment', () => {
     const view = modal!.body.view as { callback_id: string; private_metadata: string };
     expect(view.callback_id).toBe('approve_comment');
     expect(JSON.parse(view.private_metadata)).toEqual({ checkId: id, channel: CHANNEL });
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
-    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
+    expect(await h.bot.store.decisionsOf(id)).toEqual([]);
     expect(h.gitlab.responses).toEqual([]);
     expect(h.gitlab.notes).toEqual([]);
   });
@@ -131,7 +131,7 @@ describe('a rule that asks approvers for a comment', () => {
     const body = String(note!.body.body);
     expect(body).toContain('**Approved** by u0approver in Slack');
     expect(body).toContain('> Checked the retry limits with the gateway team.');
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER, reason: 'Checked the retry limits with the gateway team.' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER, reason: 'Checked the retry limits with the gateway team.' });
   });
 
   it.each([['spaces', '   '], ['line breaks and tabs', ' \n\t\n '], ['nothing', null]])(
@@ -145,8 +145,8 @@ describe('a rule that asks approvers for a comment', () => {
       const submitted = await submitComment(h, APPROVER, id, comment);
       expect(submitted.status).toBe(200);
       expect(await submitted.json()).toMatchObject({ response_action: 'errors', errors: { reason: expect.stringContaining('asks for a comment') } });
-      expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
-      expect(h.bot.store.decisionsOf(id)).toEqual([]);
+      expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
+      expect(await h.bot.store.decisionsOf(id)).toEqual([]);
       expect(h.gitlab.responses).toEqual([]);
       expect(h.gitlab.notes).toEqual([]);
 
@@ -163,7 +163,7 @@ describe('a rule that asks approvers for a comment', () => {
     const blank = await decideOnWeb(h, id, 'approve', { reason: ' \n\t ' });
     expect(blank.status).toBe(422);
     expect(blank.html).toContain('asks for a comment');
-    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(await h.bot.store.decisionsOf(id)).toEqual([]);
     expect(h.gitlab.responses).toEqual([]);
     expect((await decideOnWeb(h, id, 'approve', { reason: 'Reviewed.' })).status).toBe(303);
     await h.gitlab.waitForResponses(1);
@@ -189,7 +189,7 @@ describe('a rule that asks approvers for a comment', () => {
     const [told] = await h.slack.waitFor('chat.postEphemeral');
     expect(told!.body).toMatchObject({ channel: CHANNEL, user: OUTSIDER });
     expect(String(told!.body.text)).toContain('not one of the approvers');
-    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(await h.bot.store.decisionsOf(id)).toEqual([]);
     expect(h.gitlab.responses).toEqual([]);
     expect(h.gitlab.notes).toEqual([]);
   });
@@ -222,6 +222,6 @@ describe('a note can neither ping people nor run GitLab commands', () => {
     expect(body).not.toContain('**Approved**');
     expect(body).not.toContain('](');
     // What was typed is kept as it was, in the audit trail and the database.
-    expect(h.bot.store.getCheck(id)!.reason).toBe(HOSTILE);
+    expect((await h.bot.store.getCheck(id))!.reason).toBe(HOSTILE);
   });
 });

@@ -70,7 +70,7 @@ describe('routing and approving by the policy file', () => {
       const id = await posted(row);
       const [card] = h.slack.calls('chat.postMessage');
       expect(card!.body.channel).toBe(row.channel);
-      expect(h.bot.store.getCheck(id)).toMatchObject({ approvalsRequired: row.required, ruleName: row.rule });
+      expect(await h.bot.store.getCheck(id)).toMatchObject({ approvalsRequired: row.required, ruleName: row.rule });
       if (row.required > 1) expect(cardText(card!)).toContain(`0 of ${row.required} approvals`);
       else expect(cardText(card!)).not.toMatch(/\d of \d approvals/);
     });
@@ -87,8 +87,8 @@ describe('routing and approving by the policy file', () => {
       await h.click(row.outsider, 'reject_check', id);
       const [refused] = await h.slack.waitFor('views.update');
       expect(JSON.stringify(refused!.body.view)).toContain(`rule “${row.rule}”`);
-      expect(h.bot.store.decisionsOf(id)).toEqual([]);
-      expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
+      expect(await h.bot.store.decisionsOf(id)).toEqual([]);
+      expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
       expect(h.gitlab.responses).toEqual([]);
     });
 
@@ -99,8 +99,8 @@ describe('routing and approving by the policy file', () => {
       for (const [i, approver] of deciders.slice(0, -1).entries()) {
         await h.click(approver, 'approve_check', id);
         expect(await nthPrivateReply(h, i + 1)).toBe(`Your approval is counted: ${i + 1} of ${row.required}.`);
-        expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
-        expect(reportQueued(id)).toBe(false);
+        expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
+        expect(await reportQueued(id)).toBe(false);
       }
       expect(h.gitlab.responses).toEqual([]);
 
@@ -110,8 +110,8 @@ describe('routing and approving by the policy file', () => {
       const [done] = await h.slack.waitFor('chat.update', 1, cardSays('Reported to GitLab'));
       expect(done!.body.channel).toBe(row.channel);
       expect(h.gitlab.responses).toHaveLength(1);
-      expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: deciders.at(-1) });
-      expect(h.bot.store.decisionsOf(id).map((d) => d.actorId)).toEqual(deciders);
+      expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: deciders.at(-1) });
+      expect((await h.bot.store.decisionsOf(id)).map((d) => d.actorId)).toEqual(deciders);
     });
 
     it('one of its approvers rejects: failed is reported to GitLab', async () => {
@@ -122,7 +122,7 @@ describe('routing and approving by the policy file', () => {
       await h.submitReject(row.approvers[0]!, id, 'Not in this release');
       const [report] = await h.gitlab.waitForResponses(1);
       expect(report!.body).toMatchObject({ status: 'failed' });
-      expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', decidedBy: row.approvers[0] });
+      expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', decidedBy: row.approvers[0] });
     });
   });
 
@@ -149,9 +149,9 @@ describe('routing and approving by the policy file', () => {
       expect(again).toContain('already');
       expect(again).toContain(`${row.required} approvals from different people`);
 
-      expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none', approvals: [expect.objectContaining({ by: row.approvers[0] })] });
-      expect(h.bot.store.getCheck(id)?.approvals).toHaveLength(1);
-      expect(reportQueued(id)).toBe(false);
+      expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none', approvals: [expect.objectContaining({ by: row.approvers[0] })] });
+      expect((await h.bot.store.getCheck(id))?.approvals).toHaveLength(1);
+      expect(await reportQueued(id)).toBe(false);
       expect(h.gitlab.responses).toEqual([]);
 
       // The second approver still completes the quorum.
@@ -176,8 +176,8 @@ describe('routing and approving by the policy file', () => {
       const [done] = await h.slack.waitFor('chat.update', 1, cardSays('Reported to GitLab'));
       expect(cardText(done!)).toContain(`Rejected* by <@${row.approvers[1]}>`);
       expect(h.gitlab.responses).toHaveLength(1);
-      expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', reason: 'Ledger totals drift on retries' });
-      expect(h.bot.store.decisionsOf(id).map((d) => d.outcome)).toEqual(['approve', 'reject']);
+      expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', reason: 'Ledger totals drift on retries' });
+      expect((await h.bot.store.decisionsOf(id)).map((d) => d.outcome)).toEqual(['approve', 'reject']);
     });
   });
 
@@ -188,11 +188,11 @@ describe('routing and approving by the policy file', () => {
     // The author changes the target branch; GitLab calls the check again for the same commit.
     expect((await h.receive(mergeRequestInto('acme/payments-api', 'main'))).status).toBe(202);
 
-    const [waiting] = h.bot.store.pendingChecks(10);
+    const [waiting] = await h.bot.store.pendingChecks(10);
     expect(waiting).toMatchObject({ targetBranch: 'main', approvalsRequired: 2, ruleName: 'payments' });
     await h.click('U0PAY1', 'approve_check', waiting!.id);
     expect(await nthPrivateReply(h, 1)).toBe('Your approval is counted: 1 of 2.');
-    expect(h.bot.store.getCheck(waiting!.id)).toMatchObject({ state: 'pending', report: 'none' });
+    expect(await h.bot.store.getCheck(waiting!.id)).toMatchObject({ state: 'pending', report: 'none' });
     expect(h.gitlab.responses).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import type { CheckState } from '../../src/domain/check.js';
 import { FakeGitLab, gitlabSignature, sendStatusCheck, type GitLabCall } from '../../src/fakes/gitlab.js';
 import { Recorder } from '../../src/fakes/recorder.js';
 import { buttonClick, FakeSlack, sendInteraction } from '../../src/fakes/slack.js';
-import { Store } from '../../src/store/store.js';
+import { openStore } from '../../src/store/store.js';
 import { iidOf } from '../support/cards.js';
 import { APPROVER, CHANNEL, SECRETS, statusCheck, tempDir, testEnv } from '../support/harness.js';
 import { BotProcesses, type BotProcess } from '../support/process.js';
@@ -108,13 +108,14 @@ function statusCheckOn(agent: http.Agent, url: string, iid: number): Promise<num
 }
 
 /** The database as the bot left it (opened only while no bot runs). */
-function statesOf(databasePath: string, sent: Sent[]): { states: Map<number, CheckState | null>; outbox: number } {
+async function statesOf(databasePath: string, sent: Sent[]): Promise<{ states: Map<number, CheckState | null>; outbox: number }> {
   const store = await openStore(databasePath);
   try {
-    const states = new Map(sent.filter((s) => s.checkId !== null).map((s) => [s.iid, store.getCheck(s.checkId!)?.state ?? null]));
-    return { states, outbox: store.deliveryStats(Date.now()).pending };
+    const states = new Map<number, CheckState | null>();
+    for (const s of sent) if (s.checkId !== null) states.set(s.iid, (await store.getCheck(s.checkId))?.state ?? null);
+    return { states, outbox: (await store.deliveryStats(Date.now())).pending };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -181,7 +182,7 @@ describe('a bot process that dies or is stopped loses nothing it acknowledged', 
     const accepted = sent.filter((s) => s.checkId !== null);
     expect(accepted.length).toBeGreaterThanOrEqual(30);
     expect(accepted.length).toBeLessThan(60);
-    const { states, outbox } = statesOf(env.DATABASE_PATH!, sent);
+    const { states, outbox } = await statesOf(env.DATABASE_PATH!, sent);
     expect(outbox).toBeGreaterThan(0); // the kill did land with work still to deliver
     for (const s of accepted) expect(states.get(s.iid), `check of !${s.iid}`).toMatch(/^(pending|approved)$/);
 
@@ -232,7 +233,7 @@ describe('a bot process that dies or is stopped loses nothing it acknowledged', 
 
     // A graceful stop waits for the decisions it acknowledged: every acknowledged click is recorded.
     const accepted = sent.filter((s) => s.checkId !== null);
-    const { states } = statesOf(env.DATABASE_PATH!, sent);
+    const { states } = await statesOf(env.DATABASE_PATH!, sent);
     for (const s of accepted) expect(states.get(s.iid), `check of !${s.iid}`).toMatch(/^(pending|approved)$/);
     for (const s of accepted.filter((a) => a.click === 'acked')) expect(states.get(s.iid), `decision on !${s.iid}`).toBe('approved');
     const decided = accepted.filter((s) => states.get(s.iid) === 'approved').map((s) => s.iid);

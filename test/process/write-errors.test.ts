@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeGitLab, sendStatusCheck } from '../../src/fakes/gitlab.js';
 import { buttonClick, FakeSlack, sendInteraction } from '../../src/fakes/slack.js';
-import { Store } from '../../src/store/store.js';
+import { openStore } from '../../src/store/store.js';
 import { iidOf } from '../support/cards.js';
 import { eventually } from '../support/eventually.js';
 import { APPROVER, CHANNEL, SECRETS, statusCheck, tempDir, testEnv } from '../support/harness.js';
@@ -54,7 +54,7 @@ function cardTsOf(file: string, iid: number): string | undefined {
 }
 
 /** A fresh, migrated database with no write-ahead log left over (opened and closed once). */
-function createDatabase(file: string): void {
+async function createDatabase(file: string): Promise<void> {
   await (await openStore(file)).close();
 }
 
@@ -157,7 +157,7 @@ describe('a database that refuses writes does not take the bot down', () => {
 
   it('another process holds the write lock for 12 s: the bot stays up, answers 503 then 202, and posts the card in flight once', async () => {
     const file = path.join(dir, 'approvals.db');
-    createDatabase(file);
+    await createDatabase(file);
     let lock: { released: Promise<void> } | null = null;
     await badDay(
       file,
@@ -177,7 +177,7 @@ describe('a database that refuses writes does not take the bot down', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', disk]);
     cleanups.push(() => execFileSync('umount', ['-l', disk]));
     const file = path.join(disk, 'approvals.db');
-    createDatabase(file);
+    await createDatabase(file);
     const filler = path.join(disk, 'filler');
     await badDay(
       file,

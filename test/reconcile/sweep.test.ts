@@ -17,10 +17,10 @@ const mergeRequest = (changes: Partial<FakeMergeRequest> = {}): FakeMergeRequest
 });
 
 /** Polls until `read` returns something truthy; bounded, for state no fake records. */
-async function eventually<T>(read: () => T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+async function eventually<T>(read: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const value = read();
+    const value = await read();
     if (value) return value;
     if (Date.now() > until) throw new Error('the condition did not come true in time');
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -45,12 +45,12 @@ describe('the sweep asks GitLab what the bot missed', () => {
     expect(cardText(card!)).toContain('acme/payments-api!7');
     expect(cardText(card!)).toContain('&lt;!channel&gt;');
     const id = checkIdOf(card!) as number;
-    expect(h.bot.store.getCheck(id)).toMatchObject({ projectId: 42, mergeRequestIid: 7, sha: 'c'.repeat(40), statusCheckId: 7, state: 'pending' });
-    const events = h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id }).map((e) => e.event);
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ projectId: 42, mergeRequestIid: 7, sha: 'c'.repeat(40), statusCheckId: 7, state: 'pending' });
+    const events = (await h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id })).map((e) => e.event);
     expect(events).toEqual(expect.arrayContaining(['received', 'reconciled']));
     // One check only: not one per sweep, and none for the status check that is not the bot's.
     await eventually(() => h.gitlab.requests.calls.filter((c) => c.path.endsWith('/merge_requests/7/status_checks')).length >= 2);
-    expect(h.bot.store.checksOfMergeRequest(42, 7)).toHaveLength(1);
+    expect(await h.bot.store.checksOfMergeRequest(42, 7)).toHaveLength(1);
     expect(h.slack.calls('chat.postMessage')).toHaveLength(1);
 
     const metrics = await (await fetch(`${h.bot.url}/metrics`)).text();
@@ -71,8 +71,8 @@ describe('the sweep asks GitLab what the bot missed', () => {
     const [, again] = await h.gitlab.waitForResponses(2, 10_000);
     expect(again!.body).toEqual({ sha: FIXTURE_SHA, external_status_check_id: 7, status: 'passed' });
     await h.slack.waitFor('chat.update', 1, (c) => cardText(c).includes('Reported to GitLab'));
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported', reportError: null });
-    const events = h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id }).map((e) => e.event);
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported', reportError: null });
+    const events = (await h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id })).map((e) => e.event);
     expect(events).toEqual(expect.arrayContaining(['report_failed', 'report_resent', 'reported']));
     // Accepted now: later sweeps leave it alone.
     await eventually(() => h.gitlab.requests.calls.filter((c) => c.path.endsWith('/merge_requests/128/status_checks')).length >= 3);
@@ -88,7 +88,7 @@ describe('the sweep asks GitLab what the bot missed', () => {
 
     const [update] = await h.slack.waitFor('chat.update', 1, (c) => cardText(c).includes('merged'), 10_000);
     expect(checkIdOf(update!)).toBeNull();
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'merged' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'merged' });
   });
 });
 
@@ -106,9 +106,9 @@ describe('a push the bot never heard of', () => {
 
     const [, card] = await h.slack.waitFor('chat.postMessage', 2, () => true, 10_000);
     const id = checkIdOf(card!) as number;
-    expect(h.bot.store.getCheck(id)).toMatchObject({ sha: 'e'.repeat(40), state: 'pending', previousSha: FIXTURE_SHA });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ sha: 'e'.repeat(40), state: 'pending', previousSha: FIXTURE_SHA });
     await h.slack.waitFor('chat.update', 1, (c) => cardText(c).includes('Superseded'));
-    expect(h.bot.store.getCheck(old)?.state).toBe('superseded');
+    expect((await h.bot.store.getCheck(old))?.state).toBe('superseded');
   });
 });
 
@@ -129,7 +129,7 @@ describe('GitLab’s own Retry', () => {
     expect((await h.receive(statusCheck())).status).toBe(202);
     const [, again] = await h.gitlab.waitForResponses(2);
     expect(again!.body).toMatchObject({ status: 'passed', external_status_check_id: 7 });
-    await eventually(() => h.bot.store.getCheck(id)?.report === 'reported');
+    await eventually(async () => (await h.bot.store.getCheck(id))?.report === 'reported');
     // A decision GitLab has is not sent a third time.
     expect((await h.receive(statusCheck())).status).toBe(202);
     expect(h.gitlab.responses).toHaveLength(2);

@@ -22,10 +22,10 @@ ${extra}`;
 const threadReplies = (h: Harness, ts: string): SlackCall[] => h.slack.calls('chat.postMessage').filter((c) => c.body.thread_ts === ts);
 
 /** Polls until `read` returns something truthy; bounded, for state no fake records. */
-async function eventually<T>(read: () => T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+async function eventually<T>(read: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const value = read();
+    const value = await read();
     if (value) return value;
     if (Date.now() > until) throw new Error('the condition did not come true in time');
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -35,8 +35,8 @@ async function eventually<T>(read: () => T | null | undefined | false, timeoutMs
 async function cardOf(h: Harness): Promise<{ id: number; ts: string }> {
   const id = (await h.receive()).body.id as number;
   const [card] = await h.slack.waitFor('chat.postMessage');
-  await eventually(() => h.bot.store.getCheck(id)?.slackTs);
-  return { id, ts: String((h.bot.store.getCheck(id) as { slackTs: string }).slackTs ?? card!.body.ts) };
+  await eventually(async () => (await h.bot.store.getCheck(id))?.slackTs);
+  return { id, ts: String(((await h.bot.store.getCheck(id)) as { slackTs: string }).slackTs ?? card!.body.ts) };
 }
 
 describe('reminders and escalation', () => {
@@ -78,20 +78,20 @@ describe('reminders and escalation', () => {
     expect(text).toContain('@lead (on the web list, signed in with GitLab)');
     expect(text).toContain(`https://slack.com/archives/${CHANNEL}/p${ts.replace('.', '')}`);
     expect(text).toContain('https://gitlab.example.com/acme/payments-api/-/merge_requests/128');
-    expect(h.bot.store.getCheck(id)?.escalatedAt).toEqual(new Date(MONDAY_9AM + 4000));
+    expect((await h.bot.store.getCheck(id))?.escalatedAt).toEqual(new Date(MONDAY_9AM + 4000));
 
     // Now the backup approver may: the check is approved and reported.
     await h.click('U0LEAD', 'approve_check', id);
     await h.gitlab.waitForResponses(1);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: 'U0LEAD' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: 'U0LEAD' });
 
     // Nothing after the decision: the next reminder's time passes, and its row is dropped unsent.
     const before = threadReplies(h, ts).length;
     time.advance(60_000);
-    await eventually(() => h.bot.store.nudgesOf(id).length === 0);
+    await eventually(async () => (await h.bot.store.nudgesOf(id)).length === 0);
     expect(threadReplies(h, ts)).toHaveLength(before);
     expect(h.slack.calls('chat.postMessage').filter((c) => c.body.channel === ONCALL)).toHaveLength(1);
-    const events = h.bot.gate.history({ from: new Date(0), to: new Date(MONDAY_9AM + 3_600_000), checkId: id }).map((e) => e.event);
+    const events = (await h.bot.gate.history({ from: new Date(0), to: new Date(MONDAY_9AM + 3_600_000), checkId: id })).map((e) => e.event);
     expect(events.filter((e) => e === 'escalated')).toHaveLength(1);
     expect(events).toContain('reminded');
   });
@@ -119,7 +119,7 @@ describe('reminders and escalation', () => {
     // No escalate_to channel: the escalation goes to the card's channel.
     expect(escalation!.body.channel).toBe(CHANNEL);
     expect(threadReplies(h, ts)).toHaveLength(1);
-    expect(h.bot.store.nudgesOf(id)).toEqual([]);
+    expect(await h.bot.store.nudgesOf(id)).toEqual([]);
   });
 
   it('working hours hold reminders back to the next working minute', async () => {
@@ -134,7 +134,7 @@ describe('reminders and escalation', () => {
     );
     const { id, ts } = await cardOf(h);
     // Counted in working time: two seconds into Monday.
-    expect(h.bot.store.nudgesOf(id)).toEqual([{ kind: 'remind', dueAt: MONDAY_9AM + 2000 }]);
+    expect(await h.bot.store.nudgesOf(id)).toEqual([{ kind: 'remind', dueAt: MONDAY_9AM + 2000 }]);
 
     time.set(MONDAY_9AM + 2000);
     const [reminder] = await h.slack.waitFor('chat.postMessage', 1, (c) => c.body.thread_ts === ts);
@@ -147,13 +147,13 @@ describe('reminders and escalation', () => {
     const old = await cardOf(h);
     expect((await h.receive(statusCheck({ sha: sha(2) }))).status).toBe(202);
     await h.slack.waitFor('chat.postMessage', 2);
-    expect(h.bot.store.getCheck(old.id)?.state).toBe('superseded');
-    const newestTs = await eventually(() => h.bot.store.pendingChecks(10)[0]?.slackTs);
+    expect((await h.bot.store.getCheck(old.id))?.state).toBe('superseded');
+    const newestTs = await eventually(async () => (await h.bot.store.pendingChecks(10))[0]?.slackTs);
 
     time.advance(2000);
     const [reminder] = await h.slack.waitFor('chat.postMessage', 1, (c) => c.body.thread_ts !== undefined);
     expect(reminder!.body.thread_ts).toBe(newestTs);
-    await eventually(() => h.bot.store.nudgesOf(old.id).length === 0);
+    await eventually(async () => (await h.bot.store.nudgesOf(old.id)).length === 0);
     expect(threadReplies(h, old.ts)).toHaveLength(0);
   });
 });

@@ -629,7 +629,7 @@ describe(`fuzzing the web list, the notes and the audit export (${replay})`, () 
       if (status !== 404 && status !== 400) answers.push(`${label} ${segment}: ${status}`);
     });
     expect(answers, replay).toEqual([]);
-    expect(h.bot.store.decisionsOf(id), replay).toEqual([]);
+    expect(await h.bot.store.decisionsOf(id), replay).toEqual([]);
     expect((await fetch(`${h.bot.url}/healthz`)).status).toBe(200);
   });
 

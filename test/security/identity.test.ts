@@ -24,7 +24,7 @@ describe('GitLab usernames are one name whatever their case', () => {
     expect(answer.status, await answer.clone().text()).toBe(303);
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ status: 'passed' });
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: 'kpatel' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: 'kpatel' });
   });
 });
 
@@ -47,8 +47,8 @@ describe('one person, one vote: a person is an account, not an address', () => {
     h.slack.setEmail(APPROVER, 'sam.new-name@example.com');
     await h.click(APPROVER, 'approve_check', id);
     expect(await nthPrivateReply(h, 2)).toContain('already');
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
-    expect(h.bot.store.getCheck(id)!.approvals).toHaveLength(1);
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect((await h.bot.store.getCheck(id))!.approvals).toHaveLength(1);
     expect(h.gitlab.responses).toEqual([]);
 
     // Someone else is the second person.
@@ -70,7 +70,7 @@ describe('one person, one vote: a person is an account, not an address', () => {
     const again = await approveOnWeb(browser, id);
     expect(again.status).toBe(409);
     expect(await again.text()).toContain('already');
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
     expect(h.gitlab.responses).toEqual([]);
   });
 
@@ -87,7 +87,7 @@ describe('one person, one vote: a person is an account, not an address', () => {
     expect((await signIn(browser)).status).toBe(302);
     const again = await approveOnWeb(browser, id);
     expect(again.status).toBe(409);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
     expect(h.gitlab.responses).toEqual([]);
   });
 
@@ -106,7 +106,7 @@ describe('one person, one vote: a person is an account, not an address', () => {
     expect((await signIn(browser)).status).toBe(302);
     const again = await approveOnWeb(browser, id);
     expect(again.status).toBe(409);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
     expect(h.gitlab.responses).toEqual([]);
   });
 
@@ -147,7 +147,7 @@ describe('one person, one vote: a person is an account, not an address', () => {
     expect((await signIn(browser)).status).toBe(302);
     const again = await approveOnWeb(browser, second);
     expect(again.status, await again.clone().text()).toBe(409);
-    expect(h.bot.store.getCheck(second)).toMatchObject({ state: 'pending' });
+    expect(await h.bot.store.getCheck(second)).toMatchObject({ state: 'pending' });
     expect(h.gitlab.responses).toEqual([]);
   });
 });

@@ -28,7 +28,7 @@ describe('the web list’s decision route takes only the outcomes it knows', () 
       const html = await res.text();
       expect(html).toContain('is not an outcome');
       expect(html).toContain('approve or reject');
-      expect(h.bot.store.getCheck(id)?.state).toBe('pending');
+      expect((await h.bot.store.getCheck(id))?.state).toBe('pending');
       // The route still works for the outcomes it knows.
       expect((await submitDecision(h, id, 'approve', { csrf })).status).toBe(303);
     },

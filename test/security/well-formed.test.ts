@@ -53,7 +53,7 @@ describe('lone UTF-16 surrogates from outside are stored as valid UTF-8', () => 
     expect((await h.submitReject(APPROVER, id, 'Breaks \udbff the build')).status).toBe(200);
     await h.gitlab.waitForResponses();
 
-    expect(h.bot.store.getCheck(id)).toMatchObject({ title: 'Fix \ufffd parser \ufffd', state: 'rejected', reason: 'Breaks \ufffd the build' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ title: 'Fix \ufffd parser \ufffd', state: 'rejected', reason: 'Breaks \ufffd the build' });
     expect(undecodable(h.env.DATABASE_PATH!)).toEqual([]);
   });
 });

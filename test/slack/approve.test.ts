@@ -42,7 +42,7 @@ describe('deciding in Slack', () => {
     expect(buttons(final)).toEqual([]);
     expect(allText(final)).toContain(`Approved* by <@${APPROVER}>`);
     expect(h.gitlab.responses).toHaveLength(1);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported', decidedBy: APPROVER, decidedVia: 'slack' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported', decidedBy: APPROVER, decidedVia: 'slack' });
   });
 
   it('a rejection asks for a reason, reports failed and shows the reason', async () => {
@@ -61,12 +61,12 @@ describe('deciding in Slack', () => {
     const text = allText(blocksOf(update!));
     expect(text).toContain('Rejected* by');
     expect(text).toContain('Needs a &lt;b&gt;migration&lt;/b&gt; plan');
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', reason: 'Needs a <b>migration</b> plan' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', reason: 'Needs a <b>migration</b> plan' });
   });
 
   it('a card deleted in Slack: the approval still reaches GitLab, and the refused update is not retried', async () => {
     const id = (await h.receive()).body.id as number;
-    const ts = await vi.waitFor(() => h.bot.store.getCheck(id)?.slackTs ?? expect.fail('the card is not recorded yet'), { timeout: 10_000, interval: 20 });
+    const ts = await vi.waitFor(async () => (await h.bot.store.getCheck(id))?.slackTs ?? expect.fail('the card is not recorded yet'), { timeout: 10_000, interval: 20 });
     h.slack.deleteMessage(CHANNEL, ts);
     await h.click(APPROVER, 'approve_check', id);
 
@@ -75,7 +75,7 @@ describe('deciding in Slack', () => {
     // One update for the approval, one for the report: each refused once, neither retried.
     const refused = await h.slack.refused.waitFor((c) => c.method === 'chat.update', 2);
     expect(refused.every((c) => c.body.ts === ts)).toBe(true);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported' });
     // A later card is posted as usual: the refused updates held nothing up.
     await h.receive(statusCheck({ iid: 129 }));
     await h.slack.waitFor('chat.postMessage', 2);
@@ -90,7 +90,7 @@ describe('deciding in Slack', () => {
     expect(refusal!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     expect(String(refusal!.body.text)).toContain('not one of the approvers');
     // The refusal is sent after the check was looked at; nothing may have been queued.
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none' });
     expect(h.gitlab.responses).toHaveLength(0);
     expect(h.slack.calls('chat.update')).toHaveLength(0);
   });

@@ -13,7 +13,7 @@ const said = (c: SlackCall) => `${String(c.body.text)}\n${JSON.stringify(c.body.
 /** Waits until the audit trail of a check holds this event (the outbox worked through it). */
 async function audited(h: Harness, checkId: number, event: string): Promise<void> {
   const deadline = Date.now() + 10_000;
-  while (!h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId }).some((e) => e.event === event)) {
+  while (!(await h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId })).some((e) => e.event === event)) {
     if (Date.now() > deadline) throw new Error(`check ${checkId} never got the audit event ${event}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -23,7 +23,7 @@ async function audited(h: Harness, checkId: number, event: string): Promise<void
 async function outboxEmpty(h: Harness): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const stats = h.bot.store.deliveryStats(Date.now());
+    const stats = await h.bot.store.deliveryStats(Date.now());
     expect(stats.failed).toBe(0);
     if (stats.pending === 0) return;
     if (Date.now() > deadline) throw new Error(`the outbox still holds ${stats.pending} deliveries`);

@@ -117,7 +117,7 @@ describe('the Slack Home tab', () => {
     const [told] = await h.slack.waitFor('views.publish', 1, (c) => c.body.user_id === OUTSIDER && textOf((c.body.view as { blocks: Block[] }).blocks).includes('not one of the approvers'));
     expect(told).toBeDefined();
     expect(h.gitlab.responses).toHaveLength(0);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
   });
 
   it('shows people their own merge requests waiting on others, matched by their Slack e-mail', async () => {

@@ -147,7 +147,7 @@ describe('through the running bot and the strict Slack stand-in', () => {
     const [rejected] = await h.slack.waitFor('chat.update', 1, (c) => JSON.stringify(c.body.blocks).includes('GitLab refused the report'));
     expect(JSON.stringify(rejected!.body.blocks)).toContain('&gt;&lt;&amp;&gt;');
     expect(JSON.stringify(rejected!.body.blocks)).not.toMatch(BROKEN_ESCAPE);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', reason: HOSTILE.reason });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', reason: HOSTILE.reason });
     const [told] = await h.slack.waitFor('chat.postMessage', 1, (c) => c.body.channel === 'U0AUTHOR');
     expect(JSON.stringify(told!.body.blocks)).not.toMatch(BROKEN_ESCAPE);
     expect(h.slack.refused.calls).toEqual([]);

@@ -35,7 +35,7 @@ describe('a modal and what happens while it is open', () => {
     expect(h.slack.refused.calls.filter((c) => c.method === 'views.update')).toHaveLength(1);
     const [told] = await h.slack.waitFor('chat.postEphemeral', 1, () => true, 30_000);
     expect(told!.body).toMatchObject({ channel: CHANNEL, user: OUTSIDER });
-    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(await h.bot.store.decisionsOf(id)).toEqual([]);
     expect(h.gitlab.responses).toEqual([]);
   }, 60_000);
 
@@ -49,9 +49,9 @@ describe('a modal and what happens while it is open', () => {
     const [told] = await h.slack.waitFor('chat.postEphemeral');
     expect(String(told!.body.text)).toContain('already rejected');
     await h.gitlab.waitForResponses(1);
-    expect(h.bot.store.decisionsOf(id)).toHaveLength(1);
+    expect(await h.bot.store.decisionsOf(id)).toHaveLength(1);
     expect(h.gitlab.responses.map((r) => r.body.status)).toEqual(['failed']);
-    expect(h.bot.store.openRequests()).toEqual([]);
+    expect(await h.bot.store.openRequests()).toEqual([]);
   });
 
   it('a refusal after a form opened from /pending in a channel the bot is not in reaches the person in the card’s channel', async () => {
@@ -86,7 +86,7 @@ describe('a modal and what happens while it is open', () => {
     const [reply] = await h.slack.waitFor('response_url', 1, (c) => c.path === new URL(responseUrl).pathname);
     expect(String(reply!.body.text)).toContain('(invalid_arguments), so nothing was recorded');
     expect(String(reply!.body.text)).not.toContain('click the button again');
-    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(await h.bot.store.decisionsOf(id)).toEqual([]);
     await expect.poll(() => fs.readFileSync(logFile, 'utf8'), { timeout: 10_000 }).toContain('[json-pointer:/view/title/text]');
     fs.rmSync(path.dirname(logFile), { recursive: true, force: true });
   });
@@ -111,7 +111,7 @@ describe('a modal and what happens while it is open', () => {
     h = await startHarness();
     const id = (await h.receive()).body.id as number;
     // The card is recorded: the only write the lock below can stop is the click's.
-    await expect.poll(() => h.bot.store.getCheck(id)?.slackTs ?? null, { timeout: 10_000 }).not.toBeNull();
+    await expect.poll(async () => (await h.bot.store.getCheck(id))?.slackTs ?? null, { timeout: 10_000 }).not.toBeNull();
 
     // Another connection holds the database's write lock past the bot's busy timeout.
     const other = new Database(h.env.DATABASE_PATH!);
@@ -124,9 +124,9 @@ describe('a modal and what happens while it is open', () => {
       other.close();
     }
     expect(refused.status).toBeGreaterThanOrEqual(500);
-    expect(h.bot.store.openRequests()).toEqual([]);
-    expect(h.bot.store.decisionsOf(id)).toEqual([]);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect(await h.bot.store.openRequests()).toEqual([]);
+    expect(await h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
 
     expect((await h.click(APPROVER, 'approve_check', id)).status).toBe(200);
     const [report] = await h.gitlab.waitForResponses(1);

@@ -65,7 +65,14 @@ describe('cards go out at the pace Slack takes them, per channel', () => {
     for (let i = 1; i <= 6; i++) expect((await h.receive(statusCheck({ iid: i, sha: sha(i) }))).status).toBe(202);
     const cards = await h.slack.waitFor('chat.postMessage', 6, () => true, 30_000);
     const threads = cards.map((c) => String(h.slack.answerTo(c).ts));
-    await eventually('every card written down', () => (cards.every((c) => h.bot.store.getCheck(checkIdOf(c)!)?.slackTs) ? true : undefined), 15_000);
+    await eventually(
+      'every card written down',
+      async () => {
+        for (const card of cards) if (!(await h.bot.store.getCheck(checkIdOf(card)!))?.slackTs) return undefined;
+        return true;
+      },
+      15_000,
+    );
 
     now += 2000;
     const reminders = await h.slack.waitFor('chat.postMessage', 6, (c) => threads.includes(String(c.body.thread_ts)), 30_000);

@@ -88,7 +88,7 @@ describe('/pending: what still waits for a decision', () => {
     expect(told!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false, text: 'You approved acme/payments-api!128.' });
     // The card in the channel changes too.
     await h.slack.waitFor('chat.update', 1, (c) => JSON.stringify(c.body.blocks).includes('Reported to GitLab'));
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER, decidedVia: 'slack' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER, decidedVia: 'slack' });
   });
 });
 
@@ -118,9 +118,9 @@ describe('/pending among many checks of other teams', () => {
     h = await startWithPolicy(`rules:\n  - name: payments\n    projects: acme/payments-*\n    approvers: { slack: [U0PAY1] }\n`);
     const older = (await h.receive(mergeRequestInto('acme/payments-api', 'main'))).body.id as number;
     const web = { ...sampleEvent, projectPath: 'acme/web', targetBranch: 'main' };
-    h.bot.store.transaction(() => {
+    await h.bot.store.transaction(async () => {
       for (let i = 0; i < 1100; i += 1) {
-        h.bot.store.insertCheck({ ...web, mergeRequestIid: 1000 + i, sha: sha(1000 + i) }, 'pending', null, { name: 'default', required: 1 }, new Date());
+        await h.bot.store.insertCheck({ ...web, mergeRequestIid: 1000 + i, sha: sha(1000 + i) }, 'pending', null, { name: 'default', required: 1 }, new Date());
       }
     });
     const newer = (await h.receive(mergeRequestInto('acme/payments-api', 'main', { iid: 900 }))).body.id as number;

@@ -57,6 +57,6 @@ describe('private replies show what people and policy files wrote as text, never
     expect(told!.body).toMatchObject({ channel: CHANNEL, user: OUTSIDER });
     expect(String(told!.body.text)).toContain(`rule “${ESCAPED}”`);
     expect(String(told!.body.text)).not.toContain('<!channel>');
-    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(await h.bot.store.decisionsOf(id)).toEqual([]);
   });
 });

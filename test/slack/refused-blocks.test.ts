@@ -17,7 +17,7 @@ describe('a card Slack refuses as invalid_blocks', () => {
     const id = (await h.receive()).body.id as number;
     await h.slack.refused.waitFor((c) => c.method === 'chat.postMessage');
 
-    await expect.poll(() => h.bot.store.getCheck(id)?.cardError, { timeout: 10_000 }).toBe(
+    await expect.poll(async () => (await h.bot.store.getCheck(id))?.cardError, { timeout: 10_000 }).toBe(
       `The card could not be posted: Slack refused: invalid_blocks: ${problem} (a card broke a Block Kit limit; please report it with the bot’s logs)`,
     );
   });

@@ -64,7 +64,7 @@ describe('Socket Mode: Slack traffic over a WebSocket, no public URL for Slack',
     expect(report!.body).toMatchObject({ external_status_check_id: 7, status: 'passed' });
     const [update] = await h.slack.waitFor('chat.update', 1, (c) => allText(c).includes('Reported to GitLab'));
     expect(allText(update!)).toContain(`Approved* by <@${APPROVER}>`);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER, decidedVia: 'slack' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: APPROVER, decidedVia: 'slack' });
   });
 
   it('/pending is acknowledged at once over the socket; the list follows through the response_url', async () => {

@@ -60,11 +60,11 @@ describe('Slack’s 3 seconds, with Slack and GitLab slow (4 s a call)', () => {
     expect(await submit.res.text()).toBe('');
     expect(submit.ms).toBeLessThan(SLACK_LIMIT_MS);
     // Written down before Slack was answered.
-    expect(h.bot.store.openRequests().map((r) => r.checkId)).toContain(id);
+    expect((await h.bot.store.openRequests()).map((r) => r.checkId)).toContain(id);
 
     const [report] = await h.gitlab.waitForResponses(1, EVENTUALLY_MS);
     expect(report!.body).toMatchObject({ status: 'failed' });
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', decidedBy: MEMBER, reason: 'Breaks refunds' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', decidedBy: MEMBER, reason: 'Breaks refunds' });
   }, 60_000);
 
   it('Approve is answered in time and the approval is reported once the look-ups finish', async () => {
@@ -78,7 +78,7 @@ describe('Slack’s 3 seconds, with Slack and GitLab slow (4 s a call)', () => {
 
     const [report] = await h.gitlab.waitForResponses(1, EVENTUALLY_MS);
     expect(report!.body).toMatchObject({ status: 'passed' });
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: MEMBER });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedBy: MEMBER });
   }, 60_000);
 
   it('/pending is answered at once; the list follows through the response_url', async () => {
@@ -113,7 +113,7 @@ describe('Slack’s 3 seconds, with Slack and GitLab slow (4 s a call)', () => {
     const [told] = await h.slack.waitFor('chat.postEphemeral', 1, () => true, EVENTUALLY_MS);
     expect(told!.body).toMatchObject({ channel: CHANNEL, user: OUTSIDER });
     expect(String(told!.body.text)).toContain('not one of the approvers');
-    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(await h.bot.store.decisionsOf(id)).toEqual([]);
     expect(h.gitlab.responses).toEqual([]);
   }, 60_000);
 

@@ -3,14 +3,14 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/store/migrations.js';
-import { Store } from '../../src/store/store.js';
+import { openStore } from '../../src/store/store.js';
 import { tempDir } from '../support/harness.js';
 
 describe('votes recorded before accounts were kept', () => {
   let dir: string;
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('name their account after the upgrade, and their e-mail links it', () => {
+  it('name their account after the upgrade, and their e-mail links it', async () => {
     dir = tempDir();
     const file = path.join(dir, 'approvals.db');
     // A database as the previous version left it: three migrations, one pending check, old votes.
@@ -37,11 +37,11 @@ describe('votes recorded before accounts were kept', () => {
 
     const store = await openStore(file);
     try {
-      expect(store.approvingAccounts(1, 'abc')).toEqual(['slack:U0SLACK', 'gitlab:kpatel', 'gitlab:kiran.p', 'web:alice', 'slack:U0OTHER']);
-      expect(store.sightingsAround(['slack:U0SLACK'])).toEqual([{ account: 'slack:U0SLACK', seen: 'email:sam@example.com' }]);
-      expect(store.sightingsAround(['gitlab:kiran.p'])).toEqual([{ account: 'gitlab:kiran.p', seen: 'email:kiran@example.com' }]);
+      expect(await store.approvingAccounts(1, 'abc')).toEqual(['slack:U0SLACK', 'gitlab:kpatel', 'gitlab:kiran.p', 'web:alice', 'slack:U0OTHER']);
+      expect(await store.sightingsAround(['slack:U0SLACK'])).toEqual([{ account: 'slack:U0SLACK', seen: 'email:sam@example.com' }]);
+      expect(await store.sightingsAround(['gitlab:kiran.p'])).toEqual([{ account: 'gitlab:kiran.p', seen: 'email:kiran@example.com' }]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

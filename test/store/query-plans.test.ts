@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATE_FILTERS, type StateFilter } from '../../src/web/list-query.js';
-import { Store } from '../../src/store/store.js';
+import { openStore, type Store } from '../../src/store/store.js';
 import { tempDir } from '../support/harness.js';
 import { sampleEvent } from '../support/samples.js';
 
@@ -19,43 +19,43 @@ describe('query plans of the reads behind every page and Slack answer', () => {
   let traced: string[] = [];
   const at = new Date('2026-12-01T09:00:00.000Z');
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tempDir();
     const file = path.join(dir, 'approvals.db');
     store = await openStore(file, { trace: (sql) => traced.push(sql) });
     const rule = { name: 'default', required: 1 };
-    store.transaction(() => {
+    await store.transaction(async () => {
       for (let i = 1; i <= 70; i += 1) {
-        const id = store.insertCheck({ ...sampleEvent, mergeRequestIid: i, sha: i.toString(16).padStart(40, '0') }, 'pending', null, rule, new Date(at.getTime() + i));
+        const id = await store.insertCheck({ ...sampleEvent, mergeRequestIid: i, sha: i.toString(16).padStart(40, '0') }, 'pending', null, rule, new Date(at.getTime() + i));
         // Every state, several times over, so that each list has a second page.
         const vote = (outcome: 'approve' | 'reject') =>
           store.vote(id, { outcome, actor: { via: 'slack', id: 'U0A', name: 'A' }, account: 'slack:U0A', reason: null, decides: true }, at);
         const state = i % 7;
-        if (state === 1) vote('approve');
-        if (state === 2) vote('reject');
-        if (state === 3) store.markStale(id, 'newer commit', at);
-        if (state === 4) store.retire(id, 'superseded', at);
-        if (state === 5) store.retire(id, 'closed', at);
-        if (state === 6) store.retire(id, 'merged', at);
-        if (i % 5 === 0) store.setCardError(id, 'channel_not_found', at);
-        store.scheduleNudge(id, 'remind', at.getTime() + i);
-        store.enqueue(id, { kind: 'post_card', payload: null }, at);
-        store.audit({ checkId: id, event: 'received' }, at);
+        if (state === 1) await vote('approve');
+        if (state === 2) await vote('reject');
+        if (state === 3) await store.markStale(id, 'newer commit', at);
+        if (state === 4) await store.retire(id, 'superseded', at);
+        if (state === 5) await store.retire(id, 'closed', at);
+        if (state === 6) await store.retire(id, 'merged', at);
+        if (i % 5 === 0) await store.setCardError(id, 'channel_not_found', at);
+        await store.scheduleNudge(id, 'remind', at.getTime() + i);
+        await store.enqueue(id, { kind: 'post_card', payload: null }, at);
+        await store.audit({ checkId: id, event: 'received' }, at);
       }
     });
     explainer = new Database(file, { readonly: true });
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     explainer.close();
-    store.close();
+    await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   /** What SQLite plans for each SELECT that `read` runs. */
-  function plansOf(read: () => unknown): Array<{ sql: string; plan: string[] }> {
+  async function plansOf(read: () => Promise<unknown>): Promise<Array<{ sql: string; plan: string[] }>> {
     traced = [];
-    read();
+    await read();
     const selects = traced.filter((sql) => /^\s*(SELECT|WITH)/i.test(sql));
     expect(selects.length).toBeGreaterThan(0);
     return selects.map((sql) => ({
@@ -65,8 +65,8 @@ describe('query plans of the reads behind every page and Slack answer', () => {
   }
 
   /** Fails with the statement and its plan when it scans a big table or sorts on the side. */
-  function expectIndexed(read: () => unknown): void {
-    for (const { sql, plan } of plansOf(read)) {
+  async function expectIndexed(read: () => Promise<unknown>): Promise<void> {
+    for (const { sql, plan } of await plansOf(read)) {
       if (process.env.SHOW_PLANS) console.log(sql.replace(/\s+/g, ' '), '\n   ', plan.join(' | '));
       const where = `${sql.replace(/\s+/g, ' ')}\n  plan: ${plan.join(' | ')}`;
       expect(plan.some((step) => /USING (COVERING )?INDEX|USING (INTEGER )?PRIMARY KEY|USING ROWID/.test(step)), where).toBe(true);
@@ -79,46 +79,46 @@ describe('query plans of the reads behind every page and Slack answer', () => {
   }
 
   const filters = Object.keys(STATE_FILTERS) as StateFilter[];
-  it.each(filters)('the web list, state %s: the first page, a later page and the count', (filter) => {
+  it.each(filters)('the web list, state %s: the first page, a later page and the count', async (filter) => {
     const states = STATE_FILTERS[filter].states;
-    expectIndexed(() => store.pageOfChecks({ states, q: null, after: null, limit: 5 }));
-    const next = store.pageOfChecks({ states, q: null, after: null, limit: 5 }).next;
+    await expectIndexed(() => store.pageOfChecks({ states, q: null, after: null, limit: 5 }));
+    const next = (await store.pageOfChecks({ states, q: null, after: null, limit: 5 })).next;
     expect(next).not.toBeNull();
-    expectIndexed(() => store.pageOfChecks({ states, q: null, after: next, limit: 5 }));
-    expectIndexed(() => store.countChecks({ states, q: null }));
+    await expectIndexed(() => store.pageOfChecks({ states, q: null, after: next, limit: 5 }));
+    await expectIndexed(() => store.countChecks({ states, q: null }));
   });
 
-  it('a check: the row and the approvals that count', () => {
-    expectIndexed(() => store.getCheck(2));
+  it('a check: the row and the approvals that count', async () => {
+    await expectIndexed(() => store.getCheck(2));
   });
 
-  it("a check's history page and /audit?check=: by check, in time order", () => {
-    expectIndexed(() => store.auditEvents({ from: new Date(0), to: new Date(at.getTime() + 1000), checkId: 3, limit: 100_000 }));
+  it("a check's history page and /audit?check=: by check, in time order", async () => {
+    await expectIndexed(() => store.auditEvents({ from: new Date(0), to: new Date(at.getTime() + 1000), checkId: 3, limit: 100_000 }));
     // The export's later batches, after the last event of the one before.
-    expectIndexed(() => store.auditEvents({ from: new Date(0), to: new Date(at.getTime() + 1000), checkId: 3, after: { at, id: 1 }, limit: 1000 }));
+    await expectIndexed(() => store.auditEvents({ from: new Date(0), to: new Date(at.getTime() + 1000), checkId: 3, after: { at, id: 1 }, limit: 1000 }));
   });
 
-  it('the audit export of a time range: by time', () => {
-    expectIndexed(() => store.auditEvents({ from: at, to: new Date(at.getTime() + 1000), limit: 1000 }));
-    expectIndexed(() => store.auditEvents({ from: at, to: new Date(at.getTime() + 1000), after: { at, id: 1 }, limit: 1000 }));
+  it('the audit export of a time range: by time', async () => {
+    await expectIndexed(() => store.auditEvents({ from: at, to: new Date(at.getTime() + 1000), limit: 1000 }));
+    await expectIndexed(() => store.auditEvents({ from: at, to: new Date(at.getTime() + 1000), after: { at, id: 1 }, limit: 1000 }));
   });
 
-  it('/pending and the Home tab: pending checks page by page, counted by rule, and a person’s votes', () => {
-    expectIndexed(() => store.pendingByRule());
-    expectIndexed(() => store.countPending());
-    expectIndexed(() => store.decisionsBy('slack', 'U0A', 10));
-    expectIndexed(() => store.pendingAuthoredBy('someone@example.com', 50));
+  it('/pending and the Home tab: pending checks page by page, counted by rule, and a person’s votes', async () => {
+    await expectIndexed(() => store.pendingByRule());
+    await expectIndexed(() => store.countPending());
+    await expectIndexed(() => store.decisionsBy('slack', 'U0A', 10));
+    await expectIndexed(() => store.pendingAuthoredBy('someone@example.com', 50));
   });
 
-  it('the work queues: cards to post again, reminders due, the outbox', () => {
-    expectIndexed(() => store.checksWithoutCard());
-    expectIndexed(() => store.dueNudges(at.getTime() + 100, 50));
-    expectIndexed(() => store.nextDue('slack', at.getTime()));
-    expectIndexed(() => store.nextDue('gitlab', at.getTime()));
+  it('the work queues: cards to post again, reminders due, the outbox', async () => {
+    await expectIndexed(() => store.checksWithoutCard());
+    await expectIndexed(() => store.dueNudges(at.getTime() + 100, 50));
+    await expectIndexed(() => store.nextDue('slack', at.getTime()));
+    await expectIndexed(() => store.nextDue('gitlab', at.getTime()));
   });
 
-  it('the web list’s change mark reads one end of an index, not all of it', () => {
-    expectIndexed(() => store.changeMark());
-    for (const { plan } of plansOf(() => store.changeMark())) expect(plan.filter((step) => /^SCAN (?!CONSTANT ROW)/.test(step))).toEqual([]);
+  it('the web list’s change mark reads one end of an index, not all of it', async () => {
+    await expectIndexed(() => store.changeMark());
+    for (const { plan } of await plansOf(() => store.changeMark())) expect(plan.filter((step) => /^SCAN (?!CONSTANT ROW)/.test(step))).toEqual([]);
   });
 });

@@ -41,7 +41,7 @@ describe('readiness when the database cannot be written', () => {
       other.exec('ROLLBACK');
       other.close();
     }
-    expect(h.bot.store.checksOf(42, 501, 7)).toEqual([]);
+    expect(await h.bot.store.checksOf(42, 501, 7)).toEqual([]);
     expect(h.slack.calls('chat.postMessage')).toEqual([]);
 
     // GitLab's Retry, once the database takes writes again.
@@ -69,12 +69,12 @@ describe('readiness when the database cannot be written', () => {
       other.exec('ROLLBACK');
       other.close();
     }
-    expect(h.bot.store.decisionsOf(id)).toEqual([]);
-    expect(h.bot.store.openRequests()).toEqual([]);
+    expect(await h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(await h.bot.store.openRequests()).toEqual([]);
 
     expect((await h.click(APPROVER, 'approve_check', id)).status).toBe(200);
     await h.gitlab.waitForResponses();
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved' });
   });
 
   it('a click taken in just before the database refused writes: its decision is recorded once writes work, without a restart', async () => {
@@ -93,16 +93,16 @@ describe('readiness when the database cannot be written', () => {
       lookup.release();
       await h.bot.gate.settled(); // the decision was tried, and refused by the database
       await readyzBecomes(h, 503);
-      expect(h.bot.store.openRequests().map((r) => r.checkId)).toEqual([id]);
-      expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+      expect((await h.bot.store.openRequests()).map((r) => r.checkId)).toEqual([id]);
+      expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
     } finally {
       other.exec('ROLLBACK');
       other.close();
     }
 
     await h.gitlab.waitForResponses(1, 20_000);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved' });
-    expect(h.bot.store.openRequests()).toEqual([]);
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved' });
+    expect(await h.bot.store.openRequests()).toEqual([]);
     expect(h.gitlab.responses.map((r) => r.body.status)).toEqual(['passed']);
   });
 
@@ -118,7 +118,7 @@ describe('readiness when the database cannot be written', () => {
       expect((await Promise.all(flood)).every((s) => s === 200)).toBe(true);
       expect(webhook.status).toBe(202);
       expect(webhookMs, 'the webhook answered during the flood').toBeLessThan(10_000);
-      await eventually('the card stored', () => h.bot.store.getCheck(webhook.body.id as number)?.slackTs ?? undefined);
+      await eventually('the card stored', async () => (await h.bot.store.getCheck(webhook.body.id as number))?.slackTs ?? undefined);
 
       // Only the webhook and its card changed the database: the probes wrote nothing.
       const afterWebhook = version();

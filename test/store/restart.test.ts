@@ -29,7 +29,7 @@ describe('a restart keeps every check and decision', () => {
     await h.click(APPROVER, 'approve_check', approved);
     await h.gitlab.waitForResponses(1);
     await h.slack.waitFor('chat.update', 1, (c) => JSON.stringify(c.body.blocks).includes('Reported to GitLab'));
-    const before = { approved: h.bot.store.getCheck(approved), waiting: h.bot.store.getCheck(waiting) };
+    const before = { approved: (await h.bot.store.getCheck(approved)), waiting: (await h.bot.store.getCheck(waiting)) };
 
     const old = h.bot;
     await h.restart();
@@ -37,12 +37,12 @@ describe('a restart keeps every check and decision', () => {
     expect(h.bot).not.toBe(old);
     expect(h.bot.store).not.toBe(old.store);
 
-    expect(h.bot.store.getCheck(approved)).toEqual(before.approved);
-    expect(h.bot.store.getCheck(waiting)).toEqual(before.waiting);
-    expect(h.bot.store.getCheck(approved)).toMatchObject({ state: 'approved', report: 'reported', decidedBy: APPROVER, decidedVia: 'slack', slackTs: expect.any(String) });
-    expect(h.bot.store.getCheck(waiting)).toMatchObject({ state: 'pending', decidedBy: null, slackTs: expect.any(String) });
-    expect(h.bot.store.decisionsOf(approved)).toEqual([expect.objectContaining({ outcome: 'approve', actorId: APPROVER, via: 'slack' })]);
-    expect(h.bot.store.countPending()).toBe(1);
+    expect(await h.bot.store.getCheck(approved)).toEqual(before.approved);
+    expect(await h.bot.store.getCheck(waiting)).toEqual(before.waiting);
+    expect(await h.bot.store.getCheck(approved)).toMatchObject({ state: 'approved', report: 'reported', decidedBy: APPROVER, decidedVia: 'slack', slackTs: expect.any(String) });
+    expect(await h.bot.store.getCheck(waiting)).toMatchObject({ state: 'pending', decidedBy: null, slackTs: expect.any(String) });
+    expect(await h.bot.store.decisionsOf(approved)).toEqual([expect.objectContaining({ outcome: 'approve', actorId: APPROVER, via: 'slack' })]);
+    expect(await h.bot.store.countPending()).toBe(1);
 
     const html = await webList(h);
     expect(row(html, approved)).toMatch(/<span class="badge approved">Approved<\/span>[\s\S]*reported to GitLab/);
@@ -55,7 +55,7 @@ describe('a restart keeps every check and decision', () => {
     const [refusal] = await h.slack.waitFor('response_url');
     expect(refusal!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     expect(String(refusal!.body.text)).toBe(`acme/payments-api!128 was already approved by ${APPROVER.toLowerCase()}.`);
-    expect(h.bot.store.decisionsOf(approved)).toHaveLength(1);
+    expect(await h.bot.store.decisionsOf(approved)).toHaveLength(1);
 
     // The waiting one can still be decided after the restart.
     await h.click(SECOND_APPROVER, 'approve_check', waiting);
@@ -89,7 +89,7 @@ describe('a restart keeps every check and decision', () => {
     const id = (await h.receive()).body.id as number;
     await h.slack.refused.waitFor((c) => c.method === 'chat.postMessage');
     await h.restart(); // waits for the delivery in flight, so the failure is recorded
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', slackTs: null, cardError: expect.stringContaining('not_in_channel') });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', slackTs: null, cardError: expect.stringContaining('not_in_channel') });
     // After the restart the card gets another try, without waiting for GitLab to call again.
     const [card] = await h.slack.waitFor('chat.postMessage');
     expect(String(card!.body.text)).toContain('Retry card capture on gateway timeout');
@@ -98,6 +98,6 @@ describe('a restart keeps every check and decision', () => {
     await h.slack.waitFor('chat.update', 1, (c) => String(c.body.text).includes('(edited)'));
     await h.click(APPROVER, 'approve_check', id);
     const [update] = await h.slack.waitFor('chat.update', 1, (c) => JSON.stringify(c.body.blocks).includes('Reported to GitLab'));
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported', slackTs: update!.body.ts, cardError: null });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', report: 'reported', slackTs: update!.body.ts, cardError: null });
   });
 });

@@ -122,7 +122,7 @@ describe('the parts an open list runs on', () => {
     const id = (await h.receive()).body.id as number;
     expect(await mark()).not.toBe(empty);
     // Posting the card changes the check too; the page carries the mark of when it was drawn.
-    await vi.waitFor(() => expect(h.bot.store.getCheck(id)?.slackTs).toBeTruthy(), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(async () => expect((await h.bot.store.getCheck(id))?.slackTs).toBeTruthy(), { timeout: 10_000, interval: 50 });
     const received = await mark();
     expect((await get(h, '/')).text).toContain(`data-mark="${received}"`);
 

@@ -65,7 +65,7 @@ describe('Sign in with GitLab', () => {
     expect(answer.status).toBe(303);
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ status: 'passed', external_status_check_id: 7 });
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedVia: 'web', decidedBy: 'kpatel', decidedByName: 'Kiran Patel' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', decidedVia: 'web', decidedBy: 'kpatel', decidedByName: 'Kiran Patel' });
   });
 
   it('signing out clears the session; the list then asks to sign in again', async () => {
@@ -298,7 +298,7 @@ describe('Sign in with GitLab next to WEB_USERS', () => {
     expect(html).not.toContain('Sign out');
     const answer = await browser.visit(`${h.bot.url}/checks/${id}/approve`, { form: { csrf: csrfOf(html) }, authorization: basic() });
     expect(answer.status).toBe(303);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ decidedVia: 'web', decidedBy: WEB_USER.name });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ decidedVia: 'web', decidedBy: WEB_USER.name });
 
     await signIn(browser);
     const both = await browser.visit(`${h.bot.url}/`, { authorization: basic() });
@@ -318,7 +318,7 @@ describe('Sign in with GitLab next to WEB_USERS', () => {
     await signIn(browser);
     const answer = await browser.visit(`${h.bot.url}/checks/${id}/approve`, { form: { csrf: basicCsrf } });
     expect(answer.status).toBe(403);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
   });
 });
 

@@ -77,7 +77,7 @@ describe('the web list', () => {
     expect(report!.body).toEqual({ sha: '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4', external_status_check_id: 7, status: 'passed' });
     const [update] = await h.slack.waitFor('chat.update', 1, (c) => JSON.stringify(c.body.blocks).includes('Reported to GitLab'));
     expect(JSON.stringify(update!.body.blocks)).toContain(`Approved* by ${WEB_USER.name} (web)`);
-    expect(h.bot.store.getCheck(id)).toMatchObject({
+    expect(await h.bot.store.getCheck(id)).toMatchObject({
       state: 'approved',
       report: 'reported',
       decidedVia: 'web',
@@ -100,8 +100,8 @@ describe('the web list', () => {
     const answer = await submitDecision(h, id, 'approve', fields);
     expect(answer.status).toBe(403);
     expect(answer.html).toContain('Form expired');
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none', decidedBy: null });
-    expect(h.bot.store.decisionsOf(id)).toEqual([]);
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', report: 'none', decidedBy: null });
+    expect(await h.bot.store.decisionsOf(id)).toEqual([]);
   });
 
   it('a rejection with a reason reports failed and keeps the reason', async () => {
@@ -112,8 +112,8 @@ describe('the web list', () => {
     expect(answer.location).toBe(`/?notice=rejected#check-${id}`);
     const [report] = await h.gitlab.waitForResponses(1);
     expect(report!.body).toMatchObject({ status: 'failed', external_status_check_id: 7 });
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', decidedVia: 'web', reason: 'No rollback plan for the migration' });
-    expect(h.bot.store.decisionsOf(id)).toEqual([expect.objectContaining({ outcome: 'reject', via: 'web', reason: 'No rollback plan for the migration' })]);
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'rejected', decidedVia: 'web', reason: 'No rollback plan for the migration' });
+    expect(await h.bot.store.decisionsOf(id)).toEqual([expect.objectContaining({ outcome: 'reject', via: 'web', reason: 'No rollback plan for the migration' })]);
   });
 
   it('deciding twice answers 409 and says who decided', async () => {
@@ -126,8 +126,8 @@ describe('the web list', () => {
     expect(again.status).toBe(409);
     expect(again.html).toContain('Not recorded');
     expect(again.html).toContain(`acme/payments-api!128 was already approved by ${WEB_USER.name}.`);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', reason: null });
-    expect(h.bot.store.decisionsOf(id)).toHaveLength(1);
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'approved', reason: null });
+    expect(await h.bot.store.decisionsOf(id)).toHaveLength(1);
   });
 
   it('a check approved in Slack cannot be decided again on the web', async () => {
@@ -139,7 +139,7 @@ describe('the web list', () => {
     const late = await submitDecision(h, id, 'approve', { csrf });
     expect(late.status).toBe(409);
     expect(late.html).toContain(`was already approved by ${APPROVER.toLowerCase()}.`);
-    expect(h.bot.store.getCheck(id)).toMatchObject({ decidedVia: 'slack', decidedBy: APPROVER });
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ decidedVia: 'slack', decidedBy: APPROVER });
     expect(h.gitlab.responses).toHaveLength(1);
   });
 });

@@ -10,7 +10,7 @@ export const approveCheck =
     const { gate } = deps;
     const { ack, body, action, respond } = args;
     const checkId = Number(action.value);
-    if (gate.wantsApprovalComment(checkId)) {
+    if (await gate.wantsApprovalComment(checkId)) {
       await openReasonModal('approve', deps, args);
       return;
     }

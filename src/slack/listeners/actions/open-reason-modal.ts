@@ -13,7 +13,7 @@ type ButtonArgs = AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonActio
 
 interface ModalFirst {
   /** What the database alone says: the check, or why there is nothing to decide. */
-  open: (checkId: number) => DecideResult;
+  open: (checkId: number) => Promise<DecideResult>;
   view: (check: Check, channel: string | undefined) => types.ModalView;
   /** The slower test of whether this person may decide (user groups, e-mails). */
   allowed: (checkId: number) => Promise<DecideResult>;
@@ -28,7 +28,7 @@ interface ModalFirst {
 async function openModalFirst({ open, view, allowed, what }: ModalFirst, { ack, body, action, respond, client, logger }: ButtonArgs): Promise<void> {
   await ack();
   const checkId = Number(action.value);
-  const found = open(checkId);
+  const found = await open(checkId);
   if (!found.ok) {
     await respond({ response_type: 'ephemeral', replace_original: false, text: replyText(found.message) });
     return;
@@ -82,8 +82,8 @@ export function openBreakGlassModal({ gate }: ListenerDeps, args: ButtonArgs): P
   return openModalFirst(
     {
       what: 'break glass',
-      open: (id) => {
-        const found = gate.openCheck(id);
+      open: async (id) => {
+        const found = await gate.openCheck(id);
         if (found.ok && !gate.freezeOf(found.check)) return { ok: false, code: 'not_frozen', message: 'This check is not frozen now: approve it with Approve. Nothing was recorded.', check: found.check };
         return found;
       },

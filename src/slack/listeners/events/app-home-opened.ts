@@ -8,7 +8,7 @@ export const appHomeOpened =
     // The Messages and About tabs need nothing from the bot.
     if (event.tab !== 'home' || !home) return;
     try {
-      gate.homeOpened(event.user);
+      await gate.homeOpened(event.user);
     } catch (error) {
       // The database refuses writes: the tab is still drawn, only not kept current until opened again.
       logger.warn(`The Home tab will not be kept current: ${(error as Error).message}`);
