@@ -63,7 +63,8 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   const policy = config.policyFile ? loadPolicy(config.policyFile, fallback) : { rules: [], fallback };
   warnOpenRules(policy, log);
 
-  const store = await openStore(config.databasePath);
+  // PostgreSQL when DATABASE_URL is set (several replicas), else the SQLite file.
+  const store = await openStore(config.databaseUrl ?? config.databasePath, { deliveryLeaseMs: config.deliveryLeaseMs });
   const metrics = new Metrics(store);
   const clientOptions = {
     slackApiUrl: config.slack.apiUrl ?? undefined,
@@ -123,6 +124,8 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   };
   worker = new DeliveryWorker({
     store,
+    // Another replica may queue work this one is not told of: look at least every second.
+    idleAtMostMs: store.dialect === 'postgres' ? 1000 : 60_000,
     log: log.child({ component: 'delivery' }),
     baseDelayMs: config.delivery.baseDelayMs,
     maxDelayMs: config.delivery.maxDelayMs,

@@ -33,6 +33,8 @@ export interface WorkerOptions<K extends EffectKind = EffectKind> {
   /** First retry delay; doubles each attempt up to `maxDelayMs`, with jitter. */
   baseDelayMs: number;
   maxDelayMs: number;
+  /** The longest the worker waits without looking at the outbox (other processes may fill it). */
+  idleAtMostMs?: number;
   onOutcome?: (lane: Lane, kind: string, outcome: 'delivered' | 'retry' | 'failed', ms: number) => void;
 }
 
@@ -48,7 +50,7 @@ export class DeliveryWorker<K extends EffectKind = EffectKind> {
   #running = false;
 
   constructor(options: WorkerOptions<K>) {
-    this.#o = { clock: Date.now, random: Math.random, ...options, handlers: options.handlers as Partial<Record<EffectKind, AnyHandler>> };
+    this.#o = { clock: Date.now, random: Math.random, idleAtMostMs: 60_000, ...options, handlers: options.handlers as Partial<Record<EffectKind, AnyHandler>> };
   }
 
   start(): void {
@@ -208,9 +210,9 @@ class LaneLoop {
     const until = Math.max(due ?? Infinity, this.#pausedUntil);
     await new Promise<void>((resolve) => {
       this.#wake = resolve;
-      if (Number.isFinite(until)) {
+      if (Number.isFinite(until) || this.o.idleAtMostMs < 60_000) {
         // Capped so a clock change cannot park the loop for long; unref'd so it never holds the process.
-        this.#timer = setTimeout(resolve, Math.min(Math.max(until - now, 0), 60_000));
+        this.#timer = setTimeout(resolve, Math.min(Math.max(until - now, 0), this.o.idleAtMostMs));
         this.#timer.unref();
       }
     });

@@ -258,6 +258,8 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Takes the named lease when it is free or lapsed, or keeps it when this process holds it. */
   holdLease(name: string, forMs: number, nowMs: number): Promise<boolean> {
+    // One process writes a SQLite file: it holds every lease, and writing one each tick would be noise.
+    if (!this.#engine.shared) return Promise.resolve(true);
     return this.#on(async (db) => {
       const row = await db
         .insertInto('lease')

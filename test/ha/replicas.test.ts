@@ -24,7 +24,7 @@ describe.runIf(postgresReady)('two replicas on one PostgreSQL database', () => {
   let a: BotProcess;
   let b: BotProcess;
 
-  const start = (extra: Record<string, string> = {}) => bots.start(testEnv(slack, gitlab, tempDir(), { DATABASE_URL: url, ...extra }));
+  const start = (extra: Record<string, string> = {}) => bots.start(testEnv(slack, gitlab, tempDir(), { DATABASE_URL: url, LOG_LEVEL: 'info', ...extra }));
 
   beforeEach(async () => {
     slack = await FakeSlack.start(SECRETS.slackToken, [CHANNEL]);
@@ -37,7 +37,7 @@ describe.runIf(postgresReady)('two replicas on one PostgreSQL database', () => {
 
   afterEach(async () => {
     await bots.killAll();
-    await store.close();
+    await store?.close();
     await Promise.all([slack.close(), gitlab.close()]);
     await dropPostgres(url);
   });
