@@ -265,3 +265,24 @@ describe.runIf(!ha)(`${OVERLAY} (its files as they are, kubectl not installed)`,
     expect(selects(at(term, 'labelSelector'), at(baseDeployment, 'spec', 'template', 'metadata', 'labels'))).toBe(true);
   });
 });
+
+describe('the README’s "HA on PostgreSQL"', () => {
+  const readme = readRepoFile('README.md');
+  const start = readme.indexOf('\n### HA on PostgreSQL\n');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const baseDeployment = readYamlFile('k8s/deployment.yaml');
+  const baseEnv = at(named(at(baseDeployment, 'spec', 'template', 'spec', 'containers'), 'app'), 'env');
+
+  it('is there', () => {
+    expect(start).toBeGreaterThan(0);
+  });
+
+  it('creates the Secret the overlay reads, applies the overlay and copies from the base’s database file', () => {
+    expect(section).toContain(`kubectl -n ${NAMESPACE} create secret generic ${DATABASE_SECRET.name} \\\n  --from-literal=${DATABASE_SECRET.key}=`);
+    expect(section).toContain(`kubectl apply -k ${OVERLAY}\n`);
+    const databasePath = String(at(named(baseEnv, 'DATABASE_PATH'), 'value'));
+    expect(databasePath).toBe('/data/approvals.db');
+    expect(section).toContain(`npm run db:copy -- --from ${databasePath} --to "$DATABASE_URL"`);
+    expect(section).toContain(`claimName: ${String(at(readYamlFile('k8s/pvc.yaml'), 'metadata', 'name'))} }`);
+  });
+});
