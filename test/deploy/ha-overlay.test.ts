@@ -12,10 +12,10 @@ import { Service, type IService } from 'kubernetes-models/v1/Service';
 import { asArray, at, isObject, parseYamlDocuments, readRepoFile, readYamlFile, repoRoot, type JsonObject } from './support.js';
 
 /*
- * Several replicas on one PostgreSQL database: the overlay turns the single SQLite pod of k8s/
+ * Several replicas on one PostgreSQL database: the overlay turns the single SQLite pod of k8s/base
  * into a Deployment that keeps answering GitLab and Slack through a deploy or a lost node.
  */
-const OVERLAY = 'deploy/ha';
+const OVERLAY = 'k8s/overlays/ha';
 const NAMESPACE = 'approval-app';
 const DATABASE_SECRET = { name: 'gitlab-approval-bot-database', key: 'url' };
 
@@ -37,25 +37,20 @@ function kustomize(dir: string): JsonObject[] | undefined {
   return parseYamlDocuments(kubectl.stdout, `kubectl kustomize ${dir}`).filter(isObject);
 }
 
-/** The overlay with both optional components of the base, as an operator's overlay would add them. */
+/**
+ * The overlay with its commented-out components uncommented, as its kustomization tells an
+ * operator to do, rendered from a copy of k8s/.
+ */
 function kustomizeWithComponents(): JsonObject[] | undefined {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ha-overlay-'));
   try {
-    const up = path.relative(dir, repoRoot);
-    fs.writeFileSync(
-      path.join(dir, 'kustomization.yaml'),
-      [
-        'apiVersion: kustomize.config.k8s.io/v1beta1',
-        'kind: Kustomization',
-        'resources:',
-        `  - ${up}/${OVERLAY}`,
-        'components:',
-        `  - ${up}/k8s/components/ingress-tls`,
-        `  - ${up}/k8s/components/webhook-secrets-file`,
-        '',
-      ].join('\n'),
-    );
-    return kustomize(dir);
+    fs.cpSync(path.join(repoRoot, 'k8s'), path.join(dir, 'k8s'), { recursive: true });
+    const file = path.join(dir, OVERLAY, 'kustomization.yaml');
+    const text = fs.readFileSync(file, 'utf8');
+    const uncommented = text.replace(/^# (components:\n)((?:# {3}- .*\n)+)/m, (_all, head: string, list: string) => head + list.replace(/^# /gm, ''));
+    expect(uncommented, `${OVERLAY}/kustomization.yaml has a commented-out components list`).not.toBe(text);
+    fs.writeFileSync(file, uncommented);
+    return kustomize(path.join(dir, OVERLAY));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -200,7 +195,7 @@ describe.runIf(ha)(`${OVERLAY} (read through kubectl kustomize)`, () => {
     expect(rest(objects)).toEqual(rest(baseObjects));
   });
 
-  it('takes the optional components of the base by reference: HTTPS and secrets per project stay available', () => {
+  it('takes the optional components of the base once uncommented in its kustomization: HTTPS and secrets per project stay available', () => {
     const composed = kustomizeWithComponents() ?? [];
     expect(composed.filter((obj) => obj.kind === 'Ingress')).toHaveLength(1);
     const composedDeployment = only(composed, 'Deployment');
@@ -221,11 +216,11 @@ describe.runIf(!ha)(`${OVERLAY} (its files as they are, kubectl not installed)`,
   const kustomization = readYamlFile(`${OVERLAY}/kustomization.yaml`);
   const patches = asArray(at(kustomization, 'patches')).filter(isObject);
   const deploymentPatch = readYamlFile(`${OVERLAY}/deployment-patch.yaml`);
-  const baseDeployment = readYamlFile('k8s/deployment.yaml');
-  const claim = readYamlFile('k8s/pvc.yaml');
+  const baseDeployment = readYamlFile('k8s/base/deployment.yaml');
+  const claim = readYamlFile('k8s/base/pvc.yaml');
 
-  it('builds on k8s/ and adds a valid PodDisruptionBudget that selects the base’s pods', () => {
-    expect(asArray(at(kustomization, 'resources'))).toEqual(expect.arrayContaining(['../../k8s', 'pdb.yaml']));
+  it('builds on k8s/base and adds a valid PodDisruptionBudget that selects the base’s pods', () => {
+    expect(asArray(at(kustomization, 'resources'))).toEqual(expect.arrayContaining(['../../base', 'pdb.yaml']));
     const [budget] = parseYamlDocuments(readRepoFile(`${OVERLAY}/pdb.yaml`), `${OVERLAY}/pdb.yaml`).filter(isObject);
     expect(() => validators['policy/v1/PodDisruptionBudget']!(budget!)).not.toThrow();
     expect(at(budget, 'spec', 'minAvailable')).toBeGreaterThanOrEqual(1);
@@ -270,7 +265,7 @@ describe('the README’s "HA on PostgreSQL"', () => {
   const readme = readRepoFile('README.md');
   const start = readme.indexOf('\n### HA on PostgreSQL\n');
   const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
-  const baseDeployment = readYamlFile('k8s/deployment.yaml');
+  const baseDeployment = readYamlFile('k8s/base/deployment.yaml');
   const baseEnv = at(named(at(baseDeployment, 'spec', 'template', 'spec', 'containers'), 'app'), 'env');
 
   it('is there', () => {
@@ -283,6 +278,6 @@ describe('the README’s "HA on PostgreSQL"', () => {
     const databasePath = String(at(named(baseEnv, 'DATABASE_PATH'), 'value'));
     expect(databasePath).toBe('/data/approvals.db');
     expect(section).toContain(`npm run db:copy -- --from ${databasePath} --to "$DATABASE_URL"`);
-    expect(section).toContain(`claimName: ${String(at(readYamlFile('k8s/pvc.yaml'), 'metadata', 'name'))} }`);
+    expect(section).toContain(`claimName: ${String(at(readYamlFile('k8s/base/pvc.yaml'), 'metadata', 'name'))} }`);
   });
 });
