@@ -280,4 +280,10 @@ describe('the README’s "HA on PostgreSQL"', () => {
     expect(section).toContain(`npm run db:copy -- --from ${databasePath} --to "$DATABASE_URL"`);
     expect(section).toContain(`claimName: ${String(at(readYamlFile('k8s/base/pvc.yaml'), 'metadata', 'name'))} }`);
   });
+
+  it('points the deploy job at the overlay by replacing the command it runs', () => {
+    const deployScript = asArray(at(readYamlFile('.gitlab-ci.yml'), 'deploy', 'script')).map(String);
+    expect(deployScript).toContain('kubectl apply -k k8s');
+    expect(section.replace(/\s+/g, ' ')).toContain(`replace \`kubectl apply -k k8s\` in the deploy job by \`kubectl apply -k ${OVERLAY}\``);
+  });
 });
