@@ -277,8 +277,18 @@ describe('the README’s "HA on PostgreSQL"', () => {
     expect(section).toContain(`kubectl apply -k ${OVERLAY}\n`);
     const databasePath = String(at(named(baseEnv, 'DATABASE_PATH'), 'value'));
     expect(databasePath).toBe('/data/approvals.db');
-    expect(section).toContain(`npm run db:copy -- --from ${databasePath} --to "$DATABASE_URL"`);
+    // The runtime image has no dev dependencies to build with: the pod runs what was built, and
+    // --to defaults to the pod's DATABASE_URL.
+    expect(section).toContain(`kubectl -n ${NAMESPACE} exec db-copy -- node dist/db-copy.js --from ${databasePath}\n`);
+    expect(section).not.toMatch(/exec db-copy -- \\?\s*(sh -c '?)?npm run/);
     expect(section).toContain(`claimName: ${String(at(readYamlFile('k8s/base/pvc.yaml'), 'metadata', 'name'))} }`);
+  });
+
+  it('runs a copy command the image ships: the whole of dist/, in the working directory /app', () => {
+    const runtime = readRepoFile('Dockerfile').split(/^FROM /m).at(-1) ?? '';
+    expect(runtime).toMatch(/^WORKDIR \/app$/m);
+    expect(runtime).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(readRepoFile('Dockerfile')).not.toMatch(/rm [^\n]*dist\/db-copy/);
   });
 
   it('points the deploy job at the overlay by replacing the command it runs', () => {
