@@ -169,7 +169,7 @@ const schema = z
         ctx.addIssue({
           code: 'custom',
           path: [name],
-          message: `${name} still holds the placeholder of k8s/configmap.yaml: set it to your own value (see the README's Configuration section)`,
+          message: `${name} still holds the placeholder of k8s/base/configmap.yaml: set it to your own value (see the README's Configuration section)`,
         });
       }
     }
@@ -223,7 +223,7 @@ const schema = z
 /** Every variable the bot reads, by name (`ENV_FILE` is read by main.ts before these). */
 export const SETTINGS: readonly string[] = [...Object.keys(schema.shape), 'ENV_FILE'];
 
-/** The example values shipped in k8s/configmap.yaml: a bot started with one would run against nothing real. */
+/** The example values shipped in k8s/base/configmap.yaml: a bot started with one would run against nothing real. */
 const PLACEHOLDERS: Array<[string, RegExp]> = [
   ['GITLAB_URL', /^https:\/\/gitlab\.example\.com$/],
   ['SLACK_CHANNEL', /^C0123456789$/],

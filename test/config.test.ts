@@ -128,12 +128,12 @@ describe('configuration', () => {
   });
 });
 
-describe('the placeholders shipped in k8s/configmap.yaml', () => {
-  const shipped = (parse(fs.readFileSync(path.join(root, 'k8s', 'configmap.yaml'), 'utf8')) as { data: Record<string, string> }).data;
+describe('the placeholders shipped in k8s/base/configmap.yaml', () => {
+  const shipped = (parse(fs.readFileSync(path.join(root, 'k8s', 'base', 'configmap.yaml'), 'utf8')) as { data: Record<string, string> }).data;
 
   it('stop the bot, naming every setting that still holds one', () => {
     const problems = problemsOf({ ...minimal, ...shipped });
-    const placeholders = problems.filter((p) => p.includes('still holds the placeholder of k8s/configmap.yaml'));
+    const placeholders = problems.filter((p) => p.includes('still holds the placeholder of k8s/base/configmap.yaml'));
     expect(placeholders.map((p) => p.split(' ')[0]).sort()).toEqual(['APPROVERS', 'GITLAB_URL', 'SLACK_CHANNEL']);
     expect(problems).toEqual(placeholders);
   });
@@ -146,7 +146,7 @@ describe('the placeholders shipped in k8s/configmap.yaml', () => {
     { name: 'GITLAB_OAUTH_CLIENT_ID', value: '...', with: oauth },
   ])('$name=$value is refused', ({ name, value, with: others }) => {
     expect(problemsOf({ ...minimal, ...others, [name]: value })).toEqual([
-      `${name} still holds the placeholder of k8s/configmap.yaml: set it to your own value (see the README's Configuration section)`,
+      `${name} still holds the placeholder of k8s/base/configmap.yaml: set it to your own value (see the README's Configuration section)`,
     ]);
   });
 

@@ -1,5 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { asArray, at, hasSharedSchema, isObject, readYamlFile, validateWithSharedSchema, type JsonObject } from './support.js';
+import { parseDocument } from 'yaml';
+import { asArray, at, hasSharedSchema, isObject, parseYamlDocuments, readYamlFile, repoRoot, validateWithSharedSchema, type JsonObject } from './support.js';
 
 const SCHEMA = 'gitlab-ci.schema.json';
 
@@ -110,3 +115,72 @@ describe('.gitlab-ci.yml', () => {
     expect(text).toMatch(/kubectl -n approval-app rollout status deployment\/gitlab-approval-bot --timeout=\d+s/);
   });
 });
+
+/*
+ * The deploy job sets the image in one kustomization and applies another: the image must reach
+ * what is applied, and every overlay an operator may apply instead (k8s/overlays/*).
+ */
+describe('the image the deploy job sets', () => {
+  const lines = script(onlyJobIn('deploy'));
+  const setImage = lines.map((line) => /^\(cd (\S+) && kustomize edit set image "gitlab-approval-bot=\$IMAGE_REF"\)$/.exec(line)?.[1]).find(Boolean);
+  const applied = lines.map((line) => /^kubectl apply -k (\S+)$/.exec(line)?.[1]).find(Boolean);
+  const overlays = fs
+    .readdirSync(path.join(repoRoot, 'k8s/overlays'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => `k8s/overlays/${entry.name}`);
+  const targets = [String(applied), ...overlays];
+
+  it('is set in k8s/base, from the repository root, and k8s/ is applied', () => {
+    expect(setImage).toBe('k8s/base');
+    expect(applied).toBe('k8s');
+    // A `cd` that stays would move every later path off the repository root.
+    expect(lines.filter((line) => /^cd\b/.test(line))).toEqual([]);
+    expect(overlays).toContain('k8s/overlays/ha');
+  });
+
+  it.each(targets)('reaches %s, whose resources lead to the base', (target) => {
+    expect(kustomizationsUnder(target)).toContain(String(setImage));
+  });
+
+  const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  it.runIf(kubectl.status === 0).each(targets)('is the image of every container %s renders (kubectl kustomize)', (target) => {
+    const image = 'registry.example.com/acme/gitlab-approval-bot:0123abcd';
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'set-image-'));
+    try {
+      fs.cpSync(path.join(repoRoot, 'k8s'), path.join(dir, 'k8s'), { recursive: true });
+      setImageAsKustomizeEditDoes(path.join(dir, String(setImage)), 'gitlab-approval-bot', image);
+      const rendered = spawnSync('kubectl', ['kustomize', path.join(dir, target)], { encoding: 'utf8' });
+      if (rendered.status !== 0) throw new Error(`kubectl kustomize ${target} failed:\n${rendered.stderr}`);
+      const deployments = parseYamlDocuments(rendered.stdout, target).filter(isObject).filter((obj) => obj.kind === 'Deployment');
+      expect(deployments).toHaveLength(1);
+      const containers = asArray(at(deployments[0], 'spec', 'template', 'spec', 'containers'));
+      expect(containers.length).toBeGreaterThan(0);
+      for (const container of containers) expect(at(container, 'image')).toBe(image);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The folder of every kustomization a kustomization's resources lead to, itself included. */
+function kustomizationsUnder(dir: string): string[] {
+  const kustomization = readYamlFile(`${dir}/kustomization.yaml`);
+  const folders = asArray(at(kustomization, 'resources'))
+    .map((entry) => path.posix.join(dir, String(entry)))
+    .filter((resource) => fs.statSync(path.join(repoRoot, resource)).isDirectory());
+  return [dir, ...folders.flatMap(kustomizationsUnder)];
+}
+
+/**
+ * What `kustomize edit set image name=newName:newTag` writes (kustomize itself is not installed
+ * here; kubectl only builds): the entry for that name in the kustomization's images.
+ */
+function setImageAsKustomizeEditDoes(dir: string, name: string, ref: string): void {
+  const file = path.join(dir, 'kustomization.yaml');
+  const doc = parseDocument(fs.readFileSync(file, 'utf8'));
+  const colon = ref.lastIndexOf(':');
+  const entry = { name, newName: ref.slice(0, colon), newTag: ref.slice(colon + 1) };
+  const others = asArray(doc.toJS()?.images).filter((image) => at(image, 'name') !== name);
+  doc.set('images', [...others, entry]);
+  fs.writeFileSync(file, doc.toString());
+}

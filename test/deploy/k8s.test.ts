@@ -36,17 +36,23 @@ function render(): { objects: JsonObject[]; how: string } {
     if (kubectl.status !== 0) throw new Error(`kubectl kustomize k8s failed:\n${kubectl.stderr}`);
     return { objects: parseYamlDocuments(kubectl.stdout, 'kubectl kustomize k8s').filter(isObject), how: 'kubectl kustomize' };
   }
-  const kustomization: unknown = parse(readRepoFile('k8s/kustomization.yaml'));
-  if (!isObject(kustomization)) throw new Error('k8s/kustomization.yaml is not a mapping');
+  return { objects: listedIn('k8s'), how: 'the files listed in k8s/kustomization.yaml and the folders it names' };
+}
+
+/** The objects of the files a kustomization lists, following a folder to its own kustomization. */
+function listedIn(dir: string): JsonObject[] {
+  const kustomization: unknown = parse(readRepoFile(`${dir}/kustomization.yaml`));
+  if (!isObject(kustomization)) throw new Error(`${dir}/kustomization.yaml is not a mapping`);
   const unhandled = Object.keys(kustomization).filter((key) => !kustomizationKeysTheFallbackHandles.has(key));
   if (unhandled.length > 0) {
-    throw new Error(`kubectl is not installed and k8s/kustomization.yaml uses ${unhandled.join(', ')}, which this test cannot apply by itself`);
+    throw new Error(`kubectl is not installed and ${dir}/kustomization.yaml uses ${unhandled.join(', ')}, which this test cannot apply by itself`);
   }
-  const objects = asArray(kustomization.resources).flatMap((file) => {
-    if (typeof file !== 'string') throw new Error(`k8s/kustomization.yaml lists a resource that is not a file name: ${JSON.stringify(file)}`);
-    return parseYamlDocuments(readRepoFile(`k8s/${file}`), `k8s/${file}`).filter(isObject);
+  return asArray(kustomization.resources).flatMap((entry) => {
+    if (typeof entry !== 'string') throw new Error(`${dir}/kustomization.yaml lists a resource that is not a path: ${JSON.stringify(entry)}`);
+    const resource = path.posix.join(dir, entry);
+    if (fs.statSync(path.join(repoRoot, resource)).isDirectory()) return listedIn(resource);
+    return parseYamlDocuments(readRepoFile(resource), resource).filter(isObject);
   });
-  return { objects, how: 'the files listed in k8s/kustomization.yaml' };
 }
 
 const { objects, how } = render();
@@ -253,8 +259,8 @@ describe('metrics on a port of their own', () => {
 });
 
 /**
- * The base with the ingress-tls component, as an overlay of an operator's would build it
- * (kubectl kustomize from a folder outside k8s/), or, without kubectl, the component's own files.
+ * The base with the ingress-tls component, as an operator's overlay in k8s/overlays/ would build it
+ * (kubectl kustomize of k8s/base and the component), or, without kubectl, the component's own files.
  */
 function renderWithIngress(): { objects: JsonObject[]; how: string } {
   const overlay = fs.mkdtempSync(path.join(os.tmpdir(), 'overlay-'));
@@ -262,7 +268,7 @@ function renderWithIngress(): { objects: JsonObject[]; how: string } {
     const k8s = path.relative(overlay, path.join(repoRoot, 'k8s'));
     fs.writeFileSync(
       path.join(overlay, 'kustomization.yaml'),
-      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${k8s}\ncomponents:\n  - ${k8s}/components/ingress-tls\n`,
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${k8s}/base\ncomponents:\n  - ${k8s}/components/ingress-tls\n`,
     );
     const kubectl = spawnSync('kubectl', ['kustomize', overlay], { encoding: 'utf8' });
     if ((kubectl.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {

@@ -27,7 +27,7 @@ describe('the README', () => {
   });
 
   it('names only settings that exist in the ConfigMap it points to', () => {
-    const configMap = readRepoFile('k8s/configmap.yaml');
+    const configMap = readRepoFile('k8s/base/configmap.yaml');
     // Commented-out keys too: they are what the operator uncomments.
     const keys = [...configMap.matchAll(/^ {2}(?:# )?([A-Z][A-Z_]+): /gm)].map((m) => m[1]);
     expect(keys.length).toBeGreaterThan(5);
