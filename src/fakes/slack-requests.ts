@@ -11,8 +11,9 @@ import viewSubmissionRecording from './slack-payloads/view-submission.json' with
 
 /**
  * Requests that drive the bot as Slack does: signed interactions, slash commands and events.
- * Each payload starts from one Slack sent, recorded in slack-payloads/ with its ids made up,
- * and changes only what a caller varies (who, which check, which button, the trigger and
+ * Each payload starts from a recording in slack-payloads/, written field for field as Slack
+ * sends it (Slack's documentation, bolt's and the Node SDK's types) with made-up ids, and
+ * changes only what a caller varies (who, which check, which button, the trigger and
  * response URL). The recordings sit beside this file, not under test/, because the demo and
  * the benchmark drive the bot with them too, from dist/ as well. Used by the tests through
  * test/support/requests.ts.
