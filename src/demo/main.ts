@@ -6,6 +6,7 @@ import { loadConfig } from '../config.js';
 import { DEFAULT_AUTHOR, FakeGitLab, sendStatusCheck } from '../fakes/gitlab.js';
 import { FakeSlack } from '../fakes/slack.js';
 import { createLogger } from '../logging.js';
+import sample from './sample-status-check.json' with { type: 'json' };
 import { serveSlackView } from './slack-view.js';
 
 /**
@@ -79,9 +80,6 @@ async function main(): Promise<void> {
   }
   const running = bot;
 
-  const sample = JSON.parse(fs.readFileSync(new URL('../../test/fixtures/status-check.json', import.meta.url), 'utf8')) as {
-    object_attributes: { last_commit: { id: string } };
-  };
   gitlab.track(sample);
   const answer = await sendStatusCheck(`${running.url}/status_check`, sample, DEMO.webhookSecret);
   await slack.waitFor('chat.postMessage');

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import { sendStatusCheck } from '../fakes/gitlab.js';
+import demoSample from './sample-status-check.json' with { type: 'json' };
 
 /**
  * `npm run demo:send -- <bot URL>`: sends the running demo another signed sample status
@@ -11,9 +11,8 @@ const DEMO_WEBHOOK_SECRET = 'demo-webhook-secret';
 async function main(): Promise<void> {
   const target = process.argv[2] ?? 'http://localhost:3000';
   if (!/^https?:\/\/[^/]+/.test(target)) throw new Error(`"${target}" is not the bot's URL: pass the one the demo printed, such as http://localhost:3000`);
-  const sample = JSON.parse(fs.readFileSync(new URL('../../test/fixtures/status-check.json', import.meta.url), 'utf8')) as {
-    object_attributes: { iid: number; title: string; url: string; updated_at: string; last_commit: { id: string } };
-  };
+  // A copy: each run changes the merge request it sends.
+  const sample = structuredClone(demoSample);
   const mr = sample.object_attributes;
   mr.iid = 200 + crypto.randomInt(800);
   mr.title = `Sample change #${mr.iid}`;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import escapeHtml from 'escape-html';
 import express from 'express';
 import helmet from 'helmet';
-import { appHomeOpened, buttonClick, FakeSlack, reasonSubmission, sendEvent, sendInteraction, type SlackCall } from '../fakes/slack.js';
+import { appHomeOpened, buttonClick, FakeSlack, homeButtonClick, reasonSubmission, sendEvent, sendInteraction, type SlackCall } from '../fakes/slack.js';
 import { html, safeHref, Safe } from '../web/html.js';
 
 /**
@@ -266,7 +266,7 @@ export async function serveSlackView(o: SlackViewOptions): Promise<{ port: numbe
     const [channel, ts] = where.split('/');
     const click =
       where === 'home'
-        ? { ...buttonClick({ userId: o.user, actionId, value, channel: o.channel, responseUrl: o.slack.responseUrl(o.user), triggerId: o.slack.triggerId() }), container: { type: 'view', view_id: `V${o.user}` }, channel: undefined, message: undefined, response_url: undefined }
+        ? homeButtonClick({ userId: o.user, actionId, value, triggerId: o.slack.triggerId() })
         : buttonClick({ userId: o.user, actionId, value, channel: channel ?? o.channel, messageTs: ts, responseUrl: o.slack.responseUrl(o.user), triggerId: o.slack.triggerId() });
     const answer = await sendInteraction(o.botEventsUrl, click, o.signingSecret);
     notice = `Clicked ${actionId === 'approve_check' ? 'Approve' : 'Reject'} on check ${value}: the bot answered HTTP ${answer.status}.`;

@@ -16,7 +16,7 @@ export interface MergeRequestAuthors {
   hidePublicEmail?: boolean;
 }
 
-/** The sample merge request's author (test/fixtures/status-check.json). */
+/** The sample merge request's author (test/fixtures/status-check.json, and the demo's src/demo/sample-status-check.json). */
 export const DEFAULT_AUTHOR: MergeRequestAuthors = { id: 17, username: 'dreyes', email: 'dana.reyes@example.com' };
 
 /** Which calls a canned answer stands in for: a path pattern, and the method when it matters. */
@@ -79,7 +79,7 @@ export interface FakeStatusCheck {
   name: string;
 }
 
-/** The sample call's check (test/fixtures/status-check.json): what every project has unless told. */
+/** The sample call's check (test/fixtures/status-check.json, and the demo's sample): what every project has unless told. */
 export const DEFAULT_STATUS_CHECK: FakeStatusCheck = { id: 7, name: 'Change approval' };
 
 export interface FakeGitLabOptions {

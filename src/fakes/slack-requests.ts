@@ -1,10 +1,39 @@
 import crypto from 'node:crypto';
+import appHomeOpenedRecording from './slack-payloads/app-home-opened.json' with { type: 'json' };
+import blockActionsHomeRecording from './slack-payloads/block-actions-home.json' with { type: 'json' };
+import blockActionsRecording from './slack-payloads/block-actions.json' with { type: 'json' };
+import slashCommandRecording from './slack-payloads/slash-command.json' with { type: 'json' };
+import socketModeEventsApiRecording from './slack-payloads/socket-mode-events-api.json' with { type: 'json' };
+import socketModeInteractiveRecording from './slack-payloads/socket-mode-interactive.json' with { type: 'json' };
+import socketModeSlashCommandsRecording from './slack-payloads/socket-mode-slash-commands.json' with { type: 'json' };
+import urlVerificationRecording from './slack-payloads/url-verification.json' with { type: 'json' };
+import viewSubmissionRecording from './slack-payloads/view-submission.json' with { type: 'json' };
 
 /**
- * Requests that drive the bot as Slack does: signed interactions, slash commands and events,
- * with payloads shaped like Slack's. Used by the tests (through test/support/requests.ts),
- * the demo and the benchmark.
+ * Requests that drive the bot as Slack does: signed interactions, slash commands and events.
+ * Each payload starts from a recording in slack-payloads/, written field for field as Slack
+ * sends it (Slack's documentation, bolt's and the Node SDK's types) with made-up ids, and
+ * changes only what a caller varies (who, which check, which button, the trigger and
+ * response URL). The recordings sit beside this file, not under test/, because the demo and
+ * the benchmark drive the bot with them too, from dist/ as well. Used by the tests through
+ * test/support/requests.ts.
  */
+
+/** The recorded payloads, as Slack sends them; each builder copies one before changing it. */
+export const SLACK_RECORDINGS = {
+  'block-actions.json': blockActionsRecording,
+  'block-actions-home.json': blockActionsHomeRecording,
+  'view-submission.json': viewSubmissionRecording,
+  'slash-command.json': slashCommandRecording,
+  'app-home-opened.json': appHomeOpenedRecording,
+  'url-verification.json': urlVerificationRecording,
+  'socket-mode-interactive.json': socketModeInteractiveRecording,
+  'socket-mode-slash-commands.json': socketModeSlashCommandsRecording,
+  'socket-mode-events-api.json': socketModeEventsApiRecording,
+} as const;
+
+/** A copy to change: the imported recording is shared by every caller. */
+const copy = <T>(recording: T): T => structuredClone(recording);
 
 /** Signs a request the way Slack does: `v0=` + hex HMAC-SHA256 of `v0:<ts>:<body>`. */
 export function slackHeaders(body: string, signingSecret: string, at = Math.floor(Date.now() / 1000)): Record<string, string> {
@@ -28,12 +57,34 @@ export async function sendCommand(url: string, fields: Record<string, string>, s
   return fetch(url, { method: 'POST', headers: slackHeaders(body, signingSecret), body });
 }
 
-/** The `user` of an interaction payload. */
+/** The `user` of an interaction payload, in the recorded workspace. */
 function slackUser(id: string, name = id.toLowerCase()) {
-  return { id, username: name, name, team_id: 'T0001' };
+  return { ...blockActionsRecording.user, id, username: name, name };
 }
 
-/** A `block_actions` payload for a button click, as Slack sends it. */
+interface RecordedButton {
+  action_id: string;
+  text: { type: string; text: string; emoji?: boolean };
+  style?: string;
+}
+
+/** The buttons of a recorded message or view, to tell a click's label and style by its action id. */
+function buttonsOf(blocks: ReadonlyArray<{ elements?: ReadonlyArray<RecordedButton> }>): RecordedButton[] {
+  return blocks.flatMap((b) => b.elements ?? []);
+}
+
+/**
+ * The `actions` of a click on `actionId`, in the recorded action's shape: with that button's
+ * label and style when the recording shows it, its action id otherwise.
+ */
+function clickedButton(recorded: ReadonlyArray<Record<string, unknown>>, buttons: RecordedButton[], actionId: string, blockId: string, value: string) {
+  const { style: _recordedStyle, ...template } = recorded[0]!;
+  const shown = buttons.find((b) => b.action_id === actionId);
+  const looks = shown ? { text: shown.text, ...(shown.style ? { style: shown.style } : {}) } : { text: { type: 'plain_text', text: actionId, emoji: true } };
+  return [{ ...template, ...looks, action_id: actionId, block_id: blockId, value }];
+}
+
+/** A `block_actions` payload for a button click on a message, as Slack sends it. */
 export function buttonClick(options: {
   userId: string;
   userName?: string;
@@ -43,51 +94,43 @@ export function buttonClick(options: {
   messageTs?: string;
   responseUrl: string;
   ephemeral?: boolean;
-  /** From `FakeSlack.triggerId()`; a made-up one opens no view, as with Slack. */
+  /** From `FakeSlack.triggerId()`; a made-up one (the recording's) opens no view, as with Slack. */
   triggerId?: string;
 }): Record<string, unknown> {
-  return {
-    type: 'block_actions',
-    team: { id: 'T0001', domain: 'example' },
+  const click = copy(blockActionsRecording);
+  const ts = options.messageTs ?? click.container.message_ts;
+  const payload = {
+    ...click,
     user: slackUser(options.userId, options.userName),
-    api_app_id: 'A0001',
-    token: 'legacy-verification-token',
-    container: options.ephemeral
-      ? { type: 'message', message_ts: options.messageTs ?? '1.1', channel_id: options.channel, is_ephemeral: true }
-      : { type: 'message', message_ts: options.messageTs ?? '1.1', channel_id: options.channel, is_ephemeral: false },
-    trigger_id: options.triggerId ?? '1111.2222.abcd',
-    channel: { id: options.channel, name: 'approvals' },
-    message: options.ephemeral ? undefined : { type: 'message', ts: options.messageTs ?? '1.1', text: 'card' },
+    container: { ...click.container, message_ts: ts, channel_id: options.channel, is_ephemeral: Boolean(options.ephemeral) },
+    trigger_id: options.triggerId ?? click.trigger_id,
+    channel: { ...click.channel, id: options.channel },
+    message: { ...click.message, ts },
     response_url: options.responseUrl,
-    actions: [
-      { type: 'button', action_id: options.actionId, block_id: `decide_${options.value}`, value: options.value, text: { type: 'plain_text', text: 'x' }, action_ts: '1.2' },
-    ],
+    actions: clickedButton(click.actions, buttonsOf(click.message.blocks), options.actionId, `decide_${options.value}`, options.value),
   };
+  // Slack keeps no copy of an ephemeral message, so a click on one carries none.
+  if (options.ephemeral) return { ...payload, message: undefined };
+  return payload;
 }
 
 /**
  * A `view_submission` payload for one of the bot's text modals, as Slack sends it when the
- * person presses the submit button: `reject_reason` (a rejection's reason) or
- * `approve_comment` (an approval's comment); the text is in block `reason`, input `reason_input`.
+ * person presses the submit button: `reject_reason` (a rejection's reason),
+ * `approve_comment` (an approval's comment) or `break_glass_reason`; the text is in block
+ * `reason`, input `reason_input` (null when left empty).
  */
 export function reasonSubmission(options: { callbackId: string; userId: string; userName?: string; checkId: number; text: string | null }): Record<string, unknown> {
+  const submission = copy(viewSubmissionRecording);
+  const [field] = Object.values(submission.view.state.values.reason);
   return {
-    type: 'view_submission',
-    team: { id: 'T0001', domain: 'example' },
+    ...submission,
     user: slackUser(options.userId, options.userName),
-    api_app_id: 'A0001',
-    token: 'legacy-verification-token',
-    trigger_id: '1111.2222.efgh',
     view: {
-      id: 'V0001',
-      team_id: 'T0001',
-      type: 'modal',
+      ...submission.view,
       callback_id: options.callbackId,
       private_metadata: JSON.stringify({ checkId: options.checkId }),
-      state: { values: { reason: { reason_input: { type: 'plain_text_input', value: options.text } } } },
-      hash: '1.abc',
-      app_id: 'A0001',
-      bot_id: 'B0BOT',
+      state: { values: { reason: { reason_input: { ...field, value: options.text } } } },
     },
   };
 }
@@ -98,23 +141,48 @@ export function rejectSubmission(options: { userId: string; userName?: string; c
   return reasonSubmission({ ...rest, callbackId: 'reject_reason', text: reason });
 }
 
-/** An `app_home_opened` event, as Slack sends it when a person opens the app's Home tab. */
-export function appHomeOpened(userId: string, tab: 'home' | 'messages' = 'home'): Record<string, unknown> {
-  return { type: 'app_home_opened', user: userId, channel: `D${userId.slice(1)}`, tab, event_ts: `${Math.floor(Date.now() / 1000)}.000100` };
+/** A slash command's form fields, as Slack posts them (`/pending` unless told). */
+export function slashCommand(options: {
+  userId: string;
+  userName?: string;
+  channel: string;
+  command?: string;
+  text?: string;
+  responseUrl: string;
+  /** From `FakeSlack.triggerId()`; a made-up one (the recording's) opens no view, as with Slack. */
+  triggerId?: string;
+}): Record<string, string> {
+  const fields = copy(slashCommandRecording);
+  return {
+    ...fields,
+    user_id: options.userId,
+    user_name: options.userName ?? options.userId.toLowerCase(),
+    channel_id: options.channel,
+    command: options.command ?? fields.command,
+    text: options.text ?? '',
+    response_url: options.responseUrl,
+    trigger_id: options.triggerId ?? fields.trigger_id,
+  };
 }
 
-/** The Events API envelope Slack posts for an event (`event_callback`). */
+/** An `app_home_opened` event, as Slack sends it when a person opens the app's Home tab. */
+export function appHomeOpened(userId: string, tab: 'home' | 'messages' = 'home'): Record<string, unknown> {
+  return { ...copy(appHomeOpenedRecording.event), user: userId, channel: `D${userId.slice(1)}`, tab, event_ts: `${Math.floor(Date.now() / 1000)}.000100` };
+}
+
+/** The Events API envelope Slack posts for an event (`event_callback`); each with an id of its own, as Slack's are. */
 export function eventCallback(event: Record<string, unknown>): Record<string, unknown> {
   return {
-    token: 'legacy-verification-token',
-    team_id: 'T0001',
-    api_app_id: 'A0001',
+    ...copy(appHomeOpenedRecording),
     event,
-    type: 'event_callback',
     event_id: `Ev${crypto.randomBytes(5).toString('hex').toUpperCase()}`,
     event_time: Math.floor(Date.now() / 1000),
-    authorizations: [{ team_id: 'T0001', user_id: 'U0BOT', is_bot: true }],
   };
+}
+
+/** Slack's check of an Event Subscriptions request URL: the app must answer with `challenge`. */
+export function urlVerification(challenge = urlVerificationRecording.challenge): Record<string, unknown> {
+  return { ...copy(urlVerificationRecording), challenge };
 }
 
 /** Posts an event to the bot as Slack's Events API does: signed JSON. */
@@ -125,17 +193,32 @@ export async function sendEvent(url: string, event: Record<string, unknown>, sig
 
 /** A click on a button of the app's Home tab (a view container, no `response_url`); `triggerId` from `FakeSlack.triggerId()` (a made-up one opens no view). */
 export function homeButtonClick(options: { userId: string; actionId: string; value: string; triggerId?: string }): Record<string, unknown> {
+  const click = copy(blockActionsHomeRecording);
+  const viewId = `V${options.userId}`;
   return {
-    type: 'block_actions',
-    team: { id: 'T0001', domain: 'example' },
+    ...click,
     user: slackUser(options.userId),
-    api_app_id: 'A0001',
-    token: 'legacy-verification-token',
-    container: { type: 'view', view_id: `V${options.userId}` },
-    trigger_id: options.triggerId ?? '1111.3333.home',
-    view: { id: `V${options.userId}`, type: 'home', team_id: 'T0001', app_id: 'A0001', bot_id: 'B0BOT', blocks: [], private_metadata: '', callback_id: '', hash: '1.home' },
-    actions: [
-      { type: 'button', action_id: options.actionId, block_id: `home_decide_${options.value}`, value: options.value, text: { type: 'plain_text', text: 'x' }, action_ts: '1.2' },
-    ],
+    container: { ...click.container, view_id: viewId },
+    trigger_id: options.triggerId ?? click.trigger_id,
+    view: { ...click.view, id: viewId, root_view_id: viewId },
+    actions: clickedButton(click.actions, buttonsOf(click.view.blocks), options.actionId, `home_decide_${options.value}`, options.value),
   };
+}
+
+export type SocketModeEnvelopeType = 'interactive' | 'slash_commands' | 'events_api';
+
+const SOCKET_MODE_RECORDINGS = {
+  interactive: socketModeInteractiveRecording,
+  slash_commands: socketModeSlashCommandsRecording,
+  events_api: socketModeEventsApiRecording,
+};
+
+/**
+ * What Slack sends over a Socket Mode connection: the payload HTTP would carry, wrapped with
+ * an envelope id of its own and the envelope's recorded fields (events may not be answered
+ * with a payload, and carry their retry count).
+ */
+export function socketModeEnvelope(type: SocketModeEnvelopeType, payload: unknown) {
+  const { payload: _recordedPayload, ...envelope } = copy(SOCKET_MODE_RECORDINGS[type]) as { payload: unknown; envelope_id: string; type: string; accepts_response_payload: boolean };
+  return { ...envelope, type, envelope_id: crypto.randomUUID(), payload };
 }

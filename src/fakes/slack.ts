@@ -15,6 +15,8 @@ export {
   sendEvent,
   sendInteraction,
   slackHeaders,
+  slashCommand,
+  urlVerification,
 } from './slack-requests.js';
 
 export interface SlackCall {

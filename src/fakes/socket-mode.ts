@@ -5,10 +5,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { messageProblems, viewProblems } from './block-kit.js';
 import { listen } from './http.js';
 import { Recorder } from './recorder.js';
+import { socketModeEnvelope, type SocketModeEnvelopeType } from './slack-requests.js';
 
 export const APP_ID = 'A0001';
 
-export type EnvelopeType = 'interactive' | 'slash_commands' | 'events_api';
+export type EnvelopeType = SocketModeEnvelopeType;
 
 /** What Slack sends over the socket for each thing that happens in the workspace. */
 export interface Envelope {
@@ -16,6 +17,9 @@ export interface Envelope {
   type: EnvelopeType;
   accepts_response_payload: boolean;
   payload: unknown;
+  /** Events only: how many times Slack tried before, and why. */
+  retry_attempt?: number;
+  retry_reason?: string;
 }
 
 /** The app's answer to an envelope: its id and, when the app answers something, `payload`. */
@@ -91,7 +95,7 @@ export class FakeSocketMode {
   async deliver(type: EnvelopeType, payload: unknown): Promise<{ envelope: Envelope; ack: SocketAck }> {
     const socket = [...this.#open].at(-1);
     if (!socket) throw new Error('No Socket Mode connection is open: was the bot started with SLACK_APP_TOKEN and this stand-in’s URL?');
-    const envelope: Envelope = { envelope_id: crypto.randomUUID(), type, accepts_response_payload: true, payload };
+    const envelope: Envelope = socketModeEnvelope(type, payload);
     const sent = Date.now();
     socket.send(JSON.stringify(envelope));
     const [ack] = await this.acks.waitFor((a) => a.envelope_id === envelope.envelope_id);

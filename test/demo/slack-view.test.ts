@@ -1,3 +1,6 @@
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mrkdwnToHtml, serveSlackView, slackViewPage } from '../../src/demo/slack-view.js';
 import { FakeSlack } from '../../src/fakes/slack.js';
@@ -65,5 +68,61 @@ describe('the demo’s Slack view server', () => {
     expect(page).toContain('(edited)');
     expect(page).toContain('1 reply in thread');
     expect(page).toContain('Still waiting for a decision &lt;2 h&gt;');
+  });
+});
+
+describe('a click on the Slack view reaches the bot as Slack sends it', () => {
+  let slack: FakeSlack;
+  let view: { port: number; close: () => Promise<void> };
+  let bot: http.Server;
+  const received: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
+  beforeEach(async () => {
+    received.length = 0;
+    // Stands where the bot's /slack/events would: keeps what the view sends.
+    bot = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
+    slack = await FakeSlack.start('xoxb-demo', ['C0DEMO']);
+    const botEventsUrl = `http://127.0.0.1:${(bot.address() as AddressInfo).port}/slack/events`;
+    view = await serveSlackView({ slack, botEventsUrl, signingSecret: 's', channel: 'C0DEMO', user: 'U0DEMO', port: 0, host: '127.0.0.1' });
+  });
+  afterEach(async () => {
+    await view.close();
+    await slack.close();
+    await new Promise((resolve) => bot.close(resolve));
+  });
+
+  it('Approve on the Home tab is a signed block_actions from a home view, with no response_url', async () => {
+    const home = { type: 'home', blocks: [{ type: 'actions', block_id: 'home_decide_5', elements: [{ type: 'button', action_id: 'approve_check', text: { type: 'plain_text', text: 'Approve' }, value: '5' }] }] };
+    const published = await fetch(`${slack.apiUrl}views.publish`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer xoxb-demo', 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: 'U0DEMO', view: home }),
+    });
+    expect(await published.json()).toMatchObject({ ok: true });
+    const page = await (await fetch(`http://127.0.0.1:${view.port}/`)).text();
+    const csrf = /name="csrf" value="([0-9a-f]+)"/.exec(page)?.[1] ?? '';
+    const clicked = await fetch(`http://127.0.0.1:${view.port}/act`, { method: 'POST', body: new URLSearchParams({ csrf, action_id: 'approve_check', value: '5', where: 'home' }), redirect: 'manual' });
+    expect(clicked.status).toBe(303);
+
+    const [sent] = received;
+    const at = sent!.headers['x-slack-request-timestamp'] as string;
+    expect(sent!.headers['x-slack-signature']).toBe(`v0=${crypto.createHmac('sha256', 's').update(`v0:${at}:${sent!.body}`).digest('hex')}`);
+    const payload = JSON.parse(new URLSearchParams(sent!.body).get('payload') ?? '{}') as Record<string, unknown>;
+    expect(payload).toMatchObject({
+      type: 'block_actions',
+      user: { id: 'U0DEMO' },
+      container: { type: 'view', view_id: 'VU0DEMO' },
+      view: { id: 'VU0DEMO', type: 'home' },
+      actions: [{ type: 'button', action_id: 'approve_check', value: '5', block_id: 'home_decide_5' }],
+    });
+    expect(payload).not.toHaveProperty('response_url');
+    expect(payload).not.toHaveProperty('channel');
   });
 });

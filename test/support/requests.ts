@@ -13,5 +13,7 @@ export {
   sendEvent,
   sendInteraction,
   slackHeaders,
+  slashCommand,
+  urlVerification,
 } from '../../src/fakes/slack-requests.js';
 export { gitlabSignature, sendStatusCheck } from '../../src/fakes/gitlab-requests.js';
