@@ -240,8 +240,17 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     }
   }
 
-  close(): Promise<void> {
-    return this.#engine.close();
+  /** Lets go of what this process holds (another replica, or the next start, takes it at once), then closes. */
+  async close(): Promise<void> {
+    if (this.#engine.shared) {
+      try {
+        await this.#engine.db.deleteFrom('lease').where('holder', '=', this.#me).execute();
+        await this.#engine.db.updateTable('delivery').set({ leased_until: null, leased_by: null }).where('leased_by', '=', this.#me).execute();
+      } catch {
+        // The database is gone: the leases lapse on their own.
+      }
+    }
+    await this.#engine.close();
   }
 
   // --- locks across replicas ----------------------------------------------------------

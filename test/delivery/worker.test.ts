@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Pacer } from '../../src/delivery/pacer.js';
 import { DeliveryFailure, DeliveryWorker } from '../../src/delivery/worker.js';
 import { Recorder } from '../../src/fakes/recorder.js';
 import { createLogger } from '../../src/logging.js';
+import { testDatabase } from '../support/database.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { tempDir } from '../support/harness.js';
 import { sampleEvent } from '../support/samples.js';
@@ -17,7 +17,7 @@ describe('the delivery worker', () => {
   let worker: DeliveryWorker | null = null;
   beforeEach(async () => {
     dir = tempDir();
-    store = await openStore(path.join(dir, 'approvals.db'));
+    store = await openStore(await testDatabase(dir));
   });
   afterEach(async () => {
     await worker?.stop(1000);

@@ -63,7 +63,7 @@ describe('GitLab webhook secrets: rotation and one per project', () => {
     expect((await post(h, statusCheck({ iid: 2 }), 'new-secret-2026')).status).toBe(202);
     const refused = await post(h, statusCheck({ iid: 3 }), 'retired-secret-2024');
     expect(refused).toEqual({ status: 401, json: { error: expect.stringMatching(/^X-Gitlab-Signature does not match the body with any configured secret/) } });
-    expect(rowsOnDisk(h)).toBe(2);
+    expect(await rowsOnDisk(h)).toBe(2);
   });
 
   it('a project’s calls are accepted only with a secret of the first entry that covers it', async () => {
@@ -80,12 +80,12 @@ describe('GitLab webhook secrets: rotation and one per project', () => {
       json: { error: 'X-Gitlab-Signature was made with a secret that is not project acme/payments-api’s: its calls must be signed with a secret of entry 1 of GITLAB_WEBHOOK_SECRETS_FILE (projects acme/payments-*).' },
     });
     expect((await post(h, web(2), 'payments-secret')).status).toBe(401);
-    expect(rowsOnDisk(h)).toBe(0);
+    expect(await rowsOnDisk(h)).toBe(0);
 
     expect((await post(h, payments(3), 'payments-secret')).status).toBe(202);
     expect((await post(h, web(4), 'acme-secret-old')).status).toBe(202);
     expect((await post(h, web(5), 'acme-secret-new')).status).toBe(202);
-    expect(rowsOnDisk(h)).toBe(3);
+    expect(await rowsOnDisk(h)).toBe(3);
   });
 
   it('a project no entry covers: refused, unless GITLAB_WEBHOOK_SECRET signs it; an entry’s project never takes the shared secret', async () => {
@@ -102,7 +102,7 @@ describe('GitLab webhook secrets: rotation and one per project', () => {
     const acme = await post(h, mergeRequestInto('acme/web', 'main', { iid: 10 }), 'shared-secret');
     expect(acme.status).toBe(401);
     expect(acme.json.error).toContain('not project acme/web’s');
-    expect(rowsOnDisk(h)).toBe(1);
+    expect(await rowsOnDisk(h)).toBe(1);
   });
 });
 
@@ -120,7 +120,7 @@ describe('what an unauthenticated body may cost', () => {
     const answer = await held.answered;
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body)).toEqual({ error: expect.stringMatching(/^X-Gitlab-Signature header is missing/) });
-    expect(rowsOnDisk(h)).toBe(0);
+    expect(await rowsOnDisk(h)).toBe(0);
   });
 
   it('a Content-Length over the limit is refused at once with 413', async () => {
@@ -151,6 +151,6 @@ describe('what an unauthenticated body may cost', () => {
     slow.finish(Buffer.alloc(12000 - '{"object_kind":"merge_request",'.length, 0x20));
     expect((await slow.answered).status).toBe(401);
     expect((await h.receive()).status).toBe(202);
-    expect(rowsOnDisk(h)).toBe(1);
+    expect(await rowsOnDisk(h)).toBe(1);
   });
 });

@@ -71,11 +71,11 @@ describe('receiving a status check call from GitLab', () => {
     expect(answer.status).toBe(status);
     expect(answer.json).toEqual({ error: expect.stringMatching(error) });
     expect(await h.bot.store.countPending()).toBe(0);
-    expect(rowsOnDisk(h)).toBe(0);
+    expect(await rowsOnDisk(h)).toBe(0);
 
     const next = await h.receive();
     expect(next.status).toBe(202);
-    expect(rowsOnDisk(h)).toBe(1);
+    expect(await rowsOnDisk(h)).toBe(1);
   });
 
   it('accepts a signed call with 202 and the check, and the same call again gives the same check', async () => {
@@ -85,7 +85,7 @@ describe('receiving a status check call from GitLab', () => {
     const again = await h.receive();
     expect(again.status).toBe(202);
     expect(again.body).toEqual({ id: first.body.id, state: 'pending' });
-    expect(rowsOnDisk(h)).toBe(1);
+    expect(await rowsOnDisk(h)).toBe(1);
     expect(await h.bot.store.getCheck(first.body.id as number)).toMatchObject({
       projectPath: 'acme/payments-api',
       mergeRequestIid: 128,
@@ -100,7 +100,7 @@ describe('receiving a status check call from GitLab', () => {
     expect(answer.status).toBe(202);
     const id = answer.body.id as number;
     expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending' });
-    expect(rowsOnDisk(h)).toBe(1);
+    expect(await rowsOnDisk(h)).toBe(1);
     // Slack did refuse the first card; it is posted on a later try.
     await h.slack.refused.waitFor((c) => c.method === 'chat.postMessage');
     const [card] = await h.slack.waitFor('chat.postMessage');
@@ -124,7 +124,7 @@ describe('limits and modes of the status check endpoint', () => {
     const answer = await post(h, { body });
     expect(answer.status).toBe(413);
     expect(answer.json).toEqual({ error: expect.stringMatching(/larger than this route accepts \(1024 bytes\)/) });
-    expect(rowsOnDisk(h)).toBe(0);
+    expect(await rowsOnDisk(h)).toBe(0);
 
     // The bot still serves: a call with only the fields the bot reads fits in 1 KB.
     const full = statusCheck();
@@ -146,7 +146,7 @@ describe('limits and modes of the status check endpoint', () => {
     expect(JSON.stringify(small).length).toBeLessThan(1024);
     const next = await post(h, { body: JSON.stringify(small) });
     expect(next.status).toBe(202);
-    expect(rowsOnDisk(h)).toBe(1);
+    expect(await rowsOnDisk(h)).toBe(1);
   });
 
   it('with no secret and ALLOW_UNSIGNED_WEBHOOKS=true, accepts unsigned calls (GitLab older than 17.3)', async () => {
@@ -154,6 +154,6 @@ describe('limits and modes of the status check endpoint', () => {
     const answer = await sendStatusCheck(`${h.bot.url}/status_check`, statusCheck(), null);
     expect(answer.status).toBe(202);
     expect(answer.body).toEqual({ id: expect.any(Number), state: 'pending' });
-    expect(rowsOnDisk(h)).toBe(1);
+    expect(await rowsOnDisk(h)).toBe(1);
   });
 });

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { onPostgres } from './database.js';
+import { dropPostgres, freshPostgres } from './postgres.js';
 import { startBot, type RunningBot } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { FakeGitLab, type FakeOAuthApp } from '../../src/fakes/gitlab.js';
@@ -121,6 +123,8 @@ export async function startHarness(extra: Record<string, string> = {}, options: 
   const gitlab = await FakeGitLab.start(SECRETS.gitlabToken, undefined, options.gitlabOAuth ?? null, { version: options.gitlabVersion });
   const dir = tempDir();
   const env = testEnv(slack, gitlab, dir, extra);
+  // The postgres project runs the same stories on a database of their own.
+  if (onPostgres && !env.DATABASE_URL) env.DATABASE_URL = await freshPostgres();
   await options.beforeStart?.({ slack, gitlab });
   const launch = () => {
     const config = loadConfig(env);
@@ -166,6 +170,7 @@ export async function startHarness(extra: Record<string, string> = {}, options: 
     stop: async () => {
       await h.bot.stop();
       await Promise.all([slack.close(), gitlab.close()]);
+      if (onPostgres && env.DATABASE_URL) await dropPostgres(env.DATABASE_URL);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

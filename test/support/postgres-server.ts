@@ -184,6 +184,11 @@ let running: PostgresServer | null = null;
 
 /** vitest globalSetup: one server for the run, or a clear word on why its tests are skipped. */
 export async function setup(project: TestProject): Promise<void> {
+  // Each vitest project runs this: they share the one server.
+  if (running) {
+    project.provide('postgresAdminUrl', running.adminUrl);
+    return;
+  }
   const required = process.env.REQUIRE_POSTGRES === '1';
   const server = await startPostgres();
   if ('missing' in server) {
