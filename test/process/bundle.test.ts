@@ -31,7 +31,7 @@ describe('the bundled bot', () => {
     fs.mkdirSync(cache, { recursive: true });
     buildDir = fs.mkdtempSync(path.join(cache, 'bundle-'));
     bundle = path.join(buildDir, 'main.js');
-    execFileSync('npm', ['run', '--silent', 'bundle', '--', `--outfile=${bundle}`], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('npm', ['run', '--silent', 'bundle', '--', `--outdir=${buildDir}`], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
   }, 120_000);
 
   afterAll(() => {
