@@ -8,6 +8,7 @@ import { buttonClick, FakeSlack, sendInteraction } from '../../src/fakes/slack.j
 import { iidOf } from '../support/cards.js';
 import { APPROVER, CHANNEL, SECRETS, statusCheck, tempDir, testEnv } from '../support/harness.js';
 import { BotProcesses } from '../support/process.js';
+import { FakeSocketMode } from '../../src/fakes/socket-mode.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHA = '9f2c4e1b7a3d5c6e8f0a1b2c3d4e5f60718293a4'; // the fixture's commit
@@ -69,6 +70,30 @@ describe('the bundled bot', () => {
     const metrics = await fetch(`${bot.url}/metrics`);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/^approval_decisions_total\{.*\} 1$/m);
+  }, 90_000);
+
+  it('in Socket Mode, connects at start and takes an approval over the socket', async () => {
+    const socket = await FakeSocketMode.start();
+    try {
+      slack.acceptSocketMode('xapp-1-test', () => socket.linkUrl());
+      const bot = await bots.start(testEnv(slack, gitlab, dir, { LOG_LEVEL: 'info', SLACK_APP_TOKEN: 'xapp-1-test', SLACK_SIGNING_SECRET: '' }), 60_000, [bundle]);
+      expect(socket.connections.calls).toHaveLength(1);
+      expect(await socket.ping('are you there')).toBe('are you there');
+
+      const call = statusCheck({ iid: 79 });
+      gitlab.track(call);
+      const answer = await sendStatusCheck(`${bot.url}/status_check`, call, SECRETS.webhookSecret);
+      expect(answer.status).toBe(202);
+      await slack.waitFor('chat.postMessage', 1, (c) => iidOf(c) === 79, 20_000);
+      const click = buttonClick({ userId: APPROVER, actionId: 'approve_check', value: String(answer.body.id), channel: CHANNEL, responseUrl: slack.responseUrl('r79'), triggerId: slack.triggerId() });
+      const { envelope, ack } = await socket.deliver('interactive', click);
+      expect(ack).toEqual({ envelope_id: envelope.envelope_id, payload: {} });
+      const [report] = await gitlab.waitForResponses(1, 20_000);
+      expect(report?.body).toEqual({ sha: SHA, external_status_check_id: 7, status: 'passed' });
+    } finally {
+      await bots.killAll();
+      await socket.close();
+    }
   }, 90_000);
 
   it('refuses a status check call whose signature is wrong, as the source does', async () => {

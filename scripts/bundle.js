@@ -1,0 +1,52 @@
+/**
+ * Bundles the bot for `npm run build`: dist/main.js and the chunks it loads later, so that a
+ * start reads and compiles a few files instead of hundreds of modules, each resolved on disk.
+ * better-sqlite3, a native addon, stays in node_modules. `--outdir` writes elsewhere (tests).
+ */
+import process from 'node:process';
+import { parseArgs } from 'node:util';
+import * as esbuild from 'esbuild';
+
+const { values } = parseArgs({ options: { outdir: { type: 'string', default: 'dist' } } });
+
+/**
+ * Socket Mode's WebSocket client library (undici, a megabyte of code) runs when Socket Mode
+ * first uses it rather than at every start: Bolt loads Socket Mode even for bots that take
+ * Slack's events over HTTP. Only Socket Mode's own `require('undici')` is deferred, and it
+ * reads undici's exports by name only, which is all a stand-in object has to forward.
+ */
+const undiciOnFirstUse = {
+  name: 'undici-on-first-use',
+  setup(build) {
+    build.onResolve({ filter: /^undici$/ }, ({ importer }) =>
+      /[\\/]@slack[\\/]socket-mode[\\/]/.test(importer) ? { path: 'undici', namespace: 'on-first-use' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'on-first-use' }, () => ({
+      contents: `let undici; const load = () => (undici ??= require('undici'));
+module.exports = new Proxy({}, { get: (_target, name) => load()[name], has: (_target, name) => name in load() });`,
+      resolveDir: process.cwd(),
+      loader: 'js',
+    }));
+  },
+};
+
+await esbuild.build({
+  entryPoints: ['src/main.ts'],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['better-sqlite3'],
+  // Libraries written as CommonJS call require(); an ES module has none of its own.
+  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  // Less to read and parse at start; names stay, for stack traces and logs.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: true,
+  // What is loaded with import() (gitbeaker's API classes) goes to chunks read at first use.
+  splitting: true,
+  outdir: values.outdir,
+  chunkNames: 'chunks/[name]-[hash]',
+  plugins: [undiciOnFirstUse],
+  logLevel: 'warning',
+});
