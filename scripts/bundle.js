@@ -12,23 +12,33 @@ import * as esbuild from 'esbuild';
 const { values } = parseArgs({ options: { outdir: { type: 'string', default: 'dist' } } });
 
 /**
- * Socket Mode's WebSocket client library (undici, a megabyte of code) is read from
- * node_modules when Socket Mode first uses it rather than parsed and run at every start:
- * Bolt loads Socket Mode even for bots that take Slack's events over HTTP. Only Socket Mode's
- * own `require('undici')` is deferred, and it reads undici's exports by name only, which is
- * all the stand-in object it gets has to forward.
+ * Libraries that Bolt loads at every start but only some configurations use run at their
+ * first use instead. Each is deferred only where the importer named here requires it, and
+ * that importer reads its exports by name only (`lib.Name`, when it needs one), which is all
+ * the stand-in object it gets has to forward.
  */
-const undiciOnFirstUse = {
-  name: 'undici-on-first-use',
+const ON_FIRST_USE = [
+  // Socket Mode's WebSocket client (undici, a megabyte of code), read from node_modules when
+  // a socket opens: Bolt loads Socket Mode even for bots that take events over HTTP.
+  { name: 'undici', importer: /[\\/]@slack[\\/]socket-mode[\\/]/, external: true },
+  // Slack's OAuth installer (with jsonwebtoken and semver), for apps installed in many
+  // workspaces; this bot has one bot token and never installs.
+  { name: '@slack/oauth', importer: /[\\/]@slack[\\/]bolt[\\/]/, external: false },
+];
+
+const onFirstUse = {
+  name: 'on-first-use',
   setup(build) {
-    build.onResolve({ filter: /^undici$/ }, ({ importer, namespace }) => {
-      // The stand-in's own require: undici itself, from node_modules, outside the bundle.
-      if (namespace === 'on-first-use') return { path: 'undici', external: true };
-      return /[\\/]@slack[\\/]socket-mode[\\/]/.test(importer) ? { path: 'undici', namespace: 'on-first-use' } : undefined;
+    const names = new RegExp(`^(${ON_FIRST_USE.map((l) => l.name.replace('/', '\\/')).join('|')})$`);
+    build.onResolve({ filter: names }, ({ path: name, importer, namespace }) => {
+      const lib = ON_FIRST_USE.find((l) => l.name === name);
+      // The stand-in's own require: the library itself, bundled or left in node_modules.
+      if (namespace === 'on-first-use') return lib.external ? { path: name, external: true } : undefined;
+      return lib.importer.test(importer) ? { path: name, namespace: 'on-first-use' } : undefined;
     });
-    build.onLoad({ filter: /.*/, namespace: 'on-first-use' }, () => ({
-      contents: `let undici; const load = () => (undici ??= require('undici'));
-module.exports = new Proxy({}, { get: (_target, name) => load()[name], has: (_target, name) => name in load() });`,
+    build.onLoad({ filter: /.*/, namespace: 'on-first-use' }, ({ path: name }) => ({
+      contents: `let lib; const load = () => (lib ??= require(${JSON.stringify(name)}));
+module.exports = new Proxy({}, { get: (_target, key) => load()[key], has: (_target, key) => key in load() });`,
       resolveDir: process.cwd(),
       loader: 'js',
     }));
@@ -54,6 +64,6 @@ await esbuild.build({
   splitting: true,
   outdir: values.outdir,
   chunkNames: 'chunks/[name]-[hash]',
-  plugins: [undiciOnFirstUse],
+  plugins: [onFirstUse],
   logLevel: 'warning',
 });
