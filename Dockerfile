@@ -14,6 +14,7 @@ COPY package.json package-lock.json ./
 FROM toolchain AS build
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 # The demo and its stand-ins for GitLab and Slack stay out of the image: the demo belongs on
 # a laptop, and the bot itself never imports them.

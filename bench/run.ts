@@ -6,6 +6,8 @@
  * `--rows N` first seeds the database with N checks and 5N audit events, so that the reads
  * (web list, history, /pending, /audit) are measured at that size. A bare node:http server,
  * measured in the same run, is the baseline for start-up, latency and memory.
+ * `--only startup` measures start-up to first answer alone, `--runs` times for the bot and
+ * the baseline in turn, and prints the medians (one start on a shared machine says little).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,8 +25,10 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '0' },
     rate: { type: 'string', default: '200' },
     runs: { type: 'string', default: '20' },
+    only: { type: 'string' },
   },
 });
+if (values.only !== undefined && values.only !== 'startup') throw new Error(`--only ${values.only}: the only part that runs alone is "startup"`);
 const CHECKS = Number(values.checks);
 const CONCURRENCY = Number(values.concurrency);
 const ROWS = Number(values.rows);
@@ -146,23 +150,18 @@ async function startProcess(args: string[], env: NodeJS.ProcessEnv, portOf: (lin
   return { child, port, spawnedAt, exited };
 }
 
-/**
- * The baseline: a bare node:http server that reads the body and answers 202 with a small
- * JSON, in its own process like the bot. Start-up to first answer, steady-rate p99, memory.
- */
+const baselineSource = `require('node:http').createServer((req, res) => { const parts = []; req.on('data', (c) => parts.push(c)); req.on('end', () => { res.writeHead(202, { 'content-type': 'application/json' }); res.end('{"id":1}'); }); }).listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port); });`;
+
+/** Starts the baseline, a bare node:http server that reads the body and answers 202 with a small JSON, in its own process like the bot. */
+async function startBaseline() {
+  const started = await startProcess(['-e', baselineSource], process.env, (line) => Number(/port (\d+)/.exec(line)?.[1] ?? 0) || null);
+  const url = `http://127.0.0.1:${started.port}/`;
+  return { ...started, url, startupMs: await firstAnswer(url, started.spawnedAt, started.exited) };
+}
+
+/** The baseline's start-up to first answer, steady-rate p99 and memory. */
 async function baseline(body: string): Promise<{ startupMs: number; p99: number; rss: number }> {
-  const source = `require('node:http').createServer((req, res) => { const parts = []; req.on('data', (c) => parts.push(c)); req.on('end', () => { res.writeHead(202, { 'content-type': 'application/json' }); res.end('{"id":1}'); }); }).listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port); });`;
-  const spawnedAt = performance.now();
-  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const port = await new Promise<number>((resolve) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      const match = /port (\d+)/.exec(chunk.toString());
-      if (match) resolve(Number(match[1]));
-    });
-  });
-  const url = `http://127.0.0.1:${port}/`;
-  const startupMs = await firstAnswer(url, spawnedAt, exited);
+  const { child, url, startupMs, exited } = await startBaseline();
   const latencies = await steady(STEADY_SECONDS, async () => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     await res.arrayBuffer();
@@ -173,21 +172,8 @@ async function baseline(body: string): Promise<{ startupMs: number; p99: number;
   return { startupMs, p99: percentile(latencies, 99), rss };
 }
 
-async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'approval-bench-'));
-  const base = await baseline(payload(0));
-
-  const databasePath = path.join(dir, 'bench.db');
-  let seeded: Seeded | null = null;
-  let seedSeconds = 0;
-  if (ROWS > 0) {
-    const t = performance.now();
-    seeded = await seedDatabase(databasePath, ROWS, new Date());
-    seedSeconds = (performance.now() - t) / 1000;
-  }
-
-  const slack = await FakeSlack.start(secrets.slack, ['C0BENCH']);
-  const gitlab = await FakeGitLab.start(secrets.gitlab);
+/** Starts the built bot on `databasePath` against the stand-ins; resolves once /healthz answers. */
+async function startTheBot(databasePath: string, dir: string, slack: FakeSlack, gitlab: FakeGitLab) {
   const started = await startProcess(
     ['dist/main.js'],
     {
@@ -210,9 +196,58 @@ async function main(): Promise<void> {
     },
     (line) => (line.includes('is serving') ? (JSON.parse(line) as { port: number }).port : null),
   );
+  const url = `http://127.0.0.1:${started.port}`;
+  return { ...started, url, startupMs: await firstAnswer(`${url}/healthz`, started.spawnedAt, started.exited) };
+}
+
+/** `--only startup`: the bot and the baseline started `RUNS` times each, in turn; the medians. */
+async function startupOnly(dir: string, databasePath: string, seeded: string): Promise<void> {
+  const slack = await FakeSlack.start(secrets.slack, ['C0BENCH']);
+  const gitlab = await FakeGitLab.start(secrets.gitlab);
+  const bot: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    for (const [start, times] of [[() => startTheBot(databasePath, dir, slack, gitlab), bot], [startBaseline, bare]] as const) {
+      const { child, exited, startupMs } = await start();
+      times.push(startupMs);
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }
+  const summary = (times: number[]) => {
+    const sorted = [...times].sort((a, b) => a - b);
+    return `${ms(percentile(sorted, 50))} (${ms(sorted[0]!)} to ${ms(sorted.at(-1)!)})`;
+  };
+  console.log(`\nNode ${process.version}, ${os.cpus().length} CPUs; ${seeded}; start-up to first answer, median (fastest to slowest) of ${RUNS}\n`);
+  console.log('| measure | bot (SQLite) | bare node:http |\n|---|---|---|');
+  console.log(`| start-up to first answer | ${summary(bot)} | ${summary(bare)} |`);
+  await Promise.all([slack.close(), gitlab.close()]);
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'approval-bench-'));
+  const databasePath = path.join(dir, 'bench.db');
+  let seeded: Seeded | null = null;
+  let seedSeconds = 0;
+  if (ROWS > 0) {
+    const t = performance.now();
+    seeded = await seedDatabase(databasePath, ROWS, new Date());
+    seedSeconds = (performance.now() - t) / 1000;
+  }
+  const seededDatabase = seeded ? `${seeded.checks} checks, ${seeded.auditEvents} audit events, ${seeded.pending} pending (in ${seedSeconds.toFixed(0)} s)` : 'none (--rows 0)';
+  if (values.only === 'startup') {
+    await startupOnly(dir, databasePath, `seeded database: ${seededDatabase}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  const base = await baseline(payload(0));
+
+  const slack = await FakeSlack.start(secrets.slack, ['C0BENCH']);
+  const gitlab = await FakeGitLab.start(secrets.gitlab);
+  const started = await startTheBot(databasePath, dir, slack, gitlab);
   const child = started.child;
-  const bot = { url: `http://127.0.0.1:${started.port}` };
-  const startupMs = await firstAnswer(`${bot.url}/healthz`, started.spawnedAt, started.exited);
+  const bot = { url: started.url };
+  const startupMs = started.startupMs;
   const rssStart = memoryOf(child.pid!).rss;
 
   const send = async (body: string) => {
@@ -310,7 +345,7 @@ async function main(): Promise<void> {
     ['database file', mb(fs.statSync(databasePath).size)],
   ];
   const versus = [
-    ['seeded database', seeded ? `${seeded.checks} checks, ${seeded.auditEvents} audit events, ${seeded.pending} pending (in ${seedSeconds.toFixed(0)} s)` : 'none (--rows 0)', ''],
+    ['seeded database', seededDatabase, ''],
     ['start-up to first answer', ms(startupMs), ms(base.startupMs)],
     [`webhook p50 / p99 at ${RATE}/s`, `${ms(percentile(alone, 50))} / ${ms(percentile(alone, 99))}`, `p99 ${ms(base.p99)}`],
     [`webhook p50 / p99 at ${RATE}/s, web list reloaded meanwhile`, `${ms(percentile(withReads, 50))} / ${ms(percentile(withReads, 99))}`, ''],

@@ -84,6 +84,15 @@ function gitlabMessage(text: string): string {
 }
 
 
+/**
+ * What `make` builds from gitbeaker's API classes, made at the first call and kept: the
+ * classes (hundreds of them) load then rather than at start-up, which needs none of them.
+ */
+export function gitbeakerApi<T>(make: (gitbeaker: typeof import('@gitbeaker/rest')) => T): () => Promise<T> {
+  let made: Promise<T> | null = null;
+  return () => (made ??= import('@gitbeaker/rest').then(make));
+}
+
 /** What every gitbeaker API class of the bot is built with: one attempt per call, bounded in time. */
 export function gitbeakerOptions({ url, token, timeoutMs }: GitLabOptions) {
   return { host: url, token, requesterFn, queryTimeout: timeoutMs };

@@ -1,6 +1,5 @@
-import { MergeRequestNotes, MergeRequests, Users } from '@gitbeaker/rest';
 import type { FindAuthors } from '../domain/policy.js';
-import { explainGitLabError, gitbeakerOptions, type GitLabOptions } from './client.js';
+import { explainGitLabError, gitbeakerApi, gitbeakerOptions, type GitLabOptions } from './client.js';
 
 export type PostNote = (projectId: number, mergeRequestIid: number, body: string) => Promise<void>;
 
@@ -15,10 +14,10 @@ interface Commit {
  */
 export function createAuthorLookup(gitlab: GitLabOptions): FindAuthors {
   const options = gitbeakerOptions(gitlab);
-  const mergeRequests = new MergeRequests(options);
-  const users = new Users(options);
+  const api = gitbeakerApi(({ MergeRequests, Users }) => ({ mergeRequests: new MergeRequests(options), users: new Users(options) }));
   return async (projectId, iid) => {
     try {
+      const { mergeRequests, users } = await api();
       const mr = (await mergeRequests.show(projectId, iid)) as { author?: { id?: number; username?: string } };
       // Every page: an author on page 11 of a long merge request is still its author.
       const commits = (await mergeRequests.allCommits(projectId, iid, { perPage: 100 })) as Commit[];
@@ -39,10 +38,10 @@ export function createAuthorLookup(gitlab: GitLabOptions): FindAuthors {
 
 /** Posts a comment on a merge request (a rejection's reason, an approval's comment). */
 export function createNotePoster(gitlab: GitLabOptions): PostNote {
-  const notes = new MergeRequestNotes(gitbeakerOptions(gitlab));
+  const notes = gitbeakerApi(({ MergeRequestNotes }) => new MergeRequestNotes(gitbeakerOptions(gitlab)));
   return async (projectId, iid, body) => {
     try {
-      await notes.create(projectId, iid, body);
+      await (await notes()).create(projectId, iid, body);
     } catch (error) {
       throw explainGitLabError(error);
     }

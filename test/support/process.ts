@@ -16,7 +16,7 @@ export interface Exit {
   at: number;
 }
 
-/** The bot running as its own process, as `node --import tsx src/main.ts` from the repository root. */
+/** The bot running as its own process, as `node --import tsx src/main.ts` (or another entry) from the repository root. */
 export interface BotProcess {
   child: ChildProcess;
   /** Base URL it serves on (127.0.0.1 and the port it logged). */
@@ -33,8 +33,9 @@ export interface BotProcess {
 export class BotProcesses {
   readonly #running = new Set<ChildProcess>();
 
-  async start(env: Record<string, string>, timeoutMs = 20_000): Promise<BotProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  /** `args`: what node runs, the TypeScript source unless a test runs a build of it. */
+  async start(env: Record<string, string>, timeoutMs = 20_000, args = ['--import', 'tsx', 'src/main.ts']): Promise<BotProcess> {
+    const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
