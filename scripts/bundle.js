@@ -53,7 +53,8 @@ await esbuild.build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['better-sqlite3'],
+  // pg-native: node-postgres's optional native binding, which this bot does not use.
+  external: ['better-sqlite3', 'pg-native'],
   // Libraries written as CommonJS call require(); an ES module has none of its own.
   banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   // Less to read and parse at start; names stay, for stack traces and logs.

@@ -8,7 +8,6 @@ import { LANE_OF, type Effect, type EffectKind, type Lane } from '../domain/effe
 import type { Nudge } from '../domain/schedule.js';
 import { decodeEffect, encodeEffect } from './effect-codec.js';
 import type { Engine, EngineOptions } from './engine.js';
-import { openPostgres } from './postgres.js';
 import type { DeliveryTable, StatusCheckTable, Tables } from './schema.js';
 import { openSqlite } from './sqlite.js';
 import {
@@ -130,7 +129,8 @@ export interface StoreOptions extends EngineOptions {
  * brings its schema up to date.
  */
 export async function openStore(location: string, options: StoreOptions = {}): Promise<Store> {
-  const engine = /^postgres(ql)?:\/\//.test(location) ? await openPostgres(location, options) : openSqlite(location, options);
+  // PostgreSQL's driver is read only by the bots that use it.
+  const engine = /^postgres(ql)?:\/\//.test(location) ? await (await import('./postgres.js')).openPostgres(location, options) : openSqlite(location, options);
   return new Store(engine, options);
 }
 
