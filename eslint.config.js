@@ -7,16 +7,21 @@ import tseslint from 'typescript-eslint';
  * another. What they share lives in src/domain or src/ports.ts.
  */
 const ADAPTERS = ['slack', 'gitlab', 'web', 'store'];
+/** All SQL lives in the store: no other part opens a database or builds a query. */
+const DATABASE_LIBRARIES = { regex: '^(better-sqlite3|pg|kysely)$', message: 'Only src/store speaks to the database: add a store method and call it through a port.' };
 const adapterBoundary = (adapter) => ({
   files: [`src/${adapter}/**/*.ts`],
   rules: {
     'no-restricted-imports': [
       'error',
       {
-        patterns: ADAPTERS.filter((other) => other !== adapter).map((other) => ({
-          regex: `^(\\.\\./)+${other}/`,
-          message: `src/${adapter} is an adapter and may not import src/${other}, another adapter: share through src/domain or src/ports.ts.`,
-        })),
+        patterns: [
+          ...ADAPTERS.filter((other) => other !== adapter).map((other) => ({
+            regex: `^(\\.\\./)+${other}/`,
+            message: `src/${adapter} is an adapter and may not import src/${other}, another adapter: share through src/domain or src/ports.ts.`,
+          })),
+          ...(adapter === 'store' ? [] : [DATABASE_LIBRARIES]),
+        ],
       },
     ],
   },
@@ -41,7 +46,7 @@ export default tseslint.config(
           patterns: [
             { regex: '^\\.\\./', message: 'src/domain knows nothing outside itself: move what it needs into src/domain, or keep this code out of it.' },
             {
-              regex: '^(node:)?(http|https|net|fs|express|better-sqlite3|@slack/.*|@gitbeaker/.*)$',
+              regex: '^(node:)?(http|https|net|fs|express|better-sqlite3|pg|kysely|@slack/.*|@gitbeaker/.*)$',
               message: 'src/domain knows nothing of HTTP, SQL, Slack or GitLab: that belongs in an adapter.',
             },
           ],
@@ -56,7 +61,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: `^\\./(${ADAPTERS.join('|')})/`, message: 'The gate reaches adapters only through src/ports.ts and what startBot passes in.' }] },
+        { patterns: [{ regex: `^\\./(${ADAPTERS.join('|')})/`, message: 'The gate reaches adapters only through src/ports.ts and what startBot passes in.' }, DATABASE_LIBRARIES] },
       ],
     },
   },

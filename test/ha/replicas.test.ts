@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeGitLab, sendStatusCheck } from '../../src/fakes/gitlab.js';
 import { buttonClick, FakeSlack, sendInteraction } from '../../src/fakes/slack.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { APPROVER, CHANNEL, SECOND_APPROVER, SECRETS, statusCheck, tempDir, testEnv } from '../support/harness.js';
+import { APPROVER, basic, CHANNEL, SECOND_APPROVER, SECRETS, statusCheck, tempDir, testEnv } from '../support/harness.js';
+import { csrfOf } from '../support/web.js';
 import { eventually } from '../support/eventually.js';
 import { dropPostgres, freshPostgres, postgresReady } from '../support/postgres.js';
 import { BotProcesses, type BotProcess } from '../support/process.js';
@@ -87,6 +88,23 @@ describe.runIf(postgresReady)('two replicas on one PostgreSQL database', () => {
       expect((await store.decisionsOf(id)).filter((d) => d.outcome === 'approve')).toHaveLength(1);
       expect(reports(gitlab, 700 + i)).toHaveLength(1);
     }
+  });
+
+  it('takes a web-list form from one replica on the other: the CSRF key is the same on both', async () => {
+    const call = statusCheck({ iid: 800 });
+    gitlab.track(call);
+    const id = (await sendStatusCheck(`${a.url}/status_check`, call, SECRETS.webhookSecret)).body.id as number;
+    const page = await fetch(`${a.url}/`, { headers: { authorization: basic() } });
+    const csrf = csrfOf(await page.text());
+    const answer = await fetch(`${b.url}/checks/${id}/approve`, {
+      method: 'POST',
+      headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf }).toString(),
+      redirect: 'manual',
+    });
+    expect(answer.status).toBe(303);
+    await eventually(`check ${id} reported`, async () => ((await store.getCheck(id))?.report === 'reported' ? true : undefined), 20_000);
+    expect((await store.getCheck(id))?.decidedVia).toBe('web');
   });
 
   it('gives every check a replica accepted its card when that replica is killed mid-burst', async () => {
