@@ -1,0 +1,97 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../../src/store/store.js';
+import { dropPostgres, freshPostgres, postgresReady } from '../support/postgres.js';
+import { sampleEvent } from '../support/samples.js';
+
+const RULE = { name: 'default', required: 1 };
+const LEASE_MS = 60_000;
+
+/** Two stores on one PostgreSQL database: two replicas, as far as the database can tell. */
+describe.runIf(postgresReady)('leases and claims between replicas', () => {
+  let url: string;
+  let a: Store;
+  let b: Store;
+
+  beforeEach(async () => {
+    url = await freshPostgres();
+    [a, b] = await Promise.all([openStore(url, { deliveryLeaseMs: LEASE_MS }), openStore(url, { deliveryLeaseMs: LEASE_MS })]);
+  });
+
+  afterEach(async () => {
+    await Promise.all([a.close(), b.close()]);
+    await dropPostgres(url);
+  });
+
+  it('a job lease is held by one replica until it lapses, and its holder keeps it', async () => {
+    const now = Date.now();
+    expect(await a.holdLease('nudger', 30_000, now)).toBe(true);
+    expect(await b.holdLease('nudger', 30_000, now + 1000)).toBe(false);
+    expect(await a.holdLease('nudger', 30_000, now + 20_000)).toBe(true);
+    // Kept by the renewal: still not free 30 s after the first take.
+    expect(await b.holdLease('nudger', 30_000, now + 35_000)).toBe(false);
+    // The holder died: nobody renewed, and the lease lapses.
+    expect(await b.holdLease('nudger', 30_000, now + 50_001)).toBe(true);
+    expect(await a.holdLease('nudger', 30_000, now + 50_002)).toBe(false);
+    // Other jobs have leases of their own.
+    expect(await a.holdLease('reconciler', 30_000, now)).toBe(true);
+  });
+
+  it('a replica that stops lets go of its leases at once', async () => {
+    const now = Date.now();
+    expect(await a.holdLease('nudger', 30_000, now)).toBe(true);
+    await a.close();
+    a = await openStore(url);
+    expect(await b.holdLease('nudger', 30_000, now + 1)).toBe(true);
+  });
+
+  it('a delivery claimed by one replica is not taken by another until its lease ends', async () => {
+    const now = Date.now();
+    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now));
+    await a.enqueue(id, { kind: 'post_card', payload: null }, new Date(now));
+    const claimed = await a.nextDue('slack', now);
+    expect(claimed?.checkId).toBe(id);
+    expect(await b.nextDue('slack', now)).toBeNull();
+    expect(await a.nextDue('slack', now)).toBeNull();
+    // The other replica wakes when the lease ends, not before.
+    expect(await b.earliestDue('slack')).toBe(now + LEASE_MS);
+    const taken = await b.nextDue('slack', now + LEASE_MS);
+    expect(taken?.id).toBe(claimed?.id);
+  });
+
+  it('a check’s later delivery waits while another replica holds its earlier one; other checks go on', async () => {
+    const now = Date.now();
+    const first = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now));
+    const second = await a.insertCheck({ ...sampleEvent, mergeRequestIid: sampleEvent.mergeRequestIid + 1 }, 'pending', null, RULE, new Date(now));
+    await a.enqueue(first, { kind: 'post_card', payload: null }, new Date(now));
+    await a.enqueue(first, { kind: 'update_card', payload: null }, new Date(now));
+    await a.enqueue(second, { kind: 'post_card', payload: null }, new Date(now));
+    const held = await a.nextDue('slack', now);
+    expect(held).toMatchObject({ checkId: first, kind: 'post_card' });
+    // b may not update a card that is still being posted: it takes the other check's card.
+    expect(await b.nextDue('slack', now)).toMatchObject({ checkId: second, kind: 'post_card' });
+    expect(await b.nextDue('slack', now)).toBeNull();
+    await a.delivered(held!.id);
+    expect(await b.nextDue('slack', now)).toMatchObject({ checkId: first, kind: 'update_card' });
+  });
+
+  it('claims made at the same moment by many replicas take each delivery once', async () => {
+    const now = Date.now();
+    for (let i = 0; i < 30; i += 1) {
+      const id = await a.insertCheck({ ...sampleEvent, mergeRequestIid: 100 + i, sha: i.toString(16).padStart(40, '0') }, 'pending', null, RULE, new Date(now));
+      await a.enqueue(id, { kind: 'post_card', payload: null }, new Date(now));
+    }
+    const stores = [a, b, ...(await Promise.all([openStore(url), openStore(url)]))];
+    try {
+      const taken: number[] = [];
+      await Promise.all(
+        stores.map(async (store) => {
+          for (let next = await store.nextDue('slack', now); next; next = await store.nextDue('slack', now)) taken.push(next.id);
+        }),
+      );
+      expect(taken).toHaveLength(30);
+      expect(new Set(taken).size).toBe(30);
+    } finally {
+      await Promise.all(stores.slice(2).map((store) => store.close()));
+    }
+  });
+});
