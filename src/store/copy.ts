@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Engine } from './engine.js';
@@ -39,6 +40,8 @@ export interface CopyReport {
  * a target that already holds checks or audit events, so a second run cannot mix two histories.
  */
 export async function copySqliteToPostgres(file: string, url: string, progress: (report: CopyReport) => void = () => undefined): Promise<CopyReport[]> {
+  // Opening a missing file would create an empty database and copy nothing, as if all went well.
+  if (!fs.existsSync(file)) throw new Error(`The SQLite file ${file} does not exist: give the path of the bot's database (its DATABASE_PATH).`);
   const source = openSqlite(file);
   let target: Engine | null = null;
   try {
