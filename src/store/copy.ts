@@ -32,6 +32,8 @@ const BATCH = 500;
 export interface CopyReport {
   table: string;
   rows: number;
+  /** Texts that held a NUL character, copied with U+FFFD in its place. */
+  replaced: number;
 }
 
 /**
@@ -53,7 +55,7 @@ export async function copySqliteToPostgres(file: string, url: string, progress: 
     const reports: CopyReport[] = [];
     await target.db.transaction().execute(async (trx) => {
       for (const table of TABLES) {
-        const report = { table: table.name, rows: await copyTable(source.db, trx, table.name, table.key) };
+        const report = { table: table.name, ...(await copyTable(source.db, trx, table.name, table.key)) };
         reports.push(report);
         progress(report);
       }
@@ -69,11 +71,12 @@ export async function copySqliteToPostgres(file: string, url: string, progress: 
 }
 
 /** Copies one table in batches, reading from where the last batch ended (keyset, no OFFSET). */
-async function copyTable(from: Kysely<Tables>, to: Kysely<Tables>, table: keyof Tables, key: readonly string[]): Promise<number> {
+async function copyTable(from: Kysely<Tables>, to: Kysely<Tables>, table: keyof Tables, key: readonly string[]): Promise<{ rows: number; replaced: number }> {
   // Loosely typed on purpose: the same loop for every table; the rows go over as they are.
   const source = from as unknown as Kysely<Record<string, Record<string, unknown>>>;
   const target = to as unknown as Kysely<Record<string, Record<string, unknown>>>;
   let copied = 0;
+  let replaced = 0;
   let last: Record<string, unknown> | null = null;
   for (;;) {
     let query = source.selectFrom(table).selectAll();
@@ -83,9 +86,24 @@ async function copyTable(from: Kysely<Tables>, to: Kysely<Tables>, table: keyof 
     }
     for (const k of key) query = query.orderBy(k);
     const rows = await query.limit(BATCH).execute();
-    if (rows.length === 0) return copied;
-    await target.insertInto(table).values(rows).execute();
+    if (rows.length === 0) return { rows: copied, replaced };
+    const storable = rows.map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const [column, value] of Object.entries(row)) {
+        // SQLite keeps a NUL character in text; PostgreSQL refuses the whole row. U+FFFD, as
+        // the bot does for text it cannot keep as it came.
+        if (typeof value === 'string' && value.includes('\u0000')) {
+          out[column] = value.replaceAll('\u0000', '\uFFFD');
+          replaced += 1;
+        } else {
+          out[column] = value;
+        }
+      }
+      return out;
+    });
+    await target.insertInto(table).values(storable).execute();
     copied += rows.length;
+    // The key as read: a replaced character does not move where the next batch starts.
     last = rows.at(-1) ?? null;
   }
 }

@@ -288,3 +288,42 @@ describe.runIf(postgresReady)('copying a SQLite database into PostgreSQL (npm ru
     }
   });
 });
+
+/** What PostgreSQL cannot hold, SQLite can: a NUL character in text people or GitLab sent. */
+describe.runIf(postgresReady)('copying text PostgreSQL cannot store', () => {
+  let h: Harness;
+  let url: string;
+
+  beforeAll(async () => {
+    url = await freshPostgres();
+    h = await startHarness();
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.stop();
+    if (url) await dropPostgres(url);
+  });
+
+  it('copies a NUL character in a title or a reason as U+FFFD, and says how many values it changed', async () => {
+    const id = (await h.receive(statusCheck({ iid: 301, title: 'Title with a\u0000NUL', sha: sha(301) }))).body.id as number;
+    await h.slack.waitFor('chat.postMessage', 1, () => true, 20_000);
+    expect((await h.submitReject(APPROVER, id, 'Reason with a\u0000NUL')).status).toBe(200);
+    await h.gitlab.waitForResponses(1, 20_000);
+    await eventually('the outbox settled', async () => ((await h.bot.store.deliveryStats(Date.now())).pending === 0 ? true : undefined), 20_000);
+    await h.bot.stop();
+    const file = h.env.DATABASE_PATH as string;
+    const source = sqliteTables(file);
+    expect(source.get('status_check')![0]).toMatchObject({ merge_request_title: 'Title with a\u0000NUL', reason: 'Reason with a\u0000NUL' });
+
+    const run = await dbCopy('--from', file, '--to', url);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('status_check: 1 rows (2 texts held a NUL character, which PostgreSQL cannot store: copied with U+FFFD in its place)\n');
+    expect(run.stdout).toContain('decision: 1 rows (1 text held a NUL character, which PostgreSQL cannot store: copied with U+FFFD in its place)\n');
+
+    const target = await postgresTables(url);
+    const replaced = (rows: Row[]) => rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' ? v.replaceAll('\u0000', '\uFFFD') : v])));
+    for (const [table, rows] of source) if (!NOT_COPIED.includes(table)) expect(target.get(table), table).toEqual(replaced(rows));
+    expect(target.get('status_check')![0]).toMatchObject({ merge_request_title: 'Title with a\uFFFDNUL', reason: 'Reason with a\uFFFDNUL' });
+  }, 60_000);
+});
