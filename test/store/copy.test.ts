@@ -278,11 +278,14 @@ describe.runIf(postgresReady)('copying a SQLite database into PostgreSQL (npm ru
       'a database that does not exist': wrong((u) => (u.pathname = '/no_such_database')),
       'a server that does not answer': wrong((u) => (u.port = String(Number(server.port) === 1 ? 2 : 1))),
       'a user that does not exist': wrong(() => undefined),
+      'TLS the server does not offer': wrong((u) => u.searchParams.set('sslmode', 'require')),
+      'a port out of range': `postgres://copier:${secret}@127.0.0.1:99999/approvals`,
+      'a password that is not valid percent-encoding': `postgres://copier:${secret}%zz@127.0.0.1:${server.port}/approvals`,
     };
     for (const [what, to] of Object.entries(targets)) {
       const run = await dbCopy('--from', file, '--to', to);
       expect(run.code, what).toBe(1);
-      expect(run.stderr, what).toMatch(/^The copy failed, and PostgreSQL was left as it was: \S/);
+      expect(run.stderr, what).toMatch(/^The copy failed, and PostgreSQL was left as it was: \S/m);
       expect(run.stdout + run.stderr, what).not.toContain(secret);
       expect(run.stdout + run.stderr, what).not.toContain(encodeURIComponent(secret));
     }
