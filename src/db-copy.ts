@@ -14,7 +14,10 @@ async function main(): Promise<void> {
     process.exit(64); // EX_USAGE
   }
   const started = Date.now();
-  const reports = await copySqliteToPostgres(values.from, to, ({ table, rows }) => process.stdout.write(`${table}: ${rows} rows\n`));
+  const reports = await copySqliteToPostgres(values.from, to, ({ table, rows, replaced }) => {
+    const note = replaced === 0 ? '' : ` (${replaced} ${replaced === 1 ? 'text' : 'texts'} held a NUL character, which PostgreSQL cannot store: copied with U+FFFD in its place)`;
+    process.stdout.write(`${table}: ${rows} rows${note}\n`);
+  });
   const total = reports.reduce((sum, r) => sum + r.rows, 0);
   process.stdout.write(`Copied ${total} rows from ${values.from} in ${((Date.now() - started) / 1000).toFixed(1)} s. Start the bot with DATABASE_URL set.\n`);
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Engine } from './engine.js';
@@ -31,6 +32,8 @@ const BATCH = 500;
 export interface CopyReport {
   table: string;
   rows: number;
+  /** Texts that held a NUL character, copied with U+FFFD in its place. */
+  replaced: number;
 }
 
 /**
@@ -39,6 +42,8 @@ export interface CopyReport {
  * a target that already holds checks or audit events, so a second run cannot mix two histories.
  */
 export async function copySqliteToPostgres(file: string, url: string, progress: (report: CopyReport) => void = () => undefined): Promise<CopyReport[]> {
+  // Opening a missing file would create an empty database and copy nothing, as if all went well.
+  if (!fs.existsSync(file)) throw new Error(`The SQLite file ${file} does not exist: give the path of the bot's database (its DATABASE_PATH).`);
   const source = openSqlite(file);
   let target: Engine | null = null;
   try {
@@ -50,7 +55,7 @@ export async function copySqliteToPostgres(file: string, url: string, progress: 
     const reports: CopyReport[] = [];
     await target.db.transaction().execute(async (trx) => {
       for (const table of TABLES) {
-        const report = { table: table.name, rows: await copyTable(source.db, trx, table.name, table.key) };
+        const report = { table: table.name, ...(await copyTable(source.db, trx, table.name, table.key)) };
         reports.push(report);
         progress(report);
       }
@@ -66,11 +71,12 @@ export async function copySqliteToPostgres(file: string, url: string, progress: 
 }
 
 /** Copies one table in batches, reading from where the last batch ended (keyset, no OFFSET). */
-async function copyTable(from: Kysely<Tables>, to: Kysely<Tables>, table: keyof Tables, key: readonly string[]): Promise<number> {
+async function copyTable(from: Kysely<Tables>, to: Kysely<Tables>, table: keyof Tables, key: readonly string[]): Promise<{ rows: number; replaced: number }> {
   // Loosely typed on purpose: the same loop for every table; the rows go over as they are.
   const source = from as unknown as Kysely<Record<string, Record<string, unknown>>>;
   const target = to as unknown as Kysely<Record<string, Record<string, unknown>>>;
   let copied = 0;
+  let replaced = 0;
   let last: Record<string, unknown> | null = null;
   for (;;) {
     let query = source.selectFrom(table).selectAll();
@@ -80,9 +86,24 @@ async function copyTable(from: Kysely<Tables>, to: Kysely<Tables>, table: keyof 
     }
     for (const k of key) query = query.orderBy(k);
     const rows = await query.limit(BATCH).execute();
-    if (rows.length === 0) return copied;
-    await target.insertInto(table).values(rows).execute();
+    if (rows.length === 0) return { rows: copied, replaced };
+    const storable = rows.map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const [column, value] of Object.entries(row)) {
+        // SQLite keeps a NUL character in text; PostgreSQL refuses the whole row. U+FFFD, as
+        // the bot does for text it cannot keep as it came.
+        if (typeof value === 'string' && value.includes('\u0000')) {
+          out[column] = value.replaceAll('\u0000', '\uFFFD');
+          replaced += 1;
+        } else {
+          out[column] = value;
+        }
+      }
+      return out;
+    });
+    await target.insertInto(table).values(storable).execute();
     copied += rows.length;
+    // The key as read: a replaced character does not move where the next batch starts.
     last = rows.at(-1) ?? null;
   }
 }

@@ -453,4 +453,21 @@ export const migrations: readonly { sqlite: string; postgres: string }[] = [
   CREATE TABLE shared_key (name TEXT COLLATE "C" PRIMARY KEY, value TEXT COLLATE "C" NOT NULL);
   `,
   },
+  // 11: reminders and the outbox's deliveries come due in the order of (due time, id). SQLite's
+  // indexes on the due time carried the id along (its rowid); PostgreSQL's did not, and sorted
+  // what they found. Both get the same indexes, with the id.
+  {
+    sqlite: `
+  CREATE INDEX nudge_by_due ON nudge (due_at, id);
+  DROP INDEX nudge_due;
+  CREATE INDEX delivery_by_due ON delivery (lane, state, next_attempt_at, id);
+  DROP INDEX delivery_due;
+  `,
+    postgres: `
+  CREATE INDEX nudge_by_due ON nudge (due_at, id);
+  DROP INDEX nudge_due;
+  CREATE INDEX delivery_by_due ON delivery (lane, state, next_attempt_at, id);
+  DROP INDEX delivery_due;
+  `,
+  },
 ];

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATE_FILTERS, type StateFilter } from '../../src/web/list-query.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { tempDir } from '../support/harness.js';
-import { sampleEvent } from '../support/samples.js';
+import { PLANS_AT, seedForPlans } from '../support/query-plans.js';
 
 /**
  * Every page and Slack answer must read through an index that matches its query, so that it
@@ -17,32 +17,13 @@ describe('query plans of the reads behind every page and Slack answer', () => {
   let store: Store;
   let explainer: Database.Database;
   let traced: string[] = [];
-  const at = new Date('2026-12-01T09:00:00.000Z');
+  const at = PLANS_AT;
 
   beforeAll(async () => {
     dir = tempDir();
     const file = path.join(dir, 'approvals.db');
     store = await openStore(file, { trace: (sql) => traced.push(sql) });
-    const rule = { name: 'default', required: 1 };
-    await store.transaction(async () => {
-      for (let i = 1; i <= 70; i += 1) {
-        const id = await store.insertCheck({ ...sampleEvent, mergeRequestIid: i, sha: i.toString(16).padStart(40, '0') }, 'pending', null, rule, new Date(at.getTime() + i));
-        // Every state, several times over, so that each list has a second page.
-        const vote = (outcome: 'approve' | 'reject') =>
-          store.vote(id, { outcome, actor: { via: 'slack', id: 'U0A', name: 'A' }, account: 'slack:U0A', reason: null, decides: true }, at);
-        const state = i % 7;
-        if (state === 1) await vote('approve');
-        if (state === 2) await vote('reject');
-        if (state === 3) await store.markStale(id, 'newer commit', at);
-        if (state === 4) await store.retire(id, 'superseded', at);
-        if (state === 5) await store.retire(id, 'closed', at);
-        if (state === 6) await store.retire(id, 'merged', at);
-        if (i % 5 === 0) await store.setCardError(id, 'channel_not_found', at);
-        await store.scheduleNudge(id, 'remind', at.getTime() + i);
-        await store.enqueue(id, { kind: 'post_card', payload: null }, at);
-        await store.audit({ checkId: id, event: 'received' }, at);
-      }
-    });
+    await seedForPlans(store, at);
     explainer = new Database(file, { readonly: true });
   });
 
