@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { MergeRequestEvent } from '../domain/check.js';
+import { storable } from '../well-formed.js';
 
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).overwrite((s) => s.toWellFormed());
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).overwrite(storable);
 const id = z.number().int().positive();
 /** A string whose lone UTF-16 surrogates become U+FFFD (SQLite would store them as invalid UTF-8). */
-const text = () => z.string().overwrite((s) => s.toWellFormed());
+const text = () => z.string().overwrite(storable);
 
 /**
  * The part of GitLab's external status check call that the bot uses. Anything else in the

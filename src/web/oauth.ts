@@ -3,6 +3,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { CsrfTokens } from './auth.js';
 import { messagePage } from './page.js';
 import { readCookie, type CookieSeal, type Session, type Sessions } from './session.js';
+import { storable } from '../well-formed.js';
 
 /** Sign in with GitLab: the GitLab application the bot signs people in through. */
 export interface GitLabSignIn {
@@ -96,7 +97,7 @@ async function fetchUser(o: GitLabSignIn, accessToken: string): Promise<Session>
   });
   if (!res.ok) throw new SignInFailed(502, `GitLab did not say who signed in (HTTP ${res.status} from /api/v4/user).`);
   const user = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v.trim().toWellFormed() : null);
+  const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? storable(v.trim()) : null);
   const username = text(user.username);
   if (!username) throw new SignInFailed(502, 'GitLab did not say who signed in (no username from /api/v4/user).');
   if (user.state !== undefined && user.state !== 'active') throw new SignInFailed(403, `The GitLab account ${username} is ${String(user.state)}.`);

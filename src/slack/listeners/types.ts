@@ -1,5 +1,6 @@
 import type { Gate } from '../../gate.js';
 import type { HomeTab } from '../home.js';
+import { storable } from '../../well-formed.js';
 
 /** What every Slack listener may use. */
 export interface ListenerDeps {
@@ -13,5 +14,5 @@ export interface ListenerDeps {
 
 /** The person clicking, from a Slack payload's `user`. */
 export function slackActor(user: { id: string; username?: string; name?: string }) {
-  return { via: 'slack' as const, id: user.id, name: (user.username ?? user.name ?? user.id).toWellFormed() };
+  return { via: 'slack' as const, id: user.id, name: storable(user.username ?? user.name ?? user.id) };
 }

@@ -4,6 +4,7 @@ import { MAX_REASON_LENGTH } from '../../../domain/rules.js';
 import { fit, replyText } from '../../mrkdwn.js';
 import type { DecideResult } from '../../../gate.js';
 import { slackActor, type ListenerDeps } from '../types.js';
+import { storable } from '../../../well-formed.js';
 
 /** Modal callback ids: a rejection's reason, an approval's comment. */
 export const REASON_VIEWS: Record<Outcome, string> = { reject: 'reject_reason', approve: 'approve_comment' };
@@ -81,7 +82,8 @@ export async function answerSubmission(
 ): Promise<void> {
   const { checkId, channel } = readMetadata(view.private_metadata);
   // Lone surrogates become U+FFFD before the reason is stored or sent on.
-  const reason = view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value?.toWellFormed() ?? null;
+  const typed = view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value;
+  const reason = typed == null ? null : storable(typed);
   let acked = false;
   const result = await decide(checkId, reason, async () => {
     acked = true;
