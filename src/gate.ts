@@ -40,7 +40,7 @@ export interface GateOptions {
 
 export type Refused = {
   ok: false;
-  code: Refusal['code'] | 'not_found' | 'already_counted' | 'frozen' | 'not_frozen' | 'reason_required';
+  code: Refusal['code'] | 'not_found' | 'already_counted' | 'frozen' | 'not_frozen' | 'reason_required' | 'rule_changed';
   message: string;
   check: Check | null;
 };
@@ -235,10 +235,14 @@ export class Gate {
 
     const at = clock();
     const vote = await store.transaction(async () => {
-      // Simultaneous clicks on two replicas: the second waits here and finds the check decided.
+      // The merge request's GitLab calls wait (a new commit, a new target branch, a new rule),
+      // and so do simultaneous clicks on other replicas: the second finds the check decided.
+      await store.lockMergeRequest(check.projectId, check.mergeRequestIid, check.statusCheckId);
       await store.lockCheck(checkId);
       // Read again inside the transaction: the rule, or the votes, may have changed while the policy was asked.
       const current = (await store.getCheck(checkId)) ?? check;
+      // The person was allowed under the rule that governed the check then: not necessarily now.
+      if (current.ruleName !== check.ruleName) return 'rule_changed' as const;
       for (const seen of permit.seen) await store.sighted(permit.account, seen, at);
       const prior = outcome === 'approve' ? await store.approvingAccounts(checkId, current.sha) : [];
       const around = outcome === 'approve' ? await store.sightingsAround([...prior, permit.account]) : [];
@@ -264,6 +268,9 @@ export class Gate {
       return result;
     });
     const now = (await store.getCheck(checkId)) as Check;
+    if (vote === 'rule_changed') {
+      return refuse('rule_changed', `The rule for ${where(check)} changed while your decision was checked (it is “${now.ruleName ?? 'default'}” now): look at the card again and decide under the new rule. Nothing was recorded.`, now);
+    }
     if (vote === 'already_counted') {
       return refuse('already_counted', `You approved ${where(check)} already; it needs ${check.approvalsRequired} approvals from different people.`, now);
     }
@@ -421,7 +428,8 @@ export class Gate {
     const rule = authorization.ruleFor(check);
     const at = clock();
     const vote = await store.transaction(async () => {
-      // Simultaneous clicks on two replicas: the second waits here and finds the check decided.
+      // The merge request's GitLab calls wait, and so do simultaneous clicks on other replicas.
+      await store.lockMergeRequest(check.projectId, check.mergeRequestIid, check.statusCheckId);
       await store.lockCheck(checkId);
       const current = (await store.getCheck(checkId)) ?? check;
       for (const seen of permit.seen) await store.sighted(permit.account, seen, at);

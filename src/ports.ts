@@ -187,7 +187,11 @@ export interface OutboxPort {
   hasPendingDelivery(checkId: number, kind: EffectKind): Promise<boolean>;
   nextDue(lane: Lane, nowMs: number): Promise<Delivery | UnreadableDelivery | null>;
   earliestDue(lane: Lane): Promise<number | null>;
-  delivered(id: number): Promise<void>;
+  /**
+   * A delivered effect leaves the outbox. False when it was no longer this process's to finish
+   * (its lease ended and another replica took it over): what it would write is not written.
+   */
+  delivered(id: number): Promise<boolean>;
   reschedule(id: number, nextAttemptAt: number, error: string): Promise<void>;
   /** Not due before `nextAttemptAt` (paced, not failed: no attempt counted). */
   defer(id: number, nextAttemptAt: number): Promise<void>;

@@ -186,8 +186,8 @@ class LaneLoop {
       const { delivery, apply, started } = this.#unwritten[0]!;
       try {
         await store.transaction(async () => {
-          await apply?.();
-          await store.delivered(delivery.id);
+          // Still this process's: another replica did not take it over meanwhile.
+          if (await store.delivered(delivery.id)) await apply?.();
         });
       } catch (error) {
         if (error instanceof StoreUnavailable) throw error;
@@ -253,8 +253,8 @@ class LaneLoop {
     }
     try {
       await store.transaction(async () => {
-        await apply?.();
-        await store.delivered(delivery.id);
+        // Still this process's: another replica did not take it over meanwhile.
+        if (await store.delivered(delivery.id)) await apply?.();
       });
     } catch (error) {
       if (!(error instanceof StoreUnavailable)) {

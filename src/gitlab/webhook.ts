@@ -131,8 +131,12 @@ export function statusCheckRouter({ gate, secrets, bodyLimit, budget }: WebhookO
         received = await gate.receive(toEvent(parsed.data));
       } catch (error) {
         req.log.error({ error: (error as Error).message }, 'status check could not be stored');
-        const why = error instanceof StoreUnavailable ? error.message : 'The database is unavailable.';
-        fail(req, res, 503, `The check could not be stored. ${why} Nothing was saved; press Retry on the check in GitLab once the bot is ready.`);
+        if (error instanceof StoreUnavailable) {
+          fail(req, res, 503, `The check could not be stored. ${error.message} Nothing was saved; press Retry on the check in GitLab once the bot is ready.`);
+        } else {
+          // A fault of the bot, not of the database: waiting will not help, and it is logged.
+          fail(req, res, 500, 'The check could not be stored because of an error in the bot (it is logged). Nothing was saved.');
+        }
         return;
       }
       res.status(202).json({ id: received.check.id, state: received.check.state });

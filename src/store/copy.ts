@@ -39,7 +39,7 @@ export interface CopyReport {
 /**
  * Copies every table of a SQLite file into an empty PostgreSQL database, in one transaction:
  * the target gets all of it or nothing. Both are brought to this build's schema first. Refuses
- * a target that already holds checks or audit events, so a second run cannot mix two histories.
+ * a target that already holds data (but a replica's own CSRF key), so a second run cannot mix two histories.
  */
 export async function copySqliteToPostgres(file: string, url: string, progress: (report: CopyReport) => void = () => undefined): Promise<CopyReport[]> {
   // Opening a missing file would create an empty database and copy nothing, as if all went well.
@@ -48,12 +48,16 @@ export async function copySqliteToPostgres(file: string, url: string, progress: 
   let target: Engine | null = null;
   try {
     target = await openPostgres(url);
-    const held = await sql<{ n: number }>`SELECT (SELECT count(*) FROM status_check) + (SELECT count(*) FROM audit_event) AS n`.execute(target.db);
-    if (Number(held.rows[0]?.n ?? 0) > 0) {
-      throw new Error('The PostgreSQL database already holds checks or audit events: copy into an empty database (create a new one, or drop and recreate this one).');
+    // Every copied table but shared_key (a replica started on the target made its own key: the file's wins).
+    for (const table of TABLES.filter((t) => t.name !== 'shared_key')) {
+      const held = await sql<{ n: number }>`SELECT count(*) AS n FROM ${sql.table(table.name)}`.execute(target.db);
+      if (Number(held.rows[0]?.n ?? 0) > 0) {
+        throw new Error(`The PostgreSQL database is not empty (${table.name} holds rows): copy into an empty database (create a new one, or drop and recreate this one).`);
+      }
     }
     const reports: CopyReport[] = [];
     await target.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('shared_key').execute();
       for (const table of TABLES) {
         const report = { table: table.name, ...(await copyTable(source.db, trx, table.name, table.key)) };
         reports.push(report);

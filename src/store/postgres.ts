@@ -15,9 +15,11 @@ const types = {
 /**
  * SQLSTATE classes that say "not now": the connection (08), too many connections or a full
  * disk (53), the server shutting down or starting (57P), a standby that takes no writes
- * (25006), and a lock or statement that waited too long (55P03, 57014).
+ * (25006), a transaction the server ended for idling (25P03), a lock or statement that waited
+ * too long (55P03, 57014), and conflicts with other transactions still there after retries
+ * (40001, 40P01).
  */
-const UNAVAILABLE_STATE = /^(08|53|57P|25006|55P03|57014)/;
+const UNAVAILABLE_STATE = /^(08|53|57P|25006|25P03|55P03|57014|40001|40P01)/;
 /** The network said no: the server is down or unreachable. */
 const UNAVAILABLE_ERRNO = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE|EHOSTUNREACH|ENETUNREACH)$/;
 /** Serialization failure and deadlock: running the transaction again resolves them. */
@@ -35,7 +37,8 @@ export async function openPostgres(url: string, options: EngineOptions = {}): Pr
   const pool = new pg.Pool({
     connectionString: url,
     types,
-    max: 10,
+    // Calls about one merge request wait for each other holding a connection: room for a burst.
+    max: 20,
     // A database that does not answer makes requests fail fast (503), not hang.
     connectionTimeoutMillis: 5000,
     statement_timeout: 15_000,
@@ -64,12 +67,14 @@ export async function openPostgres(url: string, options: EngineOptions = {}): Pr
     db,
     shared: true,
     begin: 'BEGIN',
+    // The problem is said without the server's own words: they name hosts, addresses and
+    // users, and readiness answers anyone who asks.
     unavailable(error) {
       const code = (error as { code?: unknown }).code;
       const message = (error as Error).message ?? String(error);
-      if (typeof code === 'string' && (UNAVAILABLE_STATE.test(code) || UNAVAILABLE_ERRNO.test(code))) return `PostgreSQL is not available (${message})`;
+      if (typeof code === 'string' && (UNAVAILABLE_STATE.test(code) || UNAVAILABLE_ERRNO.test(code))) return `PostgreSQL is not available (${code})`;
       if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(message)) {
-        return `PostgreSQL is not available (${message})`;
+        return 'PostgreSQL is not available (the connection failed or was cut)';
       }
       return null;
     },
@@ -98,6 +103,8 @@ export async function openPostgres(url: string, options: EngineOptions = {}): Pr
 async function migrate(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
+    // Migrating waits as long as it takes: for another replica's migration, or to build an index on a big table.
+    await client.query('SET statement_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)');
@@ -120,6 +127,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    client.release();
+    // Not back to the pool with its session's settings: a new connection replaces it.
+    client.release(true);
   }
 }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import os from 'node:os';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { Actor, Approval, Check, CheckState, MergeRequestEvent, Outcome, ReportState, Via } from '../domain/check.js';
 import { decidedState } from '../domain/lifecycle.js';
 import { LANE_OF, type Effect, type EffectKind, type Lane } from '../domain/effects.js';
@@ -262,7 +262,8 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   async lockCheck(id: number): Promise<void> {
     if (!this.#engine.shared) return;
-    await this.#on((db) => db.selectFrom('status_check').select('id').where('id', '=', id).forUpdate().execute());
+    // NO KEY: the check's own row is held, while rows that refer to it (votes, audit, outbox) may still be added.
+    await this.#on((db) => db.selectFrom('status_check').select('id').where('id', '=', id).forNoKeyUpdate().execute());
   }
 
   /** Takes the named lease when it is free or lapsed, or keeps it when this process holds it. */
@@ -1114,10 +1115,20 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     });
   }
 
-  /** A delivered effect leaves the outbox. */
-  delivered(id: number): Promise<void> {
+  /**
+   * Only the process that holds a delivery finishes it: once its lease ended and another
+   * replica claimed the delivery, what this one learns comes too late to be written. The
+   * lease is the fence: never claimed or let go (null), or this process's.
+   */
+  #ownedBy(eb: ExpressionBuilder<Tables, 'delivery'>): Expression<SqlBool> {
+    return this.#engine.shared ? eb.or([eb('leased_by', 'is', null), eb('leased_by', '=', this.#me)]) : sql<SqlBool>`1 = 1`;
+  }
+
+  /** A delivered effect leaves the outbox; false when it was not this process's any more. */
+  delivered(id: number): Promise<boolean> {
     return this.#on(async (db) => {
-      await db.deleteFrom('delivery').where('id', '=', id).execute();
+      const result = await db.deleteFrom('delivery').where('id', '=', id).where((eb) => this.#ownedBy(eb)).executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
     });
   }
 
@@ -1128,6 +1139,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
         .updateTable('delivery')
         .set((eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: nextAttemptAt, last_error: error, leased_until: null, leased_by: null }))
         .where('id', '=', id)
+        .where((eb) => this.#ownedBy(eb))
         .execute();
     });
   }
@@ -1135,7 +1147,12 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /** Waits for its turn (a paced channel): not an attempt, and no error. */
   defer(id: number, nextAttemptAt: number): Promise<void> {
     return this.#on(async (db) => {
-      await db.updateTable('delivery').set({ next_attempt_at: nextAttemptAt, leased_until: null, leased_by: null }).where('id', '=', id).execute();
+      await db
+        .updateTable('delivery')
+        .set({ next_attempt_at: nextAttemptAt, leased_until: null, leased_by: null })
+        .where('id', '=', id)
+        .where((eb) => this.#ownedBy(eb))
+        .execute();
     });
   }
 
@@ -1146,6 +1163,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
         .updateTable('delivery')
         .set((eb) => ({ attempts: eb('attempts', '+', 1), state: 'failed', last_error: error, leased_until: null, leased_by: null }))
         .where('id', '=', id)
+        .where((eb) => this.#ownedBy(eb))
         .execute();
     });
   }

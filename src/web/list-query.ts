@@ -1,5 +1,6 @@
 import type { CheckState } from '../domain/check.js';
 import type { CheckCursor } from '../ports.js';
+import { storable } from '../well-formed.js';
 
 /** The state filters the web list offers, in the words of its menu. `null`: every state. */
 export const STATE_FILTERS = {
@@ -48,7 +49,8 @@ export function parseListQuery(query: Record<string, unknown>): ListQuery | { er
   if (typeof state === 'string' && !Object.hasOwn(STATE_FILTERS, state)) {
     return { error: `state must be one of ${Object.keys(STATE_FILTERS).join(', ')}; “${state.slice(0, 40)}” is not.` };
   }
-  const search = typeof q === 'string' ? q.trim() : '';
+  // As stored text is (no NUL, no lone surrogate), so that it can match it on either database.
+  const search = typeof q === 'string' ? storable(q.trim()) : '';
   if (search.length > MAX_Q) return { error: `The search is ${search.length} characters long; keep it to ${MAX_Q}.` };
 
   let cursor: CheckCursor | null = null;

@@ -58,6 +58,29 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
     expect(taken?.id).toBe(claimed?.id);
   });
 
+  it('a replica whose lease ended writes nothing about the delivery another replica took over', async () => {
+    const now = Date.now();
+    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now));
+    await a.enqueue(id, { kind: 'report', payload: { projectId: 42, mergeRequestIid: 128, sha: sampleEvent.sha, statusCheckId: 7, status: 'passed' } }, new Date(now));
+    const stalled = await a.nextDue('gitlab', now);
+    const taken = await b.nextDue('gitlab', now + LEASE_MS);
+    expect(taken?.id).toBe(stalled?.id);
+    // The stalled replica comes back: its retry, pacing or failure does not free b's claim...
+    await a.reschedule(stalled!.id, now, 'timeout');
+    await a.defer(stalled!.id, now);
+    await a.giveUp(stalled!.id, 'gave up');
+    const c = await openStore(url);
+    try {
+      expect(await c.nextDue('gitlab', now + LEASE_MS + 1)).toBeNull();
+    } finally {
+      await c.close();
+    }
+    // ...and its success is not its to write: b finishes the delivery.
+    expect(await a.delivered(stalled!.id)).toBe(false);
+    expect(await b.delivered(taken!.id)).toBe(true);
+    expect((await a.deliveryStats(now)).pending + (await a.deliveryStats(now)).failed).toBe(0);
+  });
+
   it('a check’s later delivery waits while another replica holds its earlier one; other checks go on', async () => {
     const now = Date.now();
     const first = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now));
