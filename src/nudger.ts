@@ -10,7 +10,7 @@ export type { NudgePayload } from './domain/effects.js';
 export interface NudgerOptions {
   store: Transactions &
     LeasePort &
-    Pick<NudgePort, 'dueNudges' | 'dropNudge' | 'moveNudge' | 'markEscalated'> &
+    Pick<NudgePort, 'dueNudges' | 'holdNudge' | 'dropNudge' | 'moveNudge' | 'markEscalated'> &
     Pick<CheckPort, 'getCheck'> &
     Pick<OutboxPort, 'enqueue'> &
     Pick<AuditPort, 'audit'>;
@@ -80,6 +80,8 @@ export class Nudger {
     try {
       for (const nudge of due) {
         const sent = await store.transaction(async () => {
+          // A replica that held the lease before this one (and stalled past it) may have sent it.
+          if (!(await store.holdNudge(nudge.id, nudge.dueAt))) return false;
           const check = await store.getCheck(nudge.checkId);
           const reminders = check ? this.#o.ruleFor(check).reminders : null;
           const plan = planNudge(nudge.kind, check, reminders, now.getTime());

@@ -149,6 +149,11 @@ export interface ReconcilePort {
 export interface NudgePort {
   scheduleNudge(checkId: number, kind: Nudge, dueAt: number): Promise<void>;
   dueNudges(nowMs: number, limit: number): Promise<Array<{ id: number; checkId: number; kind: Nudge; dueAt: number }>>;
+  /**
+   * Holds a due nudge until the transaction ends; false when it moved or went meanwhile (another
+   * replica sent it): then it is not sent again.
+   */
+  holdNudge(id: number, dueAt: number): Promise<boolean>;
   nudgesOf(checkId: number): Promise<Array<{ kind: Nudge; dueAt: number }>>;
   moveNudge(id: number, dueAt: number): Promise<void>;
   dropNudge(id: number): Promise<void>;

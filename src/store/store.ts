@@ -846,6 +846,19 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     );
   }
 
+  holdNudge(id: number, dueAt: number): Promise<boolean> {
+    return this.#on(async (db) => {
+      const row = await db
+        .selectFrom('nudge')
+        .select('id')
+        .where('id', '=', id)
+        .where('due_at', '=', dueAt)
+        .$if(this.#engine.shared, (qb) => qb.forUpdate())
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+
   nudgesOf(checkId: number): Promise<Array<{ kind: Nudge; dueAt: number }>> {
     return this.#on(async (db) =>
       (await db.selectFrom('nudge').select(['kind', 'due_at']).where('check_id', '=', checkId).orderBy('kind').execute()).map((r) => ({ kind: r.kind, dueAt: r.due_at })),
