@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGitLab, sendStatusCheck } from '../../src/fakes/gitlab.js';
 import { buttonClick, FakeSlack, sendInteraction } from '../../src/fakes/slack.js';
 import { openStore, type Store } from '../../src/store/store.js';
@@ -27,7 +27,8 @@ describe.runIf(postgresReady)('two replicas on one PostgreSQL database', () => {
 
   const start = (extra: Record<string, string> = {}) => bots.start(testEnv(slack, gitlab, tempDir(), { DATABASE_URL: url, LOG_LEVEL: 'info', ...extra }));
 
-  beforeEach(async () => {
+  // One pair of replicas for the whole file (each test uses merge requests of its own): starting them is most of the time.
+  beforeAll(async () => {
     slack = await FakeSlack.start(SECRETS.slackToken, [CHANNEL]);
     gitlab = await FakeGitLab.start(SECRETS.gitlabToken);
     url = await freshPostgres();
@@ -36,7 +37,7 @@ describe.runIf(postgresReady)('two replicas on one PostgreSQL database', () => {
     store = await openStore(url);
   });
 
-  afterEach(async () => {
+  afterAll(async () => {
     await bots.killAll();
     await store?.close();
     await Promise.all([slack.close(), gitlab.close()]);
@@ -59,6 +60,7 @@ describe.runIf(postgresReady)('two replicas on one PostgreSQL database', () => {
     const ids = answers.map((pair) => pair[0]!.body.id as number);
     expect(new Set(ids).size).toBe(40);
     await slack.waitFor('chat.postMessage', 40, () => true, 20_000);
+    // The first test of the file: these are all the checks there are.
     expect(await store.countChecks({ states: null, q: null })).toBe(40);
     for (const id of ids) await eventually(`the card of check ${id} written down`, async () => (await store.getCheck(id))?.slackTs ?? undefined);
     for (const id of ids) expect(cardsOf(slack, id)).toHaveLength(1);

@@ -12,7 +12,7 @@ export const onPostgres = process.env.TEST_DATABASE === 'postgres';
 
 /** Where a test's store lives: a SQLite file in `dir`, or a fresh PostgreSQL database. */
 export async function testDatabase(dir: string): Promise<string> {
-  return onPostgres ? freshPostgres() : path.join(dir, 'approvals.db');
+  return onPostgres ? freshPostgres({ schema: true }) : path.join(dir, 'approvals.db');
 }
 
 /** How many checks the database holds, read by a connection of its own (not the bot's). */

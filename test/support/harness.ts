@@ -124,7 +124,7 @@ export async function startHarness(extra: Record<string, string> = {}, options: 
   const dir = tempDir();
   const env = testEnv(slack, gitlab, dir, extra);
   // The postgres project runs the same stories on a database of their own.
-  if (onPostgres && !env.DATABASE_URL) env.DATABASE_URL = await freshPostgres();
+  if (onPostgres && !env.DATABASE_URL) env.DATABASE_URL = await freshPostgres({ schema: true });
   await options.beforeStart?.({ slack, gitlab });
   const launch = () => {
     const config = loadConfig(env);

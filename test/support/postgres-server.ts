@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { openStore } from '../../src/store/store.js';
 
 /**
  * One throwaway PostgreSQL server for the whole test run (vitest's globalSetup): initdb into a
@@ -198,10 +200,29 @@ export async function setup(project: TestProject): Promise<void> {
     return;
   }
   running = server;
+  await migrateTemplate(server.adminUrl);
   project.provide('postgresAdminUrl', server.adminUrl);
 }
 
 export async function teardown(): Promise<void> {
   await running?.stop();
   running = null;
+}
+
+/** The database the run migrates once, which freshPostgres({ schema: true }) copies. */
+export const SCHEMA_TEMPLATE = 'bot_schema_template';
+
+/** Creates that database, migrated by the bot's own store. */
+async function migrateTemplate(adminUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${SCHEMA_TEMPLATE}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${SCHEMA_TEMPLATE}`;
+  const store = await openStore(url.toString());
+  await store.close();
 }

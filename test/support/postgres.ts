@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { SCHEMA_TEMPLATE } from './postgres-server.js';
 
 /**
  * The run's PostgreSQL server (started by test/support/postgres-server.ts), for test files:
@@ -16,13 +17,15 @@ export const postgresAdminUrl: string | null = inject('postgresAdminUrl');
 /** Whether a PostgreSQL server runs for these tests; without one they are skipped. */
 export const postgresReady: boolean = postgresAdminUrl !== null;
 
-/** A new, empty database with a name of its own; returns its postgres:// URL. Removed with the server at the end of the run. */
-export async function freshPostgres(): Promise<string> {
+/** A new database with a name of its own, empty or with the bot's tables; returns its postgres:// URL. Removed with the server at the end of the run. */
+export async function freshPostgres(options: { schema?: boolean } = {}): Promise<string> {
   if (postgresAdminUrl === null) {
     throw new Error('No PostgreSQL server runs for these tests: guard them with describe.runIf(postgresReady).');
   }
   const name = `test_${randomBytes(8).toString('hex')}`;
-  await withAdmin((admin) => admin.query(`CREATE DATABASE ${name}`));
+  // `schema`: a copy of the database the run migrated once (the bot finds nothing to migrate):
+  // much quicker than migrating again for every bot a story starts.
+  await withAdmin((admin) => admin.query(`CREATE DATABASE ${name}${options.schema ? ` TEMPLATE ${SCHEMA_TEMPLATE}` : ''}`));
   const url = new URL(postgresAdminUrl);
   url.pathname = `/${name}`;
   return url.toString();
