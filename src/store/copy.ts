@@ -25,8 +25,10 @@ const TABLES = [
 /** Tables whose id PostgreSQL generates: their sequences move past the copied ids. */
 const IDENTITY = ['status_check', 'decision', 'delivery', 'audit_event', 'decision_request', 'nudge'] as const;
 
-/** Rows per INSERT: well under PostgreSQL's 65,535 parameters at the widest table. */
-const BATCH = 500;
+/** PostgreSQL's limit on the parameters of one statement: each batch is as large as fits under it. */
+const MAX_PARAMETERS = 65_535;
+/** Rows per batch at most, however narrow the table: bounds the memory one batch holds. */
+const MAX_BATCH = 5_000;
 
 export interface CopyReport {
   table: string;
@@ -70,6 +72,9 @@ async function copyTable(from: Kysely<Tables>, to: Kysely<Tables>, table: keyof 
   // Loosely typed on purpose: the same loop for every table; the rows go over as they are.
   const source = from as unknown as Kysely<Record<string, Record<string, unknown>>>;
   const target = to as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  // One INSERT per batch: as many rows as fit within PostgreSQL's parameter limit (a row takes one a column).
+  const columns = await sql<{ n: number }>`SELECT count(*) AS n FROM pragma_table_info(${table})`.execute(source);
+  const batch = Math.max(1, Math.min(MAX_BATCH, Math.floor(MAX_PARAMETERS / Number(columns.rows[0]?.n ?? 1))));
   let copied = 0;
   let last: Record<string, unknown> | null = null;
   for (;;) {
@@ -79,7 +84,7 @@ async function copyTable(from: Kysely<Tables>, to: Kysely<Tables>, table: keyof 
       query = query.where(sql<boolean>`(${sql.join(key.map((k) => sql.ref(k)))}) > (${sql.join(key.map((k) => after[k]))})`);
     }
     for (const k of key) query = query.orderBy(k);
-    const rows = await query.limit(BATCH).execute();
+    const rows = await query.limit(batch).execute();
     if (rows.length === 0) return copied;
     await target.insertInto(table).values(rows).execute();
     copied += rows.length;
