@@ -550,8 +550,10 @@ async function main(): Promise<void> {
       if (seededFigure) figures.set(ROW.seeded, seededFigure);
     }
 
-    // Rows in the order first named; the seeded database first.
-    const labels = [ROW.seeded as string, ...new Set(columns.flatMap(([, figures]) => [...figures.keys()]))].filter((label, i, all) => all.indexOf(label) === i);
+    // The figures the targets name first, then the reads, then the rest.
+    const first: string[] = [ROW.seeded, ROW.startup, ROW.throughput, ROW.steady, ROW.steadyReads, ROW.cpu, ROW.serverCpu, ROW.rss];
+    const reads = columns.flatMap(([, figures]) => [...figures.keys()]).filter((label) => label.includes('(median / p99'));
+    const labels = [...new Set([...first, ...reads, ...columns.flatMap(([, figures]) => [...figures.keys()])])].filter((label) => columns.some(([, figures]) => figures.has(label)));
     console.log(`\nNode ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}); each bot in its own process, stand-ins and load in another; ${CHECKS} status check calls at concurrency ${CONCURRENCY}\n`);
     console.log(`| measure | ${columns.map(([label]) => label).join(' | ')} |\n|---|${columns.map(() => '---|').join('')}`);
     for (const label of labels) console.log(`| ${label} | ${columns.map(([, figures]) => figures.get(label) ?? '').join(' | ')} |`);
