@@ -524,9 +524,9 @@ async function main(): Promise<void> {
           // The same rows, through the copy command's own code: a test of it at this size as well.
           progress('copying the seeded SQLite file to PostgreSQL');
           const t = performance.now();
-          await copySqliteToPostgres(databasePath, found.url);
+          const copied = (await copySqliteToPostgres(databasePath, found.url)).reduce((sum, report) => sum + report.rows, 0);
           const seconds = (performance.now() - t) / 1000;
-          seededRow.set(store.label, `the same, copied from the SQLite file in ${seconds.toFixed(0)} s (${mb(await store.size())})`);
+          seededRow.set(store.label, `the same, copied from the SQLite file (${copied} rows) in ${seconds.toFixed(0)} s (${mb(await store.size())})`);
         }
         stores.push(store);
       }
