@@ -8,7 +8,7 @@ import { openSqlite } from './sqlite.js';
 
 /**
  * The tables a copy carries, parents before children (foreign keys), each read in the order of
- * its key. Left out: `check_count` (PostgreSQL's triggers count the checks as they arrive),
+ * its key. Left out: `check_count` (counted again from the copied checks at the end),
  * `heartbeat` and `lease` (moments of a running bot, not data).
  */
 const TABLES = [
@@ -26,8 +26,10 @@ const TABLES = [
 /** Tables whose id PostgreSQL generates: their sequences move past the copied ids. */
 const IDENTITY = ['status_check', 'decision', 'delivery', 'audit_event', 'decision_request', 'nudge'] as const;
 
-/** Rows per INSERT: well under PostgreSQL's 65,535 parameters at the widest table. */
-const BATCH = 500;
+/** PostgreSQL's limit on the parameters of one statement: each batch is as large as fits under it. */
+const MAX_PARAMETERS = 65_535;
+/** Rows per batch at most, however narrow the table: bounds the memory one batch holds. */
+const MAX_BATCH = 5_000;
 
 export interface CopyReport {
   table: string;
@@ -58,11 +60,19 @@ export async function copySqliteToPostgres(file: string, url: string, progress: 
     const reports: CopyReport[] = [];
     await target.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('shared_key').execute();
+      // Counted once at the end instead of row by row: a million updates of the same few count
+      // rows in one transaction each walk the versions before them, and the copy slows to a crawl.
+      // Transactional: a failed copy leaves the trigger as it was. The lock it takes keeps a bot
+      // from adding checks until the copy commits.
+      await sql`ALTER TABLE status_check DISABLE TRIGGER check_count_insert`.execute(trx);
       for (const table of TABLES) {
         const report = { table: table.name, ...(await copyTable(source.db, trx, table.name, table.key)) };
         reports.push(report);
         progress(report);
       }
+      await sql`ALTER TABLE status_check ENABLE TRIGGER check_count_insert`.execute(trx);
+      await sql`DELETE FROM check_count`.execute(trx);
+      await sql`INSERT INTO check_count (state, n) SELECT state, count(*) FROM status_check GROUP BY state`.execute(trx);
       for (const table of IDENTITY) {
         await sql`SELECT setval(pg_get_serial_sequence(${table}, 'id'), coalesce((SELECT max(id) FROM ${sql.table(table)}), 0) + 1, false)`.execute(trx);
       }
@@ -79,6 +89,9 @@ async function copyTable(from: Kysely<Tables>, to: Kysely<Tables>, table: keyof 
   // Loosely typed on purpose: the same loop for every table; the rows go over as they are.
   const source = from as unknown as Kysely<Record<string, Record<string, unknown>>>;
   const target = to as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  // One INSERT per batch: as many rows as fit within PostgreSQL's parameter limit (a row takes one a column).
+  const columns = await sql<{ n: number }>`SELECT count(*) AS n FROM pragma_table_info(${table})`.execute(source);
+  const batch = Math.max(1, Math.min(MAX_BATCH, Math.floor(MAX_PARAMETERS / Number(columns.rows[0]?.n ?? 1))));
   let copied = 0;
   let replaced = 0;
   let last: Record<string, unknown> | null = null;
@@ -89,7 +102,7 @@ async function copyTable(from: Kysely<Tables>, to: Kysely<Tables>, table: keyof 
       query = query.where(sql<boolean>`(${sql.join(key.map((k) => sql.ref(k)))}) > (${sql.join(key.map((k) => after[k]))})`);
     }
     for (const k of key) query = query.orderBy(k);
-    const rows = await query.limit(BATCH).execute();
+    const rows = await query.limit(batch).execute();
     if (rows.length === 0) return { rows: copied, replaced };
     const storable = rows.map((row) => {
       const out: Record<string, unknown> = {};
