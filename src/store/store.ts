@@ -677,9 +677,9 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
       if (after) {
         query = byNumber
           ? query.where('id', '<', after.id)
-          : query.where((eb) =>
-              eb.or([eb('updated_at', '<', after.updatedAt ?? ''), eb.and([eb('updated_at', '=', after.updatedAt ?? ''), eb('id', '<', after.id)])]),
-            );
+          : // A row value: both databases read it as a range of the (updated_at, id) index, where
+            // the same condition spelt with OR makes PostgreSQL walk the index from its end.
+            query.where((eb) => eb(eb.refTuple('updated_at', 'id'), '<', eb.tuple(after.updatedAt ?? '', after.id)));
       }
       query = byNumber ? query.orderBy('id', 'desc') : query.orderBy('updated_at', 'desc').orderBy('id', 'desc');
       const rows = await query.limit(filter.limit + 1).execute();
@@ -923,7 +923,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
       const after = range.after;
       if (after) {
         const at = after.at.toISOString();
-        query = query.where((eb) => eb.or([eb('at', '>', at), eb.and([eb('at', '=', at), eb('id', '>', after.id)])]));
+        query = query.where((eb) => eb(eb.refTuple('at', 'id'), '>', eb.tuple(at, after.id)));
       }
       return (await query.orderBy('at').orderBy('id').limit(range.limit).execute()).map(toAuditEvent);
     });
