@@ -13,7 +13,7 @@ export type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePay
 
 /** How long after opening the Home tab a person's tab is kept current after decisions. */
 const HOME_TAB_KEPT_MS = 12 * 60 * 60_000;
-/** The most events one read of the audit trail returns (an export included). */
+/** The most events one read of the audit trail returns at once (an export streams them all, batch by batch). */
 const HISTORY_LIMIT = 100_000;
 /** How many events an export reads at a time. */
 const HISTORY_BATCH = 1000;
@@ -537,17 +537,16 @@ export class Gate {
   }
 
   /**
-   * The same events as `history`, batch by batch as the caller asks for the next: an export
-   * of any size holds one batch in memory, and no statement open between batches.
+   * Every event of the range, batch by batch as the caller asks for the next (no cap, unlike
+   * `history`): an export of any size holds one batch in memory, and no statement open
+   * between batches.
    */
   async *historyBatches(range: { from: Date; to: Date; checkId?: number }, size = HISTORY_BATCH): AsyncGenerator<AuditEvent[]> {
-    let left = HISTORY_LIMIT;
     let after: { at: Date; id: number } | undefined;
-    while (left > 0) {
-      const batch = await this.#o.store.auditEvents({ ...range, after, limit: Math.min(size, left) });
+    for (;;) {
+      const batch = await this.#o.store.auditEvents({ ...range, after, limit: size });
       if (batch.length === 0) return;
       yield batch;
-      left -= batch.length;
       const last = batch[batch.length - 1]!;
       after = { at: last.at, id: last.id };
     }
