@@ -470,4 +470,14 @@ export const migrations: readonly { sqlite: string; postgres: string }[] = [
   DROP INDEX delivery_due;
   `,
   },
+  // 12: the Home tab shows people the pending checks of their own commits: found by the
+  // author's e-mail, without reading every pending check.
+  {
+    sqlite: `
+  CREATE INDEX status_check_pending_by_author ON status_check (lower(commit_author_email), id) WHERE state = 'pending';
+  `,
+    postgres: `
+  CREATE INDEX status_check_pending_by_author ON status_check (lower(commit_author_email), id) WHERE state = 'pending';
+  `,
+  },
 ];

@@ -130,6 +130,11 @@ describe.runIf(postgresReady)('query plans on PostgreSQL of the reads behind eve
     await expectIndexed(() => store.pendingAuthoredBy('someone@example.com', 50));
   });
 
+  it('a person’s own pending checks (the Home tab): found by the author’s e-mail, not among all pending', async () => {
+    const plans = await plansOf(() => store.pendingAuthoredBy('Someone@Example.com', 50));
+    expect(plans.flatMap(({ nodes }) => nodes.map((n) => n['Index Name'])).filter(Boolean)).toContain('status_check_pending_by_author');
+  });
+
   it('the work queues: cards to post again, reminders due, the outbox', async () => {
     await expectIndexed(() => store.checksWithoutCard());
     await expectIndexed(() => store.dueNudges(at.getTime() + 100, 50));

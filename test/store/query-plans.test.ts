@@ -91,6 +91,11 @@ describe('query plans of the reads behind every page and Slack answer', () => {
     await expectIndexed(() => store.pendingAuthoredBy('someone@example.com', 50));
   });
 
+  it('a person’s own pending checks (the Home tab): found by the author’s e-mail, not among all pending', async () => {
+    const plans = await plansOf(() => store.pendingAuthoredBy('Someone@Example.com', 50));
+    expect(plans.map(({ plan }) => plan.join(' | ')).join('\n')).toContain('status_check_pending_by_author');
+  });
+
   it('the work queues: cards to post again, reminders due, the outbox', async () => {
     await expectIndexed(() => store.checksWithoutCard());
     await expectIndexed(() => store.dueNudges(at.getTime() + 100, 50));
