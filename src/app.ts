@@ -125,7 +125,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   worker = new DeliveryWorker({
     store,
     // Another replica may queue work this one is not told of: look at least every second.
-    idleAtMostMs: store.dialect === 'postgres' ? 1000 : 60_000,
+    pollMs: store.dialect === 'postgres' ? 1000 : undefined,
     log: log.child({ component: 'delivery' }),
     baseDelayMs: config.delivery.baseDelayMs,
     maxDelayMs: config.delivery.maxDelayMs,

@@ -13,6 +13,8 @@ export type { DeliveryHandler, DeliveryHandlers } from './handlers.js';
  * would otherwise park every card for a day, and the wait is stored, so it outlives restarts.
  */
 export const MAX_RETRY_AFTER_MS = 15 * 60_000;
+/** The longest an idle lane waits for its earliest due delivery before looking again. */
+const MAX_IDLE_MS = 60_000;
 
 /** Pauses of a lane while the database refuses writes: from 250 ms, doubling, up to 10 s. */
 const STORE_PAUSE_MS = { first: 250, max: 10_000 };
@@ -33,8 +35,8 @@ export interface WorkerOptions<K extends EffectKind = EffectKind> {
   /** First retry delay; doubles each attempt up to `maxDelayMs`, with jitter. */
   baseDelayMs: number;
   maxDelayMs: number;
-  /** The longest the worker waits without looking at the outbox (other processes may fill it). */
-  idleAtMostMs?: number;
+  /** Look at the outbox at least this often, even when told of no work (other processes may fill it). */
+  pollMs?: number;
   onOutcome?: (lane: Lane, kind: string, outcome: 'delivered' | 'retry' | 'failed', ms: number) => void;
 }
 
@@ -50,7 +52,7 @@ export class DeliveryWorker<K extends EffectKind = EffectKind> {
   #running = false;
 
   constructor(options: WorkerOptions<K>) {
-    this.#o = { clock: Date.now, random: Math.random, idleAtMostMs: 60_000, ...options, handlers: options.handlers as Partial<Record<EffectKind, AnyHandler>> };
+    this.#o = { clock: Date.now, random: Math.random, ...options, handlers: options.handlers as Partial<Record<EffectKind, AnyHandler>> };
   }
 
   start(): void {
@@ -84,8 +86,8 @@ export class DeliveryWorker<K extends EffectKind = EffectKind> {
   }
 }
 
-type Options = Required<Omit<WorkerOptions, 'onOutcome' | 'handlers'>> &
-  Pick<WorkerOptions, 'onOutcome'> & { handlers: Partial<Record<EffectKind, AnyHandler>> };
+type Options = Required<Omit<WorkerOptions, 'onOutcome' | 'handlers' | 'pollMs'>> &
+  Pick<WorkerOptions, 'onOutcome' | 'pollMs'> & { handlers: Partial<Record<EffectKind, AnyHandler>> };
 
 /** A delivery the other side accepted, whose outcome the database has not taken yet. */
 interface Unwritten {
@@ -210,9 +212,12 @@ class LaneLoop {
     const until = Math.max(due ?? Infinity, this.#pausedUntil);
     await new Promise<void>((resolve) => {
       this.#wake = resolve;
-      if (Number.isFinite(until) || this.o.idleAtMostMs < 60_000) {
-        // Capped so a clock change cannot park the loop for long; unref'd so it never holds the process.
-        this.#timer = setTimeout(resolve, Math.min(Math.max(until - now, 0), this.o.idleAtMostMs));
+      // Until the earliest due delivery, capped so a clock change cannot park the loop for long
+      // (nothing due: only a kick or the poll wakes it); unref'd so it never holds the process.
+      const dueInMs = Number.isFinite(until) ? Math.min(Math.max(until - now, 0), MAX_IDLE_MS) : Infinity;
+      const waitMs = Math.min(dueInMs, this.o.pollMs ?? Infinity);
+      if (Number.isFinite(waitMs)) {
+        this.#timer = setTimeout(resolve, waitMs);
         this.#timer.unref();
       }
     });
