@@ -23,6 +23,7 @@ const ON_POSTGRES = [
   'test/delivery/lifecycle.test.ts',
   'test/delivery/worker.test.ts',
   'test/store/list-pages.test.ts',
+  'test/store/queued-notice.test.ts',
   'test/security/well-formed.test.ts',
 ];
 

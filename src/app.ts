@@ -80,7 +80,6 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
   const authorization = new Authorizer({ policy, slack: directory, findAuthors: createAuthorLookup(gitlabOptions), log });
   const historyUrl = (id: number) => (config.publicUrl ? `${config.publicUrl}${config.basePath}/checks/${id}` : null);
   const webListUrl = config.publicUrl ? `${config.publicUrl}${config.basePath}/` : null;
-  let worker: DeliveryWorker | null = null;
   const gate = new Gate({
     store,
     clock,
@@ -88,7 +87,6 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     draftCards: config.draftCards,
     notifyAuthors: config.notifyAuthors,
     authorization,
-    onWork: () => worker?.kick(),
     onDecision: (outcome, actor) => metrics.decided(outcome, actor.via),
     notes: gitlabNotes,
   });
@@ -122,7 +120,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     }),
     ...nudgeDeliveries({ client: slack, store, clock, ruleFor: (check) => authorization.ruleFor(check), pacer: postPacer }),
   };
-  worker = new DeliveryWorker({
+  const worker = new DeliveryWorker({
     store,
     // Another replica may queue work this one is not told of: look at least every second.
     pollMs: store.dialect === 'postgres' ? 1000 : undefined,
@@ -132,6 +130,8 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     onOutcome: (lane, kind, outcome, ms) => metrics.delivery(lane, kind, outcome, ms),
     handlers,
   });
+  // New deliveries wake their lane once committed, whoever queued them.
+  store.onQueued((lanes) => worker.kick(lanes));
 
   // --- HTTP: ops, GitLab's calls, Slack's events, the web list, all under BASE_PATH ---------
   let stopping = false;
@@ -186,7 +186,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
         })
       : null;
   reconciler?.start();
-  const nudger = new Nudger({ store, log: log.child({ component: 'reminders' }), clock, ruleFor: (check) => authorization.ruleFor(check), onWork: () => worker?.kick() });
+  const nudger = new Nudger({ store, log: log.child({ component: 'reminders' }), clock, ruleFor: (check) => authorization.ruleFor(check) });
   nudger.start();
   log.info({ port, metricsPort: metricsServer?.port ?? null, basePath: config.basePath, socketMode: Boolean(config.slack.appToken) }, 'gitlab-approval-bot is serving');
 

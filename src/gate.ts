@@ -26,8 +26,6 @@ export interface GateOptions {
   log: Logger;
   /** The approval policy: which rule governs a check, and who may decide it. */
   authorization: Authorization;
-  /** Called after new work was written to the outbox. */
-  onWork: () => void;
   /** Told of every decision made or refused (metrics). */
   onDecision?: (outcome: Outcome | 'refused', actor: Actor) => void;
   /** `wait`: a draft merge request gets its card once it is marked ready. */
@@ -89,7 +87,7 @@ export class Gate {
         const id = await store.insertCheck(event, plan.state, plan.previousSha, rule, at);
         if (plan.state === 'pending' && cardDue) {
           await store.enqueue(id, { kind: 'post_card', payload: null }, at);
-          await this.#scheduleNudges(id, rule, at);
+          await this.#scheduleNudges(id, rule, at, { fresh: true });
         }
         await audit(id, 'received', `state ${plan.state}${plan.late ? ' (a late call about an older commit)' : ''}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
         if (source === 'reconciled') await audit(id, 'reconciled', 'GitLab never called for this commit; found by the sweep');
@@ -124,7 +122,6 @@ export class Gate {
       if (next.resend) await this.#reReport(same.id, 'the same commit was sent again', at);
       return { id: same.id, created: false };
     });
-    this.#o.onWork();
     const check = (await store.getCheck(result.id)) as Check;
     this.#o.log.info(
       { checkId: check.id, project: check.projectPath, mr: check.mergeRequestIid, sha: check.sha, state: check.state, created: result.created },
@@ -190,7 +187,6 @@ export class Gate {
       await store.transaction(async () => {
         for (const id of retry) await store.enqueue(id, { kind: 'post_card', payload: null }, clock());
       });
-      this.#o.onWork();
     }
     const open = await this.#o.store.openRequests();
     for (const r of open) {
@@ -225,7 +221,6 @@ export class Gate {
     if (frozen) {
       // The card may predate the freeze: show it there, with the emergency button.
       await store.transaction(() => this.#updateCard(checkId, clock()));
-      this.#o.onWork();
       return refuse('frozen', frozen, check);
     }
     const uncommented = refuseMissingComment(this.#o.authorization.ruleFor(check), outcome, reason);
@@ -279,7 +274,6 @@ export class Gate {
       const late = refuseDecision(now) ?? { code: 'not_pending' as const, message: 'This check was decided already.' };
       return refuse(late.code, late.message, now);
     }
-    this.#o.onWork();
     this.#o.onDecision?.(outcome, actor);
     log.info({ checkId, actor: actor.id, via: actor.via, outcome, sha: now.sha, counted: vote === 'counted' }, 'decision recorded');
     return { ok: true, check: now, counted: vote === 'counted' };
@@ -454,7 +448,6 @@ export class Gate {
       const late = refuseDecision(now) ?? { code: 'not_pending' as const, message: 'This check was decided already.' };
       return refuse(late.code, late.message, now);
     }
-    this.#o.onWork();
     this.#o.onDecision?.('approve', actor);
     log.warn({ checkId, actor: actor.id, via: actor.via, freeze: freeze.reason, sha: now.sha }, 'emergency approval during a freeze');
     return { ok: true, check: now, counted: false };
@@ -584,9 +577,7 @@ export class Gate {
    * that works again heals it without a click. False when there is nothing to resend.
    */
   async reReport(checkId: number, why: string): Promise<boolean> {
-    const sent = await this.#o.store.transaction(() => this.#reReport(checkId, why, this.#o.clock()));
-    if (sent) this.#o.onWork();
-    return sent;
+    return this.#o.store.transaction(() => this.#reReport(checkId, why, this.#o.clock()));
   }
 
   async #reReport(checkId: number, why: string, at: Date): Promise<boolean> {
@@ -602,9 +593,12 @@ export class Gate {
     return true;
   }
 
-  /** The rule's first reminder and its escalation, counted from now (in working time when set). */
-  async #scheduleNudges(checkId: number, rule: Rule, at: Date): Promise<void> {
-    await this.#o.store.clearEscalation(checkId);
+  /**
+   * The rule's first reminder and its escalation, counted from now (in working time when set).
+   * A check waiting anew forgets its escalation; a `fresh` one (just made) has none.
+   */
+  async #scheduleNudges(checkId: number, rule: Rule, at: Date, { fresh = false } = {}): Promise<void> {
+    if (!fresh) await this.#o.store.clearEscalation(checkId);
     if (!rule.reminders) return;
     for (const kind of ['remind', 'escalate'] as const) {
       const due = firstDue(kind, at.getTime(), rule.reminders);

@@ -18,8 +18,6 @@ export interface NudgerOptions {
   clock: () => Date;
   /** The rule as written (without escalation): its reminders and escalate_to. */
   ruleFor: (check: Check) => Rule;
-  /** Called after new work was written to the outbox. */
-  onWork: () => void;
   /** How often to look for due reminders, in real time. */
   pollMs?: number;
 }
@@ -104,10 +102,7 @@ export class Nudger {
         if (sent) queued += 1;
       }
     } finally {
-      if (queued > 0) {
-        log.info({ count: queued }, 'reminders and escalations queued');
-        this.#o.onWork();
-      }
+      if (queued > 0) log.info({ count: queued }, 'reminders and escalations queued');
     }
     return due.length;
   }

@@ -189,6 +189,8 @@ export interface PeoplePort {
 /** The outbox: effects written with their cause, taken out one lane at a time. */
 export interface OutboxPort {
   enqueue(checkId: number, effect: Effect, at: Date): Promise<void>;
+  /** `listener` hears which lanes got new deliveries, once they are committed (this process's own). */
+  onQueued(listener: (lanes: ReadonlySet<Lane>) => void): void;
   hasPendingDelivery(checkId: number, kind: EffectKind): Promise<boolean>;
   nextDue(lane: Lane, nowMs: number): Promise<Delivery | UnreadableDelivery | null>;
   earliestDue(lane: Lane): Promise<number | null>;

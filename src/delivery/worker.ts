@@ -59,16 +59,15 @@ export class DeliveryWorker<K extends EffectKind = EffectKind> {
     if (this.#running) return;
     this.#running = true;
     for (const lane of ['slack', 'gitlab'] as const) {
-      // A delivery on one lane may queue work on another (a report queues a card update).
-      const loop = new LaneLoop(lane, this.#o, () => this.kick());
+      const loop = new LaneLoop(lane, this.#o);
       this.#lanes.set(lane, loop);
       loop.run();
     }
   }
 
-  /** New work was written: look now rather than at the next timer. */
-  kick(): void {
-    for (const loop of this.#lanes.values()) loop.wake();
+  /** New work was written on these lanes (all when not said): look now rather than at the next timer. */
+  kick(lanes?: Iterable<Lane>): void {
+    for (const lane of lanes ?? this.#lanes.keys()) this.#lanes.get(lane)?.wake();
   }
 
   /** Stops taking new deliveries; waits up to `graceMs` for the ones in flight. */
@@ -113,7 +112,6 @@ class LaneLoop {
   constructor(
     readonly lane: Lane,
     readonly o: Options,
-    readonly wakeAll: () => void,
   ) {}
 
   run(): void {
@@ -140,9 +138,10 @@ class LaneLoop {
           await this.#idle(now);
           continue;
         }
+        // What the attempt queued on another lane (a report queues a card update) wakes that
+        // lane through the outbox's own notice; this lane looks again at once.
         await this.#attempt(next);
         this.#storePauses = 0;
-        this.wakeAll();
       } catch (error) {
         // The database refused (locked, full, gone) or failed otherwise: never let that end
         // the process. Nothing was lost: what was sent is kept in #unwritten, what was not

@@ -116,6 +116,12 @@ const DECIDED_STATES = ALL_STATES.filter((state) => state !== 'pending');
 /** Columns a search looks in, besides the merge request's number. */
 const SEARCHED = ['project_path', 'merge_request_title', 'source_branch', 'target_branch', 'commit_author', 'triggered_by', 'decided_by_name'] as const;
 
+/** A transaction in progress: its connection, and the lanes it queued deliveries on. */
+interface Transaction {
+  conn: Db;
+  lanes: Set<Lane>;
+}
+
 /** How often a transaction that collided with another (PostgreSQL) is run again before giving up. */
 const CONFLICT_RETRIES = 5;
 
@@ -141,7 +147,9 @@ export async function openStore(location: string, options: StoreOptions = {}): P
  */
 export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort, AuditPort, PeoplePort, OutboxPort, LeasePort, SharedKeyPort {
   readonly #engine: Engine;
-  readonly #transaction = new AsyncLocalStorage<Db>();
+  readonly #transaction = new AsyncLocalStorage<Transaction>();
+  /** Told, once their rows are committed, which lanes got new deliveries. */
+  #queued: (lanes: ReadonlySet<Lane>) => void = () => undefined;
   /** Who this process is, for leases: unique among replicas and restarts. */
   readonly #me = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
   readonly #leaseMs: number;
@@ -163,16 +171,21 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     return this.#failing;
   }
 
-  /** Runs database work; turns "not now" from the database into StoreUnavailable, and remembers it. */
-  async #guard<T>(work: () => Promise<T>): Promise<T> {
-    const refusal = this.#engine.refusal();
+  /**
+   * Runs database work; turns "not now" from the database into StoreUnavailable, and remembers
+   * it. Work that may write first asks the engine whether writing is safe at all (the SQLite
+   * file is still the one opened); a read has nothing to lose and skips that.
+   */
+  async #guard<T>(work: () => Promise<T>, writes = true): Promise<T> {
+    const refusal = writes ? this.#engine.refusal() : null;
     if (refusal) {
       this.#failing = refusal;
       throw new StoreUnavailable(`The database cannot be written: ${refusal}.`);
     }
     try {
       const result = await work();
-      if (this.#failing !== null) {
+      // Only a write that lands says writes work again.
+      if (writes && this.#failing !== null) {
         this.#failing = null;
         this.#engine.recovered();
       }
@@ -190,7 +203,13 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /** The connection to run on: the current transaction's, or the pool (one statement on its own). */
   #on<T>(work: (db: Db) => Promise<T>): Promise<T> {
     const inside = this.#transaction.getStore();
-    return inside ? work(inside) : this.#guard(() => work(this.#engine.db));
+    return inside ? work(inside.conn) : this.#guard(() => work(this.#engine.db));
+  }
+
+  /** Like `#on`, for work that only reads. */
+  #read<T>(work: (db: Db) => Promise<T>): Promise<T> {
+    const inside = this.#transaction.getStore();
+    return inside ? work(inside.conn) : this.#guard(() => work(this.#engine.db), false);
   }
 
   /** Runs `work` as one write transaction: all of it lands, or none. */
@@ -199,10 +218,12 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     return this.#guard(async () => {
       for (let attempt = 1; ; attempt += 1) {
         try {
-          return await this.#engine.db.connection().execute(async (conn) => {
+          const transaction: Transaction = { conn: this.#engine.db, lanes: new Set() };
+          const result = await this.#engine.db.connection().execute(async (conn) => {
+            transaction.conn = conn;
             await sql.raw(this.#engine.begin).execute(conn);
             try {
-              const result = await this.#transaction.run(conn, work);
+              const result = await this.#transaction.run(transaction, work);
               await sql`COMMIT`.execute(conn);
               return result;
             } catch (error) {
@@ -210,6 +231,8 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
               throw error;
             }
           });
+          if (transaction.lanes.size > 0) this.#queued(transaction.lanes);
+          return result;
         } catch (error) {
           // Another replica's transaction crossed this one: run it again from the start.
           if (!this.#engine.conflict(error) || attempt >= CONFLICT_RETRIES) throw error;
@@ -256,7 +279,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   // --- locks across replicas ----------------------------------------------------------
 
   async lockMergeRequest(projectId: number, mergeRequestIid: number, statusCheckId: number): Promise<void> {
-    const conn = this.#transaction.getStore();
+    const conn = this.#transaction.getStore()?.conn;
     if (conn) await this.#engine.lock(conn, `merge-request:${projectId}:${mergeRequestIid}:${statusCheckId}`);
   }
 
@@ -297,7 +320,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   // --- checks -------------------------------------------------------------------------
 
   getCheck(id: number): Promise<Check | null> {
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       const row = await db.selectFrom('status_check').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? ((await this.#toChecks(db, [row]))[0] ?? null) : null;
     });
@@ -328,7 +351,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Every stored check of one merge request and GitLab check, oldest first. */
   checksOf(projectId: number, mergeRequestIid: number, statusCheckId: number): Promise<Check[]> {
-    return this.#on(async (db) =>
+    return this.#read(async (db) =>
       this.#toChecks(
         db,
         await db
@@ -487,7 +510,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** The accounts whose approvals of this commit still count, oldest first. */
   approvingAccounts(checkId: number, sha: string): Promise<string[]> {
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       const rows = await db
         .selectFrom('decision')
         .select(['account', 'person'])
@@ -515,7 +538,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /** Every sighting of these accounts and of the accounts linked to them by one they share, however far. */
   sightingsAround(accounts: readonly string[]): Promise<Array<{ account: string; seen: string }>> {
     if (accounts.length === 0) return Promise.resolve([]);
-    return this.#on((db) =>
+    return this.#read((db) =>
       db
         .withRecursive('linked(account)', (qb) =>
           qb
@@ -571,7 +594,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Pending checks whose card Slack refused for good: worth another try after a restart. */
   checksWithoutCard(): Promise<number[]> {
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       const rows = await db
         .selectFrom('status_check as c')
         .select('c.id')
@@ -634,7 +657,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Checks waiting for a decision, newest first. */
   pendingChecks(limit: number): Promise<Check[]> {
-    return this.#on(async (db) =>
+    return this.#read(async (db) =>
       this.#toChecks(db, await db.selectFrom('status_check').selectAll().where('state', '=', 'pending').orderBy('id', 'desc').limit(limit).execute()),
     );
   }
@@ -644,7 +667,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * may decide them is known per group, without reading every pending check.
    */
   pendingByRule(): Promise<Array<{ projectPath: string; targetBranch: string; escalated: boolean; count: number }>> {
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       const escalated = sql<number | boolean>`escalated_at IS NOT NULL`;
       const rows = await db
         .selectFrom('status_check')
@@ -657,7 +680,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   countPending(): Promise<number> {
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       const row = await db.selectFrom('status_check').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'pending').executeTakeFirstOrThrow();
       return Number(row.n);
     });
@@ -671,7 +694,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    */
   pageOfChecks(filter: CheckFilter): Promise<{ checks: Check[]; next: CheckCursor | null }> {
     const byNumber = filter.states?.length === 1 && filter.states[0] === 'pending';
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       let query = this.#filtered(db, filter.states, filter.q).selectAll();
       const after = filter.after;
       if (after) {
@@ -695,7 +718,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** How many checks match a filter (without paging). */
   countChecks(filter: Omit<CheckFilter, 'after' | 'limit'>): Promise<number> {
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       // Without words to find, the counts kept per state answer at once.
       if (!filter.q) {
         const row = await db
@@ -747,7 +770,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Changes whenever any check is added or changes: an open web list compares it to refresh. */
   changeMark(): Promise<string> {
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       // Two subqueries: with both aggregates in one SELECT, SQLite reads every row instead of one index end each.
       const row = await db
         .selectNoFrom((eb) => [
@@ -760,7 +783,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   decisionsOf(checkId: number): Promise<Array<{ outcome: Outcome; actorId: string; actorName: string; via: Via; reason: string | null; sha: string; decidedAt: Date }>> {
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       const rows = await db.selectFrom('decision').selectAll().where('check_id', '=', checkId).orderBy('id').execute();
       return rows.map((r) => ({
         outcome: r.outcome,
@@ -778,12 +801,12 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Every project the bot has received a call for. */
   knownProjects(): Promise<number[]> {
-    return this.#on(async (db) => (await db.selectFrom('status_check').select('project_id').distinct().orderBy('project_id').execute()).map((r) => r.project_id));
+    return this.#read(async (db) => (await db.selectFrom('status_check').select('project_id').distinct().orderBy('project_id').execute()).map((r) => r.project_id));
   }
 
   /** The GitLab status check ids the bot has seen in calls for a project. */
   statusCheckIdsSeen(projectId: number): Promise<number[]> {
-    return this.#on(async (db) =>
+    return this.#read(async (db) =>
       (
         await db
           .selectFrom('status_check')
@@ -798,7 +821,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Every stored check of one merge request (all status checks, all commits), oldest first. */
   checksOfMergeRequest(projectId: number, mergeRequestIid: number): Promise<Check[]> {
-    return this.#on(async (db) =>
+    return this.#read(async (db) =>
       this.#toChecks(
         db,
         await db.selectFrom('status_check').selectAll().where('project_id', '=', projectId).where('merge_request_iid', '=', mergeRequestIid).orderBy('id').execute(),
@@ -808,7 +831,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** The merge requests of a project that have a check waiting for a decision. */
   mergeRequestsWaiting(projectId: number): Promise<number[]> {
-    return this.#on(async (db) =>
+    return this.#read(async (db) =>
       (
         await db
           .selectFrom('status_check')
@@ -836,7 +859,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   dueNudges(nowMs: number, limit: number): Promise<Array<{ id: number; checkId: number; kind: Nudge; dueAt: number }>> {
-    return this.#on(async (db) =>
+    return this.#read(async (db) =>
       (await db.selectFrom('nudge').selectAll().where('due_at', '<=', nowMs).orderBy('due_at').orderBy('id').limit(limit).execute()).map((r) => ({
         id: r.id,
         checkId: r.check_id,
@@ -860,7 +883,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   nudgesOf(checkId: number): Promise<Array<{ kind: Nudge; dueAt: number }>> {
-    return this.#on(async (db) =>
+    return this.#read(async (db) =>
       (await db.selectFrom('nudge').select(['kind', 'due_at']).where('check_id', '=', checkId).orderBy('kind').execute()).map((r) => ({ kind: r.kind, dueAt: r.due_at })),
     );
   }
@@ -916,7 +939,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * statement stays open while the response waits for a slow client.
    */
   auditEvents(range: AuditRange): Promise<AuditEvent[]> {
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       let query = db.selectFrom('audit_event').selectAll();
       if (range.checkId !== undefined) query = query.where('check_id', '=', range.checkId);
       query = query.where('at', '>=', range.from.toISOString()).where('at', '<', range.to.toISOString());
@@ -949,7 +972,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   openRequests(): Promise<Array<{ id: number; checkId: number; outcome: Outcome; actor: Actor; reason: string | null; breakGlass: boolean }>> {
-    return this.#on(async (db) =>
+    return this.#read(async (db) =>
       (await db.selectFrom('decision_request').selectAll().orderBy('id').execute()).map((r) => ({
         id: r.id,
         checkId: r.check_id,
@@ -976,13 +999,13 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** People who opened the Home tab since `since`. */
   homeViewers(since: Date): Promise<string[]> {
-    return this.#on(async (db) =>
+    return this.#read(async (db) =>
       (await db.selectFrom('home_tab').select('user_id').where('opened_at', '>=', since.toISOString()).orderBy('user_id').execute()).map((r) => r.user_id),
     );
   }
 
   homeViewHash(userId: string): Promise<string | null> {
-    return this.#on(async (db) => (await db.selectFrom('home_tab').select('view_hash').where('user_id', '=', userId).executeTakeFirst())?.view_hash ?? null);
+    return this.#read(async (db) => (await db.selectFrom('home_tab').select('view_hash').where('user_id', '=', userId).executeTakeFirst())?.view_hash ?? null);
   }
 
   setHomeViewHash(userId: string, hash: string): Promise<void> {
@@ -993,7 +1016,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** One person's most recent decisions (votes), newest first, with the check each was on. */
   decisionsBy(via: Via, actorId: string, limit: number): Promise<Array<{ check: Check; outcome: Outcome; decidedAt: Date }>> {
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       const votes = await db
         .selectFrom('decision')
         .select(['check_id', 'outcome', 'decided_at'])
@@ -1014,7 +1037,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** Pending checks whose newest commit this e-mail wrote, oldest first. */
   pendingAuthoredBy(email: string, limit: number): Promise<Check[]> {
-    return this.#on(async (db) =>
+    return this.#read(async (db) =>
       this.#toChecks(
         db,
         await db
@@ -1031,20 +1054,29 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   // --- deliveries (the outbox) ---------------------------------------------------------
 
-  /** Queues an effect on its kind's lane. */
-  enqueue(checkId: number, effect: Effect, at: Date): Promise<void> {
+  /** Queues an effect on its kind's lane; the lane hears of it once the row is committed (`onQueued`). */
+  async enqueue(checkId: number, effect: Effect, at: Date): Promise<void> {
     const { kind, payload } = encodeEffect(effect);
-    return this.#on(async (db) => {
+    const lane = LANE_OF[kind];
+    await this.#on(async (db) => {
       await db
         .insertInto('delivery')
-        .values({ check_id: checkId, lane: LANE_OF[kind], kind, payload, next_attempt_at: at.getTime(), created_at: at.toISOString(), leased_until: null, leased_by: null })
+        .values({ check_id: checkId, lane, kind, payload, next_attempt_at: at.getTime(), created_at: at.toISOString(), leased_until: null, leased_by: null })
         .execute();
     });
+    const inside = this.#transaction.getStore();
+    if (inside) inside.lanes.add(lane);
+    else this.#queued(new Set([lane]));
+  }
+
+  /** Who hears of new deliveries (the delivery worker of this process); other replicas poll. */
+  onQueued(listener: (lanes: ReadonlySet<Lane>) => void): void {
+    this.#queued = listener;
   }
 
   /** Whether a delivery of this kind still waits for the check. */
   hasPendingDelivery(checkId: number, kind: EffectKind): Promise<boolean> {
-    return this.#on(
+    return this.#read(
       async (db) =>
         (await db.selectFrom('delivery').select('id').where('check_id', '=', checkId).where('kind', '=', kind).where('state', '=', 'pending').limit(1).executeTakeFirst()) !==
         undefined,
@@ -1109,7 +1141,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
    * One another replica holds counts from when its lease ends.
    */
   earliestDue(lane: Lane): Promise<number | null> {
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       const row = await this.#headsOf(db, lane)
         .select((eb) =>
           eb.fn
@@ -1182,7 +1214,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   deliveryStats(nowMs: number): Promise<DeliveryStats> {
-    return this.#on(async (db) => {
+    return this.#read(async (db) => {
       const count = (state: 'pending' | 'failed') => sql<number>`sum(CASE WHEN state = ${state} THEN 1 ELSE 0 END)`;
       const row = await db
         .selectFrom('delivery')

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
-import { APPROVER, startHarness, statusCheck, type Harness } from '../support/harness.js';
+import { APPROVER, basic, startHarness, statusCheck, type Harness } from '../support/harness.js';
 import { decideOnWeb } from '../support/web.js';
 
 /** /readyz's answer once it is `status` (it is cached for up to a second). */
@@ -142,6 +142,15 @@ describe('readiness when the database cannot be written', () => {
     expect(refused.body.error).toContain(`the database file ${h.env.DATABASE_PATH!} was deleted while the bot ran`);
     expect((await fetch(`${h.bot.url}/healthz`)).status).toBe(200);
     expect(h.slack.calls('chat.postMessage')).toHaveLength(1);
+
+    // What is still open can be read (the web list shows the check), and a read that works
+    // does not pass for a write that works: the bot stays not ready.
+    const list = await fetch(`${h.bot.url}/`, { headers: { authorization: basic() } });
+    expect(list.status).toBe(200);
+    expect(await list.text()).toContain('!503');
+    const still = await fetch(`${h.bot.url}/readyz`);
+    expect(still.status).toBe(503);
+    expect(((await still.json()) as { error: string }).error).toContain('was deleted while the bot ran');
   });
 
   it('the database file replaced under the running bot: not ready until restarted on the new file', async () => {
