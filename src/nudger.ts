@@ -74,7 +74,7 @@ export class Nudger {
     if (!(await store.holdLease('nudger', leaseMs, now.getTime()))) return 0;
     const due = await store.dueNudges(now.getTime(), 100);
     let queued = 0;
-    // What was queued before a write failed must still wake the worker: hence finally.
+    // What was queued before a write failed is still counted in the log: hence finally.
     try {
       for (const nudge of due) {
         const sent = await store.transaction(async () => {

@@ -105,6 +105,8 @@ class LaneLoop {
   #storePauses = 0;
   #stopWake: (() => void) | null = null;
   #wake: (() => void) | null = null;
+  /** Told of new work since the lane last looked: it looks again rather than sleep. */
+  #kicked = false;
   #timer: NodeJS.Timeout | null = null;
   #pausedUntil = 0;
   done: Promise<void> = Promise.resolve();
@@ -119,6 +121,7 @@ class LaneLoop {
   }
 
   wake(): void {
+    this.#kicked = true;
     this.#wake?.();
   }
 
@@ -133,6 +136,8 @@ class LaneLoop {
       try {
         await this.#writeUnwritten();
         const now = this.o.clock();
+        // What was queued until now, this look finds.
+        this.#kicked = false;
         const next = now >= this.#pausedUntil ? await this.o.store.nextDue(this.lane, now) : null;
         if (!next) {
           await this.#idle(now);
@@ -208,6 +213,8 @@ class LaneLoop {
   /** Waits for a kick or for the earliest due delivery, whichever comes first. */
   async #idle(now: number): Promise<void> {
     const due = await this.o.store.earliestDue(this.lane);
+    // Told of work while it looked (or while it asked when the next is due): look again now.
+    if (this.#kicked) return;
     const until = Math.max(due ?? Infinity, this.#pausedUntil);
     await new Promise<void>((resolve) => {
       this.#wake = resolve;

@@ -110,6 +110,26 @@ function toDelivery(row: DeliveryRow): Delivery | UnreadableDelivery {
   } as Delivery;
 }
 
+/** A vote, as a check's approvals are counted from it. */
+interface ApprovalVote {
+  actor_id: string;
+  actor_name: string;
+  via: Via;
+  decided_at: string;
+  account: string | null;
+  person: string | null;
+}
+
+/** The approvals that count, from one commit's votes oldest first: the first of each account. */
+function countedApprovals(votes: readonly ApprovalVote[]): Approval[] {
+  const byAccount = new Map<string, Approval>();
+  for (const v of votes) {
+    const account = v.account ?? v.person ?? '';
+    if (!byAccount.has(account)) byAccount.set(account, { by: v.actor_id, name: v.actor_name, via: v.via, at: new Date(v.decided_at) });
+  }
+  return [...byAccount.values()];
+}
+
 const ALL_STATES: readonly CheckState[] = ['pending', 'approved', 'rejected', 'superseded', 'closed', 'merged', 'stale'];
 const DECIDED_STATES = ALL_STATES.filter((state) => state !== 'pending');
 
@@ -194,9 +214,12 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
       if (error instanceof StoreUnavailable) throw error;
       const problem = this.#engine.unavailable(error);
       if (problem === null) throw error;
-      this.#failing = problem;
-      this.#engine.failing();
-      throw new StoreUnavailable(`The database cannot be written: ${problem}.`);
+      // Only writes say whether writes work: a read that fails leaves that to them.
+      if (writes) {
+        this.#failing = problem;
+        this.#engine.failing();
+      }
+      throw new StoreUnavailable(`The database cannot be ${writes ? 'written' : 'read'}: ${problem}.`);
     }
   }
 
@@ -215,7 +238,7 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /** Runs `work` as one write transaction: all of it lands, or none. */
   async transaction<T>(work: () => Promise<T>): Promise<T> {
     if (this.#transaction.getStore()) return work();
-    return this.#guard(async () => {
+    const { result, lanes } = await this.#guard(async () => {
       for (let attempt = 1; ; attempt += 1) {
         try {
           const transaction: Transaction = { conn: this.#engine.db, lanes: new Set() };
@@ -231,14 +254,26 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
               throw error;
             }
           });
-          if (transaction.lanes.size > 0) this.#queued(transaction.lanes);
-          return result;
+          // Only the attempt that committed says what it queued.
+          return { result, lanes: transaction.lanes };
         } catch (error) {
           // Another replica's transaction crossed this one: run it again from the start.
           if (!this.#engine.conflict(error) || attempt >= CONFLICT_RETRIES) throw error;
         }
       }
     });
+    this.#tell(lanes);
+    return result;
+  }
+
+  /** Tells the listener of committed deliveries; its fault never turns a commit into a failure. */
+  #tell(lanes: ReadonlySet<Lane>): void {
+    if (lanes.size === 0) return;
+    try {
+      this.#queued(lanes);
+    } catch {
+      // The deliveries are in the outbox all the same: the worker finds them when it next looks.
+    }
   }
 
   /**
@@ -319,10 +354,26 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   // --- checks -------------------------------------------------------------------------
 
+  /** One check, its approvals read with it (one statement: on PostgreSQL, one round trip). */
   getCheck(id: number): Promise<Check | null> {
     return this.#read(async (db) => {
-      const row = await db.selectFrom('status_check').selectAll().where('id', '=', id).executeTakeFirst();
-      return row ? ((await this.#toChecks(db, [row]))[0] ?? null) : null;
+      const rows = await db
+        .selectFrom('status_check as c')
+        // The approvals that count: its commit's, not withdrawn.
+        .leftJoin('decision as d', (join) => join.onRef('d.check_id', '=', 'c.id').onRef('d.sha', '=', 'c.sha').on('d.outcome', '=', 'approve').on('d.voided', '=', 0))
+        .selectAll('c')
+        .select(['d.actor_id as vote_by', 'd.actor_name as vote_name', 'd.via as vote_via', 'd.decided_at as vote_at', 'd.account as vote_account', 'd.person as vote_person'])
+        .where('c.id', '=', id)
+        .orderBy('d.id')
+        .execute();
+      const row = rows[0];
+      if (!row) return null;
+      const votes = rows.flatMap((r) =>
+        r.vote_by === null || r.vote_name === null || r.vote_via === null || r.vote_at === null
+          ? []
+          : [{ actor_id: r.vote_by, actor_name: r.vote_name, via: r.vote_via, decided_at: r.vote_at, account: r.vote_account, person: r.vote_person }],
+      );
+      return toCheck(row, countedApprovals(votes));
     });
   }
 
@@ -338,15 +389,14 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
       .orderBy('id')
       .execute();
     const shaOf = new Map(rows.map((r) => [r.id, r.sha]));
-    const approvals = new Map<number, Map<string, Approval>>();
+    const byCheck = new Map<number, typeof votes>();
     for (const v of votes) {
       if (shaOf.get(v.check_id) !== v.sha) continue;
-      const byAccount = approvals.get(v.check_id) ?? new Map<string, Approval>();
-      approvals.set(v.check_id, byAccount);
-      const account = v.account ?? v.person ?? '';
-      if (!byAccount.has(account)) byAccount.set(account, { by: v.actor_id, name: v.actor_name, via: v.via, at: new Date(v.decided_at) });
+      const of = byCheck.get(v.check_id);
+      if (of) of.push(v);
+      else byCheck.set(v.check_id, [v]);
     }
-    return rows.map((row) => toCheck(row, [...(approvals.get(row.id)?.values() ?? [])]));
+    return rows.map((row) => toCheck(row, countedApprovals(byCheck.get(row.id) ?? [])));
   }
 
   /** Every stored check of one merge request and GitLab check, oldest first. */
@@ -1066,10 +1116,10 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     });
     const inside = this.#transaction.getStore();
     if (inside) inside.lanes.add(lane);
-    else this.#queued(new Set([lane]));
+    else this.#tell(new Set([lane]));
   }
 
-  /** Who hears of new deliveries (the delivery worker of this process); other replicas poll. */
+  /** Who hears of new deliveries (the delivery worker of this process; one, a second replaces it); other replicas poll. */
   onQueued(listener: (lanes: ReadonlySet<Lane>) => void): void {
     this.#queued = listener;
   }

@@ -72,6 +72,50 @@ describe('the delivery worker', () => {
     expect(looks - looksAfterFailure).toBeLessThan(10);
   });
 
+  it('work queued while an idle lane asks when its next delivery is due is delivered, not slept through', async () => {
+    const id = await store.insertCheck(event, 'pending', null, { name: 'default', required: 1 }, new Date());
+    // The GitLab lane, idle, is held inside its question for the earliest due delivery (the
+    // answer: none), while a report is queued and the lane is told of it.
+    let asked!: () => void;
+    const asking = new Promise<void>((resolve) => (asked = resolve));
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const earliestDue = store.earliestDue.bind(store);
+    let held = false;
+    store.earliestDue = async (lane) => {
+      const due = await earliestDue(lane);
+      if (lane === 'gitlab' && !held) {
+        held = true;
+        asked();
+        await answered;
+      }
+      return due;
+    };
+    const reports = new Recorder<number>();
+    worker = new DeliveryWorker({
+      store,
+      log: createLogger('silent'),
+      baseDelayMs: 100,
+      maxDelayMs: 100,
+      handlers: {
+        report: {
+          deliver: async ({ checkId }) => {
+            reports.push(checkId);
+          },
+        },
+      },
+    });
+    const running = worker;
+    store.onQueued((lanes) => running.kick(lanes));
+    worker.start();
+
+    await asking;
+    await store.enqueue(id, { kind: 'report', payload: { projectId: 7, mergeRequestIid: 3, sha: 'a'.repeat(40), statusCheckId: 9, status: 'passed' } }, new Date());
+    answer();
+    // Nothing else wakes the lane: no poll, and no delivery due on a timer.
+    expect(await reports.waitFor(() => true, 1, 5000)).toEqual([id]);
+  });
+
   it('a card waiting for its channel’s slot lets other work on the lane go first, keeps its check’s order, and is no failed attempt', async () => {
     const check = (iid: number) => store.insertCheck({ ...event, mergeRequestIid: iid }, 'pending', null, { name: 'default', required: 1 }, new Date());
     const busy = [await check(1), await check(2), await check(3)];

@@ -51,6 +51,27 @@ describe('the outbox tells which lanes got work, once it is committed', () => {
     expect(heard).toHaveLength(1);
   });
 
+  it('a transaction inside another tells once the outer one commits', async () => {
+    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date());
+    await store.transaction(async () => {
+      await store.transaction(() => store.enqueue(id, { kind: 'report', payload: report }, new Date(0)));
+      expect(heard).toEqual([]);
+      await store.enqueue(id, { kind: 'note', payload: { projectId: 7, mergeRequestIid: 3, body: 'withdrawn' } }, new Date(0));
+    });
+    expect(heard).toEqual([['gitlab']]);
+  });
+
+  it('a listener that fails does not turn a commit into a failure', async () => {
+    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date());
+    store.onQueued(() => {
+      throw new Error('the listener broke');
+    });
+    await store.transaction(() => store.enqueue(id, { kind: 'post_card', payload: null }, new Date(0)));
+    await store.enqueue(id, { kind: 'report', payload: report }, new Date(0));
+    expect(await store.nextDue('slack', Date.now())).toMatchObject({ checkId: id, kind: 'post_card' });
+    expect(await store.nextDue('gitlab', Date.now())).toMatchObject({ checkId: id, kind: 'report' });
+  });
+
   it('nothing for a transaction that was rolled back', async () => {
     const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date());
     await expect(

@@ -148,6 +148,7 @@ describe('readiness when the database cannot be written', () => {
     const list = await fetch(`${h.bot.url}/`, { headers: { authorization: basic() } });
     expect(list.status).toBe(200);
     expect(await list.text()).toContain('!503');
+    expect(h.bot.store.failing).toContain('was deleted while the bot ran');
     const still = await fetch(`${h.bot.url}/readyz`);
     expect(still.status).toBe(503);
     expect(((await still.json()) as { error: string }).error).toContain('was deleted while the bot ran');
