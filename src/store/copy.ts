@@ -72,7 +72,7 @@ export async function copySqliteToPostgres(file: string, url: string, progress: 
       }
       await sql`ALTER TABLE status_check ENABLE TRIGGER check_count_insert`.execute(trx);
       await sql`DELETE FROM check_count`.execute(trx);
-      await sql`INSERT INTO check_count (state, n) SELECT state, count(*) FROM status_check GROUP BY state`.execute(trx);
+      await sql`INSERT INTO check_count (state, shard, n) SELECT state, id % 16, count(*) FROM status_check GROUP BY state, id % 16`.execute(trx);
       for (const table of IDENTITY) {
         await sql`SELECT setval(pg_get_serial_sequence(${table}, 'id'), coalesce((SELECT max(id) FROM ${sql.table(table)}), 0) + 1, false)`.execute(trx);
       }

@@ -480,4 +480,59 @@ export const migrations: readonly { sqlite: string; postgres: string }[] = [
   CREATE INDEX status_check_pending_by_author ON status_check (lower(commit_author_email), id) WHERE state = 'pending';
   `,
   },
+  // 13: every new check added one to the same count row (pending), so on PostgreSQL every
+  // GitLab call waited for the one before it to commit, across replicas. Each state's count is
+  // now spread over 16 rows, chosen by the check's id (a change moves its check's count from one
+  // state to the other in the same shard); the count of a state is their sum. A shard may go
+  // below zero (counts carried over sit in shard 0); the sum stays right.
+  {
+    sqlite: `
+  DROP TRIGGER check_count_insert;
+  DROP TRIGGER check_count_update;
+  DROP TRIGGER check_count_delete;
+  CREATE TABLE check_count_by_shard (state TEXT NOT NULL, n INTEGER NOT NULL, shard INTEGER NOT NULL, PRIMARY KEY (state, shard)) WITHOUT ROWID;
+  INSERT INTO check_count_by_shard (state, shard, n) SELECT state, 0, n FROM check_count;
+  DROP TABLE check_count;
+  ALTER TABLE check_count_by_shard RENAME TO check_count;
+  CREATE TRIGGER check_count_insert AFTER INSERT ON status_check BEGIN
+    INSERT INTO check_count (state, shard, n) VALUES (new.state, new.id % 16, 1) ON CONFLICT (state, shard) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER check_count_update AFTER UPDATE OF state ON status_check WHEN old.state <> new.state BEGIN
+    INSERT INTO check_count (state, shard, n) VALUES (old.state, old.id % 16, -1) ON CONFLICT (state, shard) DO UPDATE SET n = n - 1;
+    INSERT INTO check_count (state, shard, n) VALUES (new.state, new.id % 16, 1) ON CONFLICT (state, shard) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER check_count_delete AFTER DELETE ON status_check BEGIN
+    INSERT INTO check_count (state, shard, n) VALUES (old.state, old.id % 16, -1) ON CONFLICT (state, shard) DO UPDATE SET n = n - 1;
+  END;
+  `,
+    postgres: `
+  ALTER TABLE check_count ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE check_count ALTER COLUMN shard DROP DEFAULT;
+  ALTER TABLE check_count DROP CONSTRAINT check_count_pkey;
+  ALTER TABLE check_count ADD PRIMARY KEY (state, shard);
+  CREATE OR REPLACE FUNCTION check_count_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO check_count (state, shard, n) VALUES (NEW.state, NEW.id % 16, 1)
+      ON CONFLICT (state, shard) DO UPDATE SET n = check_count.n + 1;
+    RETURN NULL;
+  END;
+  $$;
+  CREATE OR REPLACE FUNCTION check_count_update() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO check_count (state, shard, n) VALUES (OLD.state, OLD.id % 16, -1)
+      ON CONFLICT (state, shard) DO UPDATE SET n = check_count.n - 1;
+    INSERT INTO check_count (state, shard, n) VALUES (NEW.state, NEW.id % 16, 1)
+      ON CONFLICT (state, shard) DO UPDATE SET n = check_count.n + 1;
+    RETURN NULL;
+  END;
+  $$;
+  CREATE OR REPLACE FUNCTION check_count_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO check_count (state, shard, n) VALUES (OLD.state, OLD.id % 16, -1)
+      ON CONFLICT (state, shard) DO UPDATE SET n = check_count.n - 1;
+    RETURN NULL;
+  END;
+  $$;
+  `,
+  },
 ];

@@ -18,7 +18,8 @@ export interface Tables {
   home_tab: { user_id: string; opened_at: string; view_hash: string | null };
   nudge: { id: Generated<number>; check_id: number; kind: Nudge; due_at: number };
   account_sighting: { account: string; seen: string; first_seen: string };
-  check_count: { state: CheckState; n: number };
+  /** Checks per state, spread over shards (migration 13): a state's count is the sum of its rows. */
+  check_count: { state: CheckState; shard: number; n: number };
   lease: { name: string; holder: string; until_ms: number };
   shared_key: { name: string; value: string };
 }
