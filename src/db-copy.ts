@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   const reports = await copySqliteToPostgres(values.from, to, ({ table, rows, replaced }) => {
-    const note = replaced === 0 ? '' : ` (${replaced} ${replaced === 1 ? 'text' : 'texts'} held a NUL character, which PostgreSQL cannot store: copied with U+FFFD in its place)`;
+    const note = replaced === 0 ? '' : ` (${replaced} ${replaced === 1 ? 'text' : 'texts'} held a NUL character or a broken surrogate, which PostgreSQL cannot store: copied with U+FFFD in its place)`;
     process.stdout.write(`${table}: ${rows} rows${note}\n`);
   });
   const total = reports.reduce((sum, r) => sum + r.rows, 0);

@@ -65,9 +65,9 @@ export class DeliveryWorker<K extends EffectKind = EffectKind> {
     }
   }
 
-  /** New work was written on these lanes (all when not said): look now rather than at the next timer. */
-  kick(lanes?: Iterable<Lane>): void {
-    for (const lane of lanes ?? this.#lanes.keys()) this.#lanes.get(lane)?.wake();
+  /** New work was written on these lanes: look now rather than at the next timer. */
+  kick(lanes: Iterable<Lane>): void {
+    for (const lane of lanes) this.#lanes.get(lane)?.wake();
   }
 
   /** Stops taking new deliveries; waits up to `graceMs` for the ones in flight. */

@@ -23,26 +23,20 @@ export interface CardDeliveryOptions {
 
 /** Posting and updating cards: the Slack lane of the outbox. */
 export function cardDeliveries({ client, store, clock, channelFor, historyUrl = () => null, freezeOf = () => null, pacer }: CardDeliveryOptions): Pick<DeliveryHandlers, 'post_card' | 'update_card'> {
-  /** The check as the pacer read it, for the post that follows at once (one read instead of two). */
-  const readForSlot = new WeakMap<object, Check | null>();
   const postCard: DeliveryHandler<'post_card'> = {
     // Slack takes about one message a second per channel: wait for the channel's slot rather
     // than post until it answers 429, and let cards for other channels go meanwhile.
-    async notBefore(delivery, now) {
+    async notBefore({ id, checkId }, now) {
       if (!pacer) return now;
-      const check = await store.getCheck(delivery.checkId);
+      const check = await store.getCheck(checkId);
       if (!check || check.slackTs !== null || !needsCard(check)) {
-        pacer.release(delivery.id);
+        pacer.release(id);
         return now;
       }
-      const slot = pacer.slot(channelFor(check), delivery.id, now);
-      if (slot <= now) readForSlot.set(delivery, check);
-      return slot;
+      return pacer.slot(channelFor(check), id, now);
     },
-    async deliver(delivery) {
-      const { checkId } = delivery;
-      const check = readForSlot.get(delivery) ?? (await store.getCheck(checkId));
-      readForSlot.delete(delivery);
+    async deliver({ checkId }) {
+      const check = await store.getCheck(checkId);
       // Already posted, or ended before its turn came (a newer push, closed, merged): nobody needs it.
       if (!check || check.slackTs !== null || !needsCard(check)) return;
       const card = renderCard(check, { history: historyUrl(check.id), ...frozen(freezeOf(check)) });

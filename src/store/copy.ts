@@ -5,6 +5,7 @@ import type { Engine } from './engine.js';
 import { openPostgres } from './postgres.js';
 import type { Tables } from './schema.js';
 import { openSqlite } from './sqlite.js';
+import { storable } from '../well-formed.js';
 
 /**
  * The tables a copy carries, parents before children (foreign keys), each read in the order of
@@ -34,7 +35,7 @@ const MAX_BATCH = 5_000;
 export interface CopyReport {
   table: string;
   rows: number;
-  /** Texts that held a NUL character, copied with U+FFFD in its place. */
+  /** Texts that held a NUL character or a lone surrogate, copied with U+FFFD in its place. */
   replaced: number;
 }
 
@@ -72,7 +73,8 @@ export async function copySqliteToPostgres(file: string, url: string, progress: 
       }
       await sql`ALTER TABLE status_check ENABLE TRIGGER check_count_insert`.execute(trx);
       await sql`DELETE FROM check_count`.execute(trx);
-      await sql`INSERT INTO check_count (state, shard, n) SELECT state, id % 16, count(*) FROM status_check GROUP BY state, id % 16`.execute(trx);
+      // In one shard per state: a state's count is the sum of its shards, whichever they are.
+      await sql`INSERT INTO check_count (state, shard, n) SELECT state, 0, count(*) FROM status_check GROUP BY state`.execute(trx);
       for (const table of IDENTITY) {
         await sql`SELECT setval(pg_get_serial_sequence(${table}, 'id'), coalesce((SELECT max(id) FROM ${sql.table(table)}), 0) + 1, false)`.execute(trx);
       }
@@ -104,21 +106,18 @@ async function copyTable(from: Kysely<Tables>, to: Kysely<Tables>, table: keyof 
     for (const k of key) query = query.orderBy(k);
     const rows = await query.limit(batch).execute();
     if (rows.length === 0) return { rows: copied, replaced };
-    const storable = rows.map((row) => {
+    const cleaned = rows.map((row) => {
       const out: Record<string, unknown> = {};
       for (const [column, value] of Object.entries(row)) {
-        // SQLite keeps a NUL character in text; PostgreSQL refuses the whole row. U+FFFD, as
-        // the bot does for text it cannot keep as it came.
-        if (typeof value === 'string' && value.includes('\u0000')) {
-          out[column] = value.replaceAll('\u0000', '\uFFFD');
-          replaced += 1;
-        } else {
-          out[column] = value;
-        }
+        // SQLite keeps a NUL character (or a lone surrogate) in text; PostgreSQL refuses the
+        // whole row. U+FFFD, as the bot does at its edge (storable).
+        const kept = typeof value === 'string' ? storable(value) : value;
+        if (kept !== value) replaced += 1;
+        out[column] = kept;
       }
       return out;
     });
-    await target.insertInto(table).values(storable).execute();
+    await target.insertInto(table).values(cleaned).execute();
     copied += rows.length;
     // The key as read: a replaced character does not move where the next batch starts.
     last = rows.at(-1) ?? null;

@@ -1,3 +1,4 @@
+import type { Migration } from './engine.js';
 /**
  * Schema migrations, applied in order at start-up; the store records how many have run (SQLite:
  * `PRAGMA user_version`). Each one is the same change written for SQLite and for PostgreSQL.
@@ -9,7 +10,7 @@
  * and the keyset pages and time ranges must sort the same whatever locale the database has.
  * A `postgres` text holds several statements: run it without parameters (simple query protocol).
  */
-export const migrations: readonly { sqlite: string; postgres: string }[] = [
+export const migrations: readonly Migration[] = [
   // 1: checks, the decisions on them, and the outbox of effects still to deliver.
   {
     sqlite: `

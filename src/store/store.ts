@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import os from 'node:os';
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, type UpdateObject } from 'kysely';
 import type { Actor, Approval, Check, CheckState, MergeRequestEvent, Outcome, ReportState, Via } from '../domain/check.js';
 import { decidedState } from '../domain/lifecycle.js';
 import { LANE_OF, type Effect, type EffectKind, type Lane } from '../domain/effects.js';
@@ -354,26 +354,10 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   // --- checks -------------------------------------------------------------------------
 
-  /** One check, its approvals read with it (one statement: on PostgreSQL, one round trip). */
   getCheck(id: number): Promise<Check | null> {
     return this.#read(async (db) => {
-      const rows = await db
-        .selectFrom('status_check as c')
-        // The approvals that count: its commit's, not withdrawn.
-        .leftJoin('decision as d', (join) => join.onRef('d.check_id', '=', 'c.id').onRef('d.sha', '=', 'c.sha').on('d.outcome', '=', 'approve').on('d.voided', '=', 0))
-        .selectAll('c')
-        .select(['d.actor_id as vote_by', 'd.actor_name as vote_name', 'd.via as vote_via', 'd.decided_at as vote_at', 'd.account as vote_account', 'd.person as vote_person'])
-        .where('c.id', '=', id)
-        .orderBy('d.id')
-        .execute();
-      const row = rows[0];
-      if (!row) return null;
-      const votes = rows.flatMap((r) =>
-        r.vote_by === null || r.vote_name === null || r.vote_via === null || r.vote_at === null
-          ? []
-          : [{ actor_id: r.vote_by, actor_name: r.vote_name, via: r.vote_via, decided_at: r.vote_at, account: r.vote_account, person: r.vote_person }],
-      );
-      return toCheck(row, countedApprovals(votes));
+      const row = await db.selectFrom('status_check').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? ((await this.#toChecks(db, [row]))[0] ?? null) : null;
     });
   }
 
@@ -1229,34 +1213,25 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /** A failure worth another try later. */
   reschedule(id: number, nextAttemptAt: number, error: string): Promise<void> {
-    return this.#on(async (db) => {
-      await db
-        .updateTable('delivery')
-        .set((eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: nextAttemptAt, last_error: error, leased_until: null, leased_by: null }))
-        .where('id', '=', id)
-        .where((eb) => this.#ownedBy(eb))
-        .execute();
-    });
+    return this.#letGo(id, (eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: nextAttemptAt, last_error: error }));
   }
 
   /** Waits for its turn (a paced channel): not an attempt, and no error. */
   defer(id: number, nextAttemptAt: number): Promise<void> {
-    return this.#on(async (db) => {
-      await db
-        .updateTable('delivery')
-        .set({ next_attempt_at: nextAttemptAt, leased_until: null, leased_by: null })
-        .where('id', '=', id)
-        .where((eb) => this.#ownedBy(eb))
-        .execute();
-    });
+    return this.#letGo(id, () => ({ next_attempt_at: nextAttemptAt }));
   }
 
   /** A failure no retry will fix: kept, visible, no longer tried. */
   giveUp(id: number, error: string): Promise<void> {
+    return this.#letGo(id, (eb) => ({ attempts: eb('attempts', '+', 1), state: 'failed', last_error: error }));
+  }
+
+  /** Writes how a delivery went and lets go of its lease, unless another replica took it over meanwhile. */
+  #letGo(id: number, change: (eb: ExpressionBuilder<Tables, 'delivery'>) => UpdateObject<Tables, 'delivery'>): Promise<void> {
     return this.#on(async (db) => {
       await db
         .updateTable('delivery')
-        .set((eb) => ({ attempts: eb('attempts', '+', 1), state: 'failed', last_error: error, leased_until: null, leased_by: null }))
+        .set((eb) => ({ ...change(eb), leased_until: null, leased_by: null }))
         .where('id', '=', id)
         .where((eb) => this.#ownedBy(eb))
         .execute();
