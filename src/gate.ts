@@ -263,9 +263,7 @@ export class Gate {
       return result;
     });
     const now = (await store.getCheck(checkId)) as Check;
-    if (vote === 'rule_changed') {
-      return refuse('rule_changed', `The rule for ${where(check)} changed while your decision was checked (it is “${now.ruleName ?? 'default'}” now): look at the card again and decide under the new rule. Nothing was recorded.`, now);
-    }
+    if (vote === 'rule_changed') return this.#ruleChanged(refuse, check, now);
     if (vote === 'already_counted') {
       return refuse('already_counted', `You approved ${where(check)} already; it needs ${check.approvalsRequired} approvals from different people.`, now);
     }
@@ -408,6 +406,11 @@ export class Gate {
     timer.unref();
   }
 
+  /** The rule changed between the policy's permit and the vote: nothing recorded, decide again. */
+  #ruleChanged(refuse: (code: Refused['code'], message: string, check: Check | null) => Promise<DecideResult>, check: Check, now: Check): Promise<DecideResult> {
+    return refuse('rule_changed', `The rule for ${where(check)} changed while your decision was checked (it is “${now.ruleName ?? 'default'}” now): look at the card again and decide under the new rule. Nothing was recorded.`, now);
+  }
+
   async #settleBreakGlass(requestId: number, checkId: number, actor: Actor, kept: string): Promise<DecideResult> {
     const { store, clock, log, authorization } = this.#o;
     const refuse = (code: Refused['code'], message: string, check: Check | null) => this.#refused(code, message, check, checkId, 'approve', actor, requestId);
@@ -426,6 +429,8 @@ export class Gate {
       await store.lockMergeRequest(check.projectId, check.mergeRequestIid, check.statusCheckId);
       await store.lockCheck(checkId);
       const current = (await store.getCheck(checkId)) ?? check;
+      // Allowed to break glass under the rule that governed the check then: not necessarily now.
+      if (current.ruleName !== check.ruleName) return 'rule_changed' as const;
       for (const seen of permit.seen) await store.sighted(permit.account, seen, at);
       const result = await store.vote(checkId, { outcome: 'approve', actor, account: permit.account, reason: kept, decides: true }, at);
       if (result !== 'decided') return result;
@@ -444,6 +449,7 @@ export class Gate {
       return result;
     });
     const now = (await store.getCheck(checkId)) as Check;
+    if (vote === 'rule_changed') return this.#ruleChanged(refuse, check, now);
     if (vote !== 'decided') {
       const late = refuseDecision(now) ?? { code: 'not_pending' as const, message: 'This check was decided already.' };
       return refuse(late.code, late.message, now);

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buttonClick, reasonSubmission, sendInteraction, type SlackCall } from '../../src/fakes/slack.js';
 import { buttonsOf, cardText, webList, webRow } from '../support/cards.js';
 import { APPROVER, basic, CHANNEL, pendingAnswer, SECRETS, type Harness } from '../support/harness.js';
-import { nthPrivateReply, PAYMENTS_CHANNEL, startWithPolicy } from '../support/policy.js';
+import { eventually } from '../support/eventually.js';
+import { mergeRequestInto, nthPrivateReply, PAYMENTS_CHANNEL, startWithPolicy } from '../support/policy.js';
 
 const ONCALL = 'C0ONCALL';
 const POLICY = `rules:
@@ -113,6 +114,46 @@ describe('freezes and break glass', () => {
 
     const events = await h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id });
     expect(events.find((e) => e.event === 'break_glass')).toMatchObject({ actor: 'u0cto', via: 'slack', detail: `during the freeze “Year-end freeze <!channel>”: ${reason}` });
+  });
+
+  it('break glass allowed under the old rule is refused when the rule changed while it was checked', async () => {
+    const frozen = `    freezes:
+      - { from: "2020-01-01T00:00:00Z", to: "2099-01-01T00:00:00Z", reason: "Year-end freeze" }`;
+    h = await startWithPolicy(
+      `rules:
+  - name: release
+    projects: acme/*
+    branches: release
+    approvers: { slack: [${APPROVER}] }
+${frozen}
+    break_glass: { slack: [U0VP] }
+  - name: main
+    projects: acme/*
+    branches: main
+    approvers: { slack: [${APPROVER}] }
+${frozen}
+    break_glass: { slack: [U0CTO] }
+`,
+      {},
+      { channels: [CHANNEL, PAYMENTS_CHANNEL, ONCALL] },
+    );
+    const id = (await h.receive(mergeRequestInto('acme/payments-api', 'main'))).body.id as number;
+    await h.slack.waitFor('chat.postMessage');
+
+    // The policy asks Slack who U0CTO is (allowed under "main"); meanwhile GitLab says the
+    // merge request now targets release, whose break_glass names someone else.
+    const lookup = h.slack.hold('users.info');
+    const submitted = submitBreakGlass(h, 'U0CTO', id, 'Outage fix');
+    await lookup.arrived;
+    expect((await h.receive(mergeRequestInto('acme/payments-api', 'release'))).status).toBeLessThan(300);
+    lookup.release();
+    expect((await submitted).status).toBe(200);
+
+    const events = async () => (await h.bot.gate.history({ from: new Date(0), to: new Date(Date.now() + 60_000), checkId: id })).map((e) => e.event);
+    await eventually('the emergency approval settled', async () => ((await events()).includes('refused') ? true : undefined));
+    expect(await events()).not.toContain('break_glass');
+    expect(await h.bot.store.getCheck(id)).toMatchObject({ state: 'pending', ruleName: 'release', approvals: [] });
+    expect(h.gitlab.statusOf(42, 128, 7, (await h.bot.store.getCheck(id))!.sha)).not.toBe('passed');
   });
 
   it('on the web list, break glass asks for a reason too, and only break_glass people pass', async () => {
