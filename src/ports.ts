@@ -199,10 +199,12 @@ export interface OutboxPort {
    * (its lease ended and another replica took it over): what it would write is not written.
    */
   delivered(id: number): Promise<boolean>;
-  reschedule(id: number, nextAttemptAt: number, error: string): Promise<void>;
+  /** False, like `delivered`, when the delivery was no longer this process's: nothing is written. */
+  reschedule(id: number, nextAttemptAt: number, error: string): Promise<boolean>;
   /** Not due before `nextAttemptAt` (paced, not failed: no attempt counted). */
-  defer(id: number, nextAttemptAt: number): Promise<void>;
-  giveUp(id: number, error: string): Promise<void>;
+  defer(id: number, nextAttemptAt: number): Promise<boolean>;
+  /** False, like `delivered`, when the delivery was no longer this process's: nothing is written. */
+  giveUp(id: number, error: string): Promise<boolean>;
   deliveryStats(nowMs: number): Promise<DeliveryStats>;
 }
 

@@ -266,10 +266,13 @@ class LaneLoop {
       await this.#failed(delivery, handler, error, started, context);
       return;
     }
+    let mine: boolean;
     try {
-      await store.transaction(async () => {
+      mine = await store.transaction(async () => {
         // Still this process's: another replica did not take it over meanwhile.
-        if (await store.delivered(delivery.id)) await apply?.();
+        if (!(await store.delivered(delivery.id))) return false;
+        await apply?.();
+        return true;
       });
     } catch (error) {
       if (!(error instanceof StoreUnavailable)) {
@@ -279,6 +282,10 @@ class LaneLoop {
       // Sent, but not written down: keep it until the database takes writes, so it is not sent again.
       this.#unwritten.push({ delivery, apply, started });
       throw error;
+    }
+    if (!mine) {
+      log.warn(context, 'delivered after another replica took the delivery over (its lease had ended): what this one learnt is not written');
+      return;
     }
     this.o.onOutcome?.(this.lane, delivery.kind, 'delivered', this.o.clock() - started);
     log.info(context, 'delivered');
@@ -291,8 +298,8 @@ class LaneLoop {
     const elapsed = this.o.clock() - started;
     if (failure.permanent) {
       await store.transaction(async () => {
-        await store.giveUp(delivery.id, failure.message);
-        await handler.failed?.(delivery, failure, true);
+        // Still this process's: what a replica that lost its lease learnt is not written.
+        if (await store.giveUp(delivery.id, failure.message)) await handler.failed?.(delivery, failure, true);
       });
       this.o.onOutcome?.(this.lane, delivery.kind, 'failed', elapsed);
       log.error({ ...context, error: failure.message }, 'delivery failed for good');
@@ -311,8 +318,7 @@ class LaneLoop {
     // A rate limit applies to the whole lane, not only to this delivery.
     if (retryAfterMs !== undefined) this.#pausedUntil = nextAt;
     await store.transaction(async () => {
-      await store.reschedule(delivery.id, nextAt, failure.message);
-      await handler.failed?.(delivery, failure, false);
+      if (await store.reschedule(delivery.id, nextAt, failure.message)) await handler.failed?.(delivery, failure, false);
     });
     this.o.onOutcome?.(this.lane, delivery.kind, 'retry', elapsed);
     log.warn({ ...context, error: failure.message, retryInMs: delay }, 'delivery will be retried');

@@ -1212,29 +1212,30 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   /** A failure worth another try later. */
-  reschedule(id: number, nextAttemptAt: number, error: string): Promise<void> {
+  reschedule(id: number, nextAttemptAt: number, error: string): Promise<boolean> {
     return this.#letGo(id, (eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: nextAttemptAt, last_error: error }));
   }
 
   /** Waits for its turn (a paced channel): not an attempt, and no error. */
-  defer(id: number, nextAttemptAt: number): Promise<void> {
+  defer(id: number, nextAttemptAt: number): Promise<boolean> {
     return this.#letGo(id, () => ({ next_attempt_at: nextAttemptAt }));
   }
 
   /** A failure no retry will fix: kept, visible, no longer tried. */
-  giveUp(id: number, error: string): Promise<void> {
+  giveUp(id: number, error: string): Promise<boolean> {
     return this.#letGo(id, (eb) => ({ attempts: eb('attempts', '+', 1), state: 'failed', last_error: error }));
   }
 
-  /** Writes how a delivery went and lets go of its lease, unless another replica took it over meanwhile. */
-  #letGo(id: number, change: (eb: ExpressionBuilder<Tables, 'delivery'>) => UpdateObject<Tables, 'delivery'>): Promise<void> {
+  /** Writes how a delivery went and lets go of its lease; false when another replica took it over meanwhile (nothing written). */
+  #letGo(id: number, change: (eb: ExpressionBuilder<Tables, 'delivery'>) => UpdateObject<Tables, 'delivery'>): Promise<boolean> {
     return this.#on(async (db) => {
-      await db
+      const result = await db
         .updateTable('delivery')
         .set((eb) => ({ ...change(eb), leased_until: null, leased_by: null }))
         .where('id', '=', id)
         .where((eb) => this.#ownedBy(eb))
-        .execute();
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     });
   }
 

@@ -66,9 +66,10 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
     const taken = await b.nextDue('gitlab', now + LEASE_MS);
     expect(taken?.id).toBe(stalled?.id);
     // The stalled replica comes back: its retry, pacing or failure does not free b's claim...
-    await a.reschedule(stalled!.id, now, 'timeout');
-    await a.defer(stalled!.id, now);
-    await a.giveUp(stalled!.id, 'gave up');
+    // (each says so, so that the worker does not write what the failure meant either)...
+    expect(await a.reschedule(stalled!.id, now, 'timeout')).toBe(false);
+    expect(await a.defer(stalled!.id, now)).toBe(false);
+    expect(await a.giveUp(stalled!.id, 'gave up')).toBe(false);
     const c = await openStore(url);
     try {
       expect(await c.nextDue('gitlab', now + LEASE_MS + 1)).toBeNull();
