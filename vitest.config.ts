@@ -24,6 +24,7 @@ const ON_POSTGRES = [
   'test/delivery/worker.test.ts',
   'test/store/list-pages.test.ts',
   'test/store/queued-notice.test.ts',
+  'test/store/insert-check.test.ts',
   'test/security/well-formed.test.ts',
 ];
 

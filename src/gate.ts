@@ -84,14 +84,16 @@ export class Gate {
       const same = known.find((c) => c.sha === event.sha);
       const rule = this.#o.authorization.ruleFor(event);
       if (plan.create || !same) {
-        const id = await store.insertCheck(event, plan.state, plan.previousSha, rule, at);
+        const check = await store.insertCheck(event, plan.state, plan.previousSha, rule, at);
+        const { id } = check;
         if (plan.state === 'pending' && cardDue) {
           await store.enqueue(id, { kind: 'post_card', payload: null }, at);
           await this.#scheduleNudges(id, rule, at, { fresh: true });
         }
         await audit(id, 'received', `state ${plan.state}${plan.late ? ' (a late call about an older commit)' : ''}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
         if (source === 'reconciled') await audit(id, 'reconciled', 'GitLab never called for this commit; found by the sweep');
-        return { id, created: true };
+        // Nothing above changes the check itself: it is returned as inserted.
+        return { id, created: true, check };
       }
       if (plan.late) return { id: same.id, created: false };
       await store.refreshCheck(same.id, event, at);
@@ -122,7 +124,7 @@ export class Gate {
       if (next.resend) await this.#reReport(same.id, 'the same commit was sent again', at);
       return { id: same.id, created: false };
     });
-    const check = (await store.getCheck(result.id)) as Check;
+    const check = result.check ?? ((await store.getCheck(result.id)) as Check);
     this.#o.log.info(
       { checkId: check.id, project: check.projectPath, mr: check.mergeRequestIid, sha: check.sha, state: check.state, created: result.created },
       'status check received',

@@ -111,7 +111,7 @@ export interface CheckPort {
   lockCheck(id: number): Promise<void>;
   getCheck(id: number): Promise<Check | null>;
   checksOf(projectId: number, mergeRequestIid: number, statusCheckId: number): Promise<Check[]>;
-  insertCheck(event: MergeRequestEvent, state: CheckState, previousSha: string | null, rule: { name: string; required: number }, at: Date): Promise<number>;
+  insertCheck(event: MergeRequestEvent, state: CheckState, previousSha: string | null, rule: { name: string; required: number }, at: Date): Promise<Check>;
   refreshCheck(id: number, event: MergeRequestEvent, at: Date): Promise<void>;
   retire(id: number, to: CheckState, at: Date): Promise<boolean>;
   reopen(id: number, at: Date): Promise<void>;

@@ -400,7 +400,8 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     );
   }
 
-  insertCheck(event: MergeRequestEvent, state: CheckState, previousSha: string | null, rule: { name: string; required: number }, at: Date): Promise<number> {
+  /** The new check as stored; it has no votes yet. */
+  insertCheck(event: MergeRequestEvent, state: CheckState, previousSha: string | null, rule: { name: string; required: number }, at: Date): Promise<Check> {
     const now = at.toISOString();
     return this.#on(async (db) => {
       const row = await db
@@ -430,9 +431,9 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
           mr_updated_at: iso(event.updatedAt),
           commit_author_email: event.commitAuthorEmail ?? null,
         })
-        .returning('id')
+        .returningAll()
         .executeTakeFirstOrThrow();
-      return row.id;
+      return toCheck(row, []);
     });
   }
 

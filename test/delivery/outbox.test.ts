@@ -28,7 +28,7 @@ describe('the typed outbox', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const check = () => store.insertCheck(sampleEvent, 'pending', null, { name: 'default', required: 1 }, new Date());
+  const check = () => store.insertCheck(sampleEvent, 'pending', null, { name: 'default', required: 1 }, new Date()).then((c) => c.id);
 
   it('puts each kind on its lane, and reads back what was written', async () => {
     const id = await check();

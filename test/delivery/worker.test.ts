@@ -26,7 +26,7 @@ describe('the delivery worker', () => {
   });
 
   it('while a card waits for its retry, an update queued behind it waits quietly instead of spinning the lane', async () => {
-    const id = await store.insertCheck(event, 'pending', null, { name: 'default', required: 1 }, new Date());
+    const id = await store.insertCheck(event, 'pending', null, { name: 'default', required: 1 }, new Date()).then((c) => c.id);
     await store.enqueue(id, { kind: 'post_card', payload: null }, new Date());
     await store.enqueue(id, { kind: 'update_card', payload: null }, new Date());
 
@@ -73,7 +73,7 @@ describe('the delivery worker', () => {
   });
 
   it('work queued while an idle lane asks when its next delivery is due is delivered, not slept through', async () => {
-    const id = await store.insertCheck(event, 'pending', null, { name: 'default', required: 1 }, new Date());
+    const id = await store.insertCheck(event, 'pending', null, { name: 'default', required: 1 }, new Date()).then((c) => c.id);
     // The GitLab lane, idle, is held inside its question for the earliest due delivery (the
     // answer: none), while a report is queued and the lane is told of it.
     let asked!: () => void;
@@ -117,7 +117,7 @@ describe('the delivery worker', () => {
   });
 
   it('a card waiting for its channel’s slot lets other work on the lane go first, keeps its check’s order, and is no failed attempt', async () => {
-    const check = (iid: number) => store.insertCheck({ ...event, mergeRequestIid: iid }, 'pending', null, { name: 'default', required: 1 }, new Date());
+    const check = (iid: number) => store.insertCheck({ ...event, mergeRequestIid: iid }, 'pending', null, { name: 'default', required: 1 }, new Date()).then((c) => c.id);
     const busy = [await check(1), await check(2), await check(3)];
     const other = await check(4);
     for (const id of busy) await store.enqueue(id, { kind: 'post_card', payload: null }, new Date());

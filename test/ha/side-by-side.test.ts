@@ -50,16 +50,16 @@ describe.runIf(postgresReady)('writes about different merge requests on two repl
 
   it('a new check on each: the second commits while the first is still open', async () => {
     const outcome = await whileOpen(
-      (store) => store.insertCheck({ ...sampleEvent, mergeRequestIid: 101 }, 'pending', null, RULE, new Date()),
-      (store) => store.insertCheck({ ...sampleEvent, mergeRequestIid: 102 }, 'pending', null, RULE, new Date()),
+      (store) => store.insertCheck({ ...sampleEvent, mergeRequestIid: 101 }, 'pending', null, RULE, new Date()).then((c) => c.id),
+      (store) => store.insertCheck({ ...sampleEvent, mergeRequestIid: 102 }, 'pending', null, RULE, new Date()).then((c) => c.id),
     );
     expect(outcome).toBe('done');
     expect(await a.countChecks({ states: ['pending'], q: null })).toBe(2);
   });
 
   it('a decision on each: the second commits while the first is still open, and the counts stay right', async () => {
-    const first = await a.insertCheck({ ...sampleEvent, mergeRequestIid: 201 }, 'pending', null, RULE, new Date());
-    const second = await a.insertCheck({ ...sampleEvent, mergeRequestIid: 202 }, 'pending', null, RULE, new Date());
+    const first = await a.insertCheck({ ...sampleEvent, mergeRequestIid: 201 }, 'pending', null, RULE, new Date()).then((c) => c.id);
+    const second = await a.insertCheck({ ...sampleEvent, mergeRequestIid: 202 }, 'pending', null, RULE, new Date()).then((c) => c.id);
     const outcome = await whileOpen(
       (store) => store.retire(first, 'closed', new Date()),
       (store) => store.retire(second, 'merged', new Date()),

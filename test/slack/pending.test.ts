@@ -120,7 +120,7 @@ describe('/pending among many checks of other teams', () => {
     const web = { ...sampleEvent, projectPath: 'acme/web', targetBranch: 'main' };
     await h.bot.store.transaction(async () => {
       for (let i = 0; i < 1100; i += 1) {
-        await h.bot.store.insertCheck({ ...web, mergeRequestIid: 1000 + i, sha: sha(1000 + i) }, 'pending', null, { name: 'default', required: 1 }, new Date());
+        await h.bot.store.insertCheck({ ...web, mergeRequestIid: 1000 + i, sha: sha(1000 + i) }, 'pending', null, { name: 'default', required: 1 }, new Date()).then((c) => c.id);
       }
     });
     const newer = (await h.receive(mergeRequestInto('acme/payments-api', 'main', { iid: 900 }))).body.id as number;

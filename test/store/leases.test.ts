@@ -46,7 +46,7 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
 
   it('a delivery claimed by one replica is not taken by another until its lease ends', async () => {
     const now = Date.now();
-    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now));
+    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
     await a.enqueue(id, { kind: 'post_card', payload: null }, new Date(now));
     const claimed = await a.nextDue('slack', now);
     expect(claimed?.checkId).toBe(id);
@@ -60,7 +60,7 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
 
   it('a replica whose lease ended writes nothing about the delivery another replica took over', async () => {
     const now = Date.now();
-    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now));
+    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
     await a.enqueue(id, { kind: 'report', payload: { projectId: 42, mergeRequestIid: 128, sha: sampleEvent.sha, statusCheckId: 7, status: 'passed' } }, new Date(now));
     const stalled = await a.nextDue('gitlab', now);
     const taken = await b.nextDue('gitlab', now + LEASE_MS);
@@ -84,8 +84,8 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
 
   it('a check’s later delivery waits while another replica holds its earlier one; other checks go on', async () => {
     const now = Date.now();
-    const first = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now));
-    const second = await a.insertCheck({ ...sampleEvent, mergeRequestIid: sampleEvent.mergeRequestIid + 1 }, 'pending', null, RULE, new Date(now));
+    const first = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
+    const second = await a.insertCheck({ ...sampleEvent, mergeRequestIid: sampleEvent.mergeRequestIid + 1 }, 'pending', null, RULE, new Date(now)).then((c) => c.id);
     await a.enqueue(first, { kind: 'post_card', payload: null }, new Date(now));
     await a.enqueue(first, { kind: 'update_card', payload: null }, new Date(now));
     await a.enqueue(second, { kind: 'post_card', payload: null }, new Date(now));
@@ -101,7 +101,7 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
   it('claims made at the same moment by many replicas take each delivery once', async () => {
     const now = Date.now();
     for (let i = 0; i < 30; i += 1) {
-      const id = await a.insertCheck({ ...sampleEvent, mergeRequestIid: 100 + i, sha: i.toString(16).padStart(40, '0') }, 'pending', null, RULE, new Date(now));
+      const id = await a.insertCheck({ ...sampleEvent, mergeRequestIid: 100 + i, sha: i.toString(16).padStart(40, '0') }, 'pending', null, RULE, new Date(now)).then((c) => c.id);
       await a.enqueue(id, { kind: 'post_card', payload: null }, new Date(now));
     }
     const stores = [a, b, ...(await Promise.all([openStore(url), openStore(url)]))];

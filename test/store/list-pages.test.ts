@@ -39,7 +39,7 @@ describe('paging the web list in the store', () => {
   it('reaches every check once, even when many changed in the same millisecond', async () => {
     const at = new Date('2026-12-01T09:00:00.000Z');
     const ids: number[] = [];
-    for (let iid = 1; iid <= 23; iid += 1) ids.push(await store.insertCheck({ ...sampleEvent, mergeRequestIid: iid }, 'pending', null, RULE, at));
+    for (let iid = 1; iid <= 23; iid += 1) ids.push(await store.insertCheck({ ...sampleEvent, mergeRequestIid: iid }, 'pending', null, RULE, at).then((c) => c.id));
     // Ten closed in one instant: their order rests on the id alone.
     for (const id of ids.slice(0, 10)) await store.retire(id, 'closed', new Date('2026-12-01T10:00:00.000Z'));
     for (const [n, id] of ids.slice(10, 15).entries()) await store.retire(id, 'merged', new Date(Date.UTC(2026, 11, 1, 11, n)));
@@ -61,7 +61,7 @@ describe('paging the web list in the store', () => {
   it('totals per state stay true through every change of state, and match a count of the rows', async () => {
     const at = new Date('2026-12-01T09:00:00.000Z');
     const ids: number[] = [];
-    for (let iid = 1; iid <= 12; iid += 1) ids.push(await store.insertCheck({ ...sampleEvent, mergeRequestIid: iid }, 'pending', null, RULE, at));
+    for (let iid = 1; iid <= 12; iid += 1) ids.push(await store.insertCheck({ ...sampleEvent, mergeRequestIid: iid }, 'pending', null, RULE, at).then((c) => c.id));
     const actor = { via: 'slack' as const, id: 'U0A', name: 'A' };
     await store.vote(ids[0]!, { outcome: 'approve', actor, account: 'slack:U0A', reason: null, decides: true }, at);
     await store.vote(ids[1]!, { outcome: 'reject', actor, account: 'slack:U0A', reason: 'no', decides: true }, at);
@@ -83,14 +83,14 @@ describe('paging the web list in the store', () => {
   });
 
   it('a page that ends exactly at the last check has no next', async () => {
-    for (let iid = 1; iid <= 4; iid += 1) await store.insertCheck({ ...sampleEvent, mergeRequestIid: iid }, 'pending', null, RULE, new Date());
+    for (let iid = 1; iid <= 4; iid += 1) await store.insertCheck({ ...sampleEvent, mergeRequestIid: iid }, 'pending', null, RULE, new Date()).then((c) => c.id);
     expect((await store.pageOfChecks({ states: ['pending'], q: null, after: null, limit: 4 })).next).toBeNull();
     expect((await store.pageOfChecks({ states: ['pending'], q: null, after: null, limit: 3 })).next).not.toBeNull();
   });
 
   it('finds words, not patterns: % and _ match themselves', async () => {
-    const percent = await store.insertCheck({ ...sampleEvent, mergeRequestIid: 1, title: 'Round 100% of fees' }, 'pending', null, RULE, new Date());
-    const underscore = await store.insertCheck({ ...sampleEvent, mergeRequestIid: 2, title: 'Rename fee_total' }, 'pending', null, RULE, new Date());
+    const percent = await store.insertCheck({ ...sampleEvent, mergeRequestIid: 1, title: 'Round 100% of fees' }, 'pending', null, RULE, new Date()).then((c) => c.id);
+    const underscore = await store.insertCheck({ ...sampleEvent, mergeRequestIid: 2, title: 'Rename fee_total' }, 'pending', null, RULE, new Date()).then((c) => c.id);
     const find = async (q: string) => (await store.pageOfChecks({ states: null, q, after: null, limit: 10 })).checks.map((c) => c.id);
     expect(await find('%')).toEqual([percent]);
     expect(await find('_')).toEqual([underscore]);
@@ -102,7 +102,7 @@ describe('paging the web list in the store', () => {
 
   it('the change mark moves when a check is added and when one changes', async () => {
     const empty = await store.changeMark();
-    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date('2026-12-01T09:00:00.000Z'));
+    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date('2026-12-01T09:00:00.000Z')).then((c) => c.id);
     const added = await store.changeMark();
     expect(added).not.toBe(empty);
     await store.setCardError(id, 'channel_not_found', new Date('2026-12-01T09:00:01.000Z'));

@@ -37,7 +37,7 @@ describe('the outbox tells which lanes got work, once it is committed', () => {
   });
 
   it('after the commit of a transaction, each lane it queued on once; nothing for one that queued nothing', async () => {
-    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date());
+    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date()).then((c) => c.id);
     await store.transaction(async () => {
       await store.enqueue(id, { kind: 'post_card', payload: null }, new Date(0));
       await store.enqueue(id, { kind: 'update_card', payload: null }, new Date(0));
@@ -52,7 +52,7 @@ describe('the outbox tells which lanes got work, once it is committed', () => {
   });
 
   it('a transaction inside another tells once the outer one commits', async () => {
-    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date());
+    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date()).then((c) => c.id);
     await store.transaction(async () => {
       await store.transaction(() => store.enqueue(id, { kind: 'report', payload: report }, new Date(0)));
       expect(heard).toEqual([]);
@@ -62,7 +62,7 @@ describe('the outbox tells which lanes got work, once it is committed', () => {
   });
 
   it('a listener that fails does not turn a commit into a failure', async () => {
-    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date());
+    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date()).then((c) => c.id);
     store.onQueued(() => {
       throw new Error('the listener broke');
     });
@@ -73,7 +73,7 @@ describe('the outbox tells which lanes got work, once it is committed', () => {
   });
 
   it('nothing for a transaction that was rolled back', async () => {
-    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date());
+    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date()).then((c) => c.id);
     await expect(
       store.transaction(async () => {
         await store.enqueue(id, { kind: 'post_card', payload: null }, new Date(0));
@@ -85,7 +85,7 @@ describe('the outbox tells which lanes got work, once it is committed', () => {
   });
 
   it('at once for a delivery queued on its own, on its lane only', async () => {
-    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date());
+    const id = await store.insertCheck(sampleEvent, 'pending', null, RULE, new Date()).then((c) => c.id);
     await store.enqueue(id, { kind: 'report', payload: report }, new Date(0));
     expect(heard).toEqual([['gitlab']]);
     expect(await store.nextDue('gitlab', Date.now())).toMatchObject({ checkId: id, kind: 'report' });

@@ -13,7 +13,7 @@ export async function seedForPlans(store: Store, at = PLANS_AT): Promise<void> {
   const rule = { name: 'default', required: 1 };
   await store.transaction(async () => {
     for (let i = 1; i <= 70; i += 1) {
-      const id = await store.insertCheck({ ...sampleEvent, mergeRequestIid: i, sha: i.toString(16).padStart(40, '0') }, 'pending', null, rule, new Date(at.getTime() + i));
+      const id = await store.insertCheck({ ...sampleEvent, mergeRequestIid: i, sha: i.toString(16).padStart(40, '0') }, 'pending', null, rule, new Date(at.getTime() + i)).then((c) => c.id);
       const vote = (outcome: 'approve' | 'reject') =>
         store.vote(id, { outcome, actor: { via: 'slack', id: 'U0A', name: 'A' }, account: 'slack:U0A', reason: null, decides: true }, at);
       const state = i % 7;
