@@ -27,6 +27,9 @@ export interface PostgresServer {
   /** The server's own account (never root) and where it keeps its data. */
   user: string;
   dir: string;
+  /** Stops the server, cutting every connection, and keeps its data: `resume` starts it again on the same port. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -163,6 +166,15 @@ export async function startPostgres(): Promise<PostgresServer | { missing: strin
           adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
           user: account.name,
           dir,
+          async halt() {
+            // Fast, not immediate: without fsync, a crash would lose committed rows.
+            const halted = await run([tool('pg_ctl'), 'stop', '--pgdata', data, '--mode', 'fast', '--wait'], account, dir);
+            if (halted.code !== 0) throw new Error(`pg_ctl stop failed (exit ${halted.code}):\n${halted.output}`);
+          },
+          async resume() {
+            const again = await run([tool('pg_ctl'), 'start', '--pgdata', data, '--log', log, '--wait', '--timeout', '120', '--options', `-p ${port}`], account, dir);
+            if (again.code !== 0) throw new Error(`PostgreSQL did not start again (pg_ctl exit ${again.code}):\n${again.output}`);
+          },
           async stop() {
             process.off('exit', onExit);
             await run(stop, account, dir);
