@@ -124,6 +124,7 @@ export async function startBot(config: Config, { log, clock = () => new Date(), 
     store,
     // Another replica may queue work this one is not told of: look at least every second.
     pollMs: store.dialect === 'postgres' ? 1000 : undefined,
+    leaseRenewalMs: store.dialect === 'postgres' ? config.deliveryLeaseMs / 3 : undefined,
     log: log.child({ component: 'delivery' }),
     baseDelayMs: config.delivery.baseDelayMs,
     maxDelayMs: config.delivery.maxDelayMs,

@@ -194,6 +194,8 @@ export interface OutboxPort {
   hasPendingDelivery(checkId: number, kind: EffectKind): Promise<boolean>;
   nextDue(lane: Lane, nowMs: number): Promise<Delivery | UnreadableDelivery | null>;
   earliestDue(lane: Lane): Promise<number | null>;
+  /** Another lease on a claimed delivery whose calls still run; false once it is no longer this process's. */
+  extendLease(id: number, nowMs: number): Promise<boolean>;
   /**
    * A delivered effect leaves the outbox. False when it was no longer this process's to finish
    * (its lease ended and another replica took it over): what it would write is not written.
@@ -223,7 +225,7 @@ export interface SharedKeyPort {
 }
 
 /** What the delivery worker uses: taking work out of the outbox and writing down how it went. */
-export type DeliveryQueue = Transactions & Pick<OutboxPort, 'nextDue' | 'earliestDue' | 'delivered' | 'reschedule' | 'defer' | 'giveUp'>;
+export type DeliveryQueue = Transactions & Pick<OutboxPort, 'nextDue' | 'earliestDue' | 'extendLease' | 'delivered' | 'reschedule' | 'defer' | 'giveUp'>;
 
 /** What metrics read at scrape time. */
 export type MetricsReadings = Pick<OutboxPort, 'deliveryStats'> & Pick<CheckPort, 'countPending'>;

@@ -37,6 +37,11 @@ export interface WorkerOptions<K extends EffectKind = EffectKind> {
   maxDelayMs: number;
   /** Look at the outbox at least this often, even when told of no work (other processes may fill it). */
   pollMs?: number;
+  /**
+   * While a delivery's calls run, renew its lease this often (a third of the lease), so that a
+   * slow delivery is not taken over and sent again by another replica. None: leases are not used.
+   */
+  leaseRenewalMs?: number;
   onOutcome?: (lane: Lane, kind: string, outcome: 'delivered' | 'retry' | 'failed', ms: number) => void;
 }
 
@@ -85,8 +90,8 @@ export class DeliveryWorker<K extends EffectKind = EffectKind> {
   }
 }
 
-type Options = Required<Omit<WorkerOptions, 'onOutcome' | 'handlers' | 'pollMs'>> &
-  Pick<WorkerOptions, 'onOutcome' | 'pollMs'> & { handlers: Partial<Record<EffectKind, AnyHandler>> };
+type Options = Required<Omit<WorkerOptions, 'onOutcome' | 'handlers' | 'pollMs' | 'leaseRenewalMs'>> &
+  Pick<WorkerOptions, 'onOutcome' | 'pollMs' | 'leaseRenewalMs'> & { handlers: Partial<Record<EffectKind, AnyHandler>> };
 
 /** A delivery the other side accepted, whose outcome the database has not taken yet. */
 interface Unwritten {
@@ -260,11 +265,14 @@ class LaneLoop {
       return;
     }
     let apply: (() => Promise<void>) | void;
+    const stopRenewing = this.#keepLease(delivery.id, context);
     try {
       apply = await handler.deliver(delivery);
     } catch (error) {
       await this.#failed(delivery, handler, error, started, context);
       return;
+    } finally {
+      stopRenewing();
     }
     let mine: boolean;
     try {
@@ -289,6 +297,23 @@ class LaneLoop {
     }
     this.o.onOutcome?.(this.lane, delivery.kind, 'delivered', this.o.clock() - started);
     log.info(context, 'delivered');
+  }
+
+  /** Renews the delivery's lease while its calls run; returns what stops it. */
+  #keepLease(id: number, context: Record<string, unknown>): () => void {
+    const { leaseRenewalMs: every, store, log, clock } = this.o;
+    if (every === undefined) return () => undefined;
+    const timer = setInterval(() => {
+      store.extendLease(id, clock()).then(
+        (mine) => {
+          if (!mine) log.warn(context, 'another replica took the delivery over while its calls ran');
+        },
+        // The database is away: the lease may lapse, and another replica may send it again.
+        (error: unknown) => log.warn({ ...context, error: (error as Error).message }, 'the lease of a delivery in progress could not be renewed'),
+      );
+    }, every);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   async #failed(delivery: Delivery, handler: AnyHandler, error: unknown, started: number, context: Record<string, unknown>): Promise<void> {

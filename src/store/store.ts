@@ -1170,6 +1170,23 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   /**
+   * Keeps a claimed delivery this process's for another lease from `nowMs`, while its calls
+   * still run. False once another replica has taken it over.
+   */
+  extendLease(id: number, nowMs: number): Promise<boolean> {
+    if (!this.#engine.shared) return Promise.resolve(true);
+    return this.#on(async (db) => {
+      const result = await db
+        .updateTable('delivery')
+        .set({ leased_until: nowMs + this.#leaseMs })
+        .where('id', '=', id)
+        .where('leased_by', '=', this.#me)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    });
+  }
+
+  /**
    * When the earliest pending delivery of a lane that `nextDue` may pick is due (ms since
    * epoch), or null. One waiting behind an older delivery of its check does not count: it is
    * due when that one is done, and counting it would wake the lane over and over meanwhile.

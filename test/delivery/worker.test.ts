@@ -1,10 +1,11 @@
 import fs from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Pacer } from '../../src/delivery/pacer.js';
 import { DeliveryFailure, DeliveryWorker } from '../../src/delivery/worker.js';
 import { Recorder } from '../../src/fakes/recorder.js';
 import { createLogger } from '../../src/logging.js';
-import { testDatabase } from '../support/database.js';
+import { onPostgres, testDatabase } from '../support/database.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { tempDir } from '../support/harness.js';
 import { sampleEvent } from '../support/samples.js';
@@ -153,5 +154,47 @@ describe('the delivery worker', () => {
     const busyPosts = sent.calls.filter((c) => c.kind === 'post_card' && c.checkId !== other);
     for (let i = 1; i < busyPosts.length; i++) expect(busyPosts[i]!.at - busyPosts[i - 1]!.at).toBeGreaterThanOrEqual(395);
     expect(sent.calls.every((c) => c.attempts === 0)).toBe(true);
+  });
+  it.runIf(onPostgres)('a delivery slower than its lease stays with its replica, which renews the lease while the call runs', async () => {
+    const LEASE_MS = 600;
+    const url = await testDatabase(dir);
+    const [mine, other] = await Promise.all([openStore(url, { deliveryLeaseMs: LEASE_MS }), openStore(url, { deliveryLeaseMs: LEASE_MS })]);
+    try {
+      const id = await mine.insertCheck(event, 'pending', null, { name: 'default', required: 1 }, new Date()).then((c) => c.id);
+      await mine.enqueue(id, { kind: 'notify_author', payload: { about: 'approved' } }, new Date());
+      const calls = new Recorder<number>();
+      let finish = () => {};
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      worker = new DeliveryWorker({
+        store: mine,
+        log: createLogger('silent'),
+        baseDelayMs: 100,
+        maxDelayMs: 100,
+        leaseRenewalMs: LEASE_MS / 3,
+        handlers: {
+          notify_author: {
+            deliver: async ({ id: deliveryId }) => {
+              calls.push(deliveryId);
+              await finished;
+            },
+          },
+        },
+      });
+      worker.start();
+      await calls.waitFor(() => true, 1);
+      // Three leases long, the other replica finds nothing to take: the call is still running.
+      const began = Date.now();
+      while (Date.now() - began < 3 * LEASE_MS) {
+        expect(await other.nextDue('slack', Date.now())).toBeNull();
+        await delay(50);
+      }
+      finish();
+      await worker.stop(1000);
+      worker = null;
+      expect(calls.calls).toHaveLength(1);
+      expect(await other.deliveryStats(Date.now())).toMatchObject({ pending: 0, failed: 0 });
+    } finally {
+      await Promise.all([mine.close(), other.close()]);
+    }
   });
 });

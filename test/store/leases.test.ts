@@ -58,6 +58,22 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
     expect(taken?.id).toBe(claimed?.id);
   });
 
+  it('a delivery whose calls still run keeps its lease while its replica renews it, and not after another took it over', async () => {
+    const now = Date.now();
+    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
+    await a.enqueue(id, { kind: 'notify_author', payload: { about: 'approved' } }, new Date(now));
+    const slow = await a.nextDue('slack', now);
+    expect(await a.extendLease(slow!.id, now + 50_000)).toBe(true);
+    // Renewed from 50 s on: still a's at the first lease's end...
+    expect(await b.nextDue('slack', now + LEASE_MS)).toBeNull();
+    expect(await b.earliestDue('slack')).toBe(now + 50_000 + LEASE_MS);
+    // ...and b's once the renewed lease is over too (a died after renewing).
+    const taken = await b.nextDue('slack', now + 50_000 + LEASE_MS);
+    expect(taken?.id).toBe(slow?.id);
+    expect(await a.extendLease(slow!.id, now + 50_000 + LEASE_MS + 1)).toBe(false);
+    expect(await b.earliestDue('slack')).toBe(now + 50_000 + 2 * LEASE_MS);
+  });
+
   it('a replica whose lease ended writes nothing about the delivery another replica took over', async () => {
     const now = Date.now();
     const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
