@@ -28,7 +28,11 @@ export class Metrics {
   readonly #reconcileLastSuccess;
   readonly #reconcileErrors;
 
+  /** One reading of the outbox per scrape, shared by the gauges that show it. */
+  #outbox: ReturnType<MetricsReadings['deliveryStats']> | null = null;
+
   constructor(store: MetricsReadings, clock: () => number = Date.now) {
+    const outbox = () => (this.#outbox ??= store.deliveryStats(clock()));
     client.collectDefaultMetrics({ register: this.registry });
     this.#checks = new client.Counter({
       name: 'approval_checks_received_total',
@@ -48,7 +52,7 @@ export class Metrics {
       labelNames: ['state'],
       registers: [this.registry],
       async collect() {
-        const stats = await store.deliveryStats(clock());
+        const stats = await outbox();
         this.set({ state: 'pending' }, stats.pending);
         this.set({ state: 'failed' }, stats.failed);
       },
@@ -58,7 +62,7 @@ export class Metrics {
       help: 'Age of the oldest effect still waiting to be delivered; 0 when none waits.',
       registers: [this.registry],
       async collect() {
-        this.set((await store.deliveryStats(clock())).oldestPendingMs / 1000);
+        this.set((await outbox()).oldestPendingMs / 1000);
       },
     });
     new client.Gauge({
@@ -129,7 +133,11 @@ export class Metrics {
     (lane === 'gitlab' ? this.#gitlabSeconds : this.#slackSeconds).observe({ kind, outcome }, ms / 1000);
   }
 
-  render(): Promise<string> {
-    return this.registry.metrics();
+  async render(): Promise<string> {
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.#outbox = null;
+    }
   }
 }

@@ -33,7 +33,9 @@ export function opsRoutes({ metrics, writeProblem, failing, stopping, metricsHer
     const stale = !readiness || now - readiness.at >= 1000 || (readiness.known === null && failing() !== null);
     if (stale) {
       // Probes arriving while the database is asked share the one answer.
-      const asked: NonNullable<typeof readiness> = { at: now, problem: writeProblem(), known: undefined };
+      // A question that failed is a problem too, cached like any answer (not a 500 for a second).
+      const problem = writeProblem().catch((error: unknown) => `The database could not be asked: ${error instanceof Error ? error.message : String(error)}`);
+      const asked: NonNullable<typeof readiness> = { at: now, problem, known: undefined };
       readiness = asked;
       asked.known = await asked.problem;
     }

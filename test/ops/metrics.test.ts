@@ -1,5 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { APPROVER, startHarness, type Harness } from '../support/harness.js';
+import { Metrics } from '../../src/metrics.js';
+import { openStore } from '../../src/store/store.js';
+import { APPROVER, startHarness, tempDir, type Harness } from '../support/harness.js';
 
 /** The value of one series in Prometheus text format, 0 when absent. */
 function sample(text: string, series: string): number {
@@ -69,5 +73,32 @@ describe('metrics for operators', () => {
     expect(sample(text, 'approval_deliveries{state="failed"}')).toBe(1);
     expect(sample(text, 'approval_gitlab_request_duration_seconds_count{kind="report",outcome="retry"}')).toBe(1);
     expect(sample(text, 'approval_gitlab_request_duration_seconds_count{kind="report",outcome="failed"}')).toBe(1);
+  });
+});
+
+describe('a scrape', () => {
+  it('reads the outbox once for the gauges that show it, and afresh at the next scrape', async () => {
+    const dir = tempDir();
+    const store = await openStore(path.join(dir, 'approvals.db'));
+    try {
+      let reads = 0;
+      const readings = {
+        deliveryStats: (nowMs: number) => {
+          reads += 1;
+          return store.deliveryStats(nowMs);
+        },
+        countPending: () => store.countPending(),
+      };
+      const metrics = new Metrics(readings);
+      const first = await metrics.render();
+      expect(sample(first, 'approval_deliveries{state="pending"}')).toBe(0);
+      expect(first).toContain('approval_delivery_oldest_pending_seconds 0');
+      expect(reads).toBe(1);
+      await metrics.render();
+      expect(reads).toBe(2);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
