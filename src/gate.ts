@@ -524,9 +524,8 @@ export class Gate {
 
   /** One page of the web list, and how many checks match the filter in all. */
   async listChecks(filter: CheckFilter) {
-    // Side by side: on PostgreSQL each takes a connection of its own.
-    const [page, total] = await Promise.all([this.#o.store.pageOfChecks(filter), this.#o.store.countChecks(filter)]);
-    return { ...page, total };
+    // One after the other: side by side, each list view would hold two of PostgreSQL's pooled connections.
+    return { ...(await this.#o.store.pageOfChecks(filter)), total: await this.#o.store.countChecks(filter) };
   }
 
   /** Changes whenever a check is added or changes, for an open web list to refresh. */

@@ -134,6 +134,8 @@ export class Metrics {
   }
 
   async render(): Promise<string> {
+    // prom-client calls every collect at once: this scrape's gauges share one fresh reading.
+    this.#outbox = null;
     try {
       return await this.registry.metrics();
     } finally {

@@ -203,7 +203,7 @@ export interface OutboxPort {
   delivered(id: number): Promise<boolean>;
   /** False, like `delivered`, when the delivery was no longer this process's: nothing is written. */
   reschedule(id: number, nextAttemptAt: number, error: string): Promise<boolean>;
-  /** Not due before `nextAttemptAt` (paced, not failed: no attempt counted). */
+  /** Not due before `nextAttemptAt` (paced, not failed: no attempt counted); false, like `delivered`, when it was no longer this process's. */
   defer(id: number, nextAttemptAt: number): Promise<boolean>;
   /** False, like `delivered`, when the delivery was no longer this process's: nothing is written. */
   giveUp(id: number, error: string): Promise<boolean>;

@@ -16,6 +16,8 @@ export const MAX_RETRY_AFTER_MS = 15 * 60_000;
 /** The longest an idle lane waits for its earliest due delivery before looking again. */
 const MAX_IDLE_MS = 60_000;
 
+const TAKEN_OVER = 'another replica took the delivery over (this one’s lease had ended): what this one learnt is not written';
+
 /** Pauses of a lane while the database refuses writes: from 250 ms, doubling, up to 10 s. */
 const STORE_PAUSE_MS = { first: 250, max: 10_000 };
 
@@ -199,10 +201,13 @@ class LaneLoop {
     const { store, log } = this.o;
     while (this.#unwritten.length > 0) {
       const { delivery, apply, started } = this.#unwritten[0]!;
+      let mine: boolean;
       try {
-        await store.transaction(async () => {
+        mine = await store.transaction(async () => {
           // Still this process's: another replica did not take it over meanwhile.
-          if (await store.delivered(delivery.id)) await apply?.();
+          if (!(await store.delivered(delivery.id))) return false;
+          await apply?.();
+          return true;
         });
       } catch (error) {
         if (error instanceof StoreUnavailable) throw error;
@@ -214,8 +219,13 @@ class LaneLoop {
       }
       this.#unwritten.shift();
       this.#storePauses = 0;
+      const context = { deliveryId: delivery.id, checkId: delivery.checkId, kind: delivery.kind };
+      if (!mine) {
+        log.warn(context, TAKEN_OVER);
+        continue;
+      }
       this.o.onOutcome?.(this.lane, delivery.kind, 'delivered', this.o.clock() - started);
-      log.info({ deliveryId: delivery.id, checkId: delivery.checkId, kind: delivery.kind }, 'delivered; written down now that the database takes writes');
+      log.info(context, 'delivered; written down now that the database takes writes');
     }
   }
 
@@ -269,11 +279,11 @@ class LaneLoop {
     try {
       apply = await handler.deliver(delivery);
     } catch (error) {
+      stopRenewing();
       await this.#failed(delivery, handler, error, started, context);
       return;
-    } finally {
-      stopRenewing();
     }
+    stopRenewing();
     let mine: boolean;
     try {
       mine = await store.transaction(async () => {
@@ -292,28 +302,45 @@ class LaneLoop {
       throw error;
     }
     if (!mine) {
-      log.warn(context, 'delivered after another replica took the delivery over (its lease had ended): what this one learnt is not written');
+      log.warn(context, TAKEN_OVER);
       return;
     }
     this.o.onOutcome?.(this.lane, delivery.kind, 'delivered', this.o.clock() - started);
     log.info(context, 'delivered');
   }
 
-  /** Renews the delivery's lease while its calls run; returns what stops it. */
+  /**
+   * Renews the delivery's lease while its calls run, one renewal at a time; returns what
+   * stops it. Ends by itself once another replica has taken the delivery over.
+   */
   #keepLease(id: number, context: Record<string, unknown>): () => void {
     const { leaseRenewalMs: every, store, log, clock } = this.o;
     if (every === undefined) return () => undefined;
-    const timer = setInterval(() => {
-      store.extendLease(id, clock()).then(
-        (mine) => {
-          if (!mine) log.warn(context, 'another replica took the delivery over while its calls ran');
-        },
-        // The database is away: the lease may lapse, and another replica may send it again.
-        (error: unknown) => log.warn({ ...context, error: (error as Error).message }, 'the lease of a delivery in progress could not be renewed'),
-      );
-    }, every);
-    timer.unref();
-    return () => clearInterval(timer);
+    let stopped = false;
+    let timer: NodeJS.Timeout;
+    const next = () => {
+      timer = setTimeout(() => {
+        store.extendLease(id, clock()).then(
+          (mine) => {
+            if (stopped) return;
+            if (mine) return next();
+            log.warn(context, 'another replica took the delivery over while its calls ran');
+          },
+          (error: unknown) => {
+            if (stopped) return;
+            // The database is away: the lease may lapse, and another replica may send it again.
+            log.warn({ ...context, error: (error as Error).message }, 'the lease of a delivery in progress could not be renewed');
+            next();
+          },
+        );
+      }, every);
+      timer.unref();
+    };
+    next();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }
 
   async #failed(delivery: Delivery, handler: AnyHandler, error: unknown, started: number, context: Record<string, unknown>): Promise<void> {
@@ -322,10 +349,16 @@ class LaneLoop {
       error instanceof DeliveryFailure ? error : new DeliveryFailure(error instanceof Error ? error.message : String(error), false);
     const elapsed = this.o.clock() - started;
     if (failure.permanent) {
-      await store.transaction(async () => {
+      const mine = await store.transaction(async () => {
         // Still this process's: what a replica that lost its lease learnt is not written.
-        if (await store.giveUp(delivery.id, failure.message)) await handler.failed?.(delivery, failure, true);
+        if (!(await store.giveUp(delivery.id, failure.message))) return false;
+        await handler.failed?.(delivery, failure, true);
+        return true;
       });
+      if (!mine) {
+        log.warn({ ...context, error: failure.message }, TAKEN_OVER);
+        return;
+      }
       this.o.onOutcome?.(this.lane, delivery.kind, 'failed', elapsed);
       log.error({ ...context, error: failure.message }, 'delivery failed for good');
       return;
@@ -342,9 +375,15 @@ class LaneLoop {
     const nextAt = this.o.clock() + delay;
     // A rate limit applies to the whole lane, not only to this delivery.
     if (retryAfterMs !== undefined) this.#pausedUntil = nextAt;
-    await store.transaction(async () => {
-      if (await store.reschedule(delivery.id, nextAt, failure.message)) await handler.failed?.(delivery, failure, false);
+    const mine = await store.transaction(async () => {
+      if (!(await store.reschedule(delivery.id, nextAt, failure.message))) return false;
+      await handler.failed?.(delivery, failure, false);
+      return true;
     });
+    if (!mine) {
+      log.warn({ ...context, error: failure.message }, TAKEN_OVER);
+      return;
+    }
     this.o.onOutcome?.(this.lane, delivery.kind, 'retry', elapsed);
     log.warn({ ...context, error: failure.message, retryInMs: delay }, 'delivery will be retried');
   }

@@ -24,7 +24,7 @@ export function opsRoutes({ metrics, writeProblem, failing, stopping, metricsHer
   // Probes come often and from several places: the database is asked at most once a second,
   // and sooner only when a write has failed since (so readiness drops at once).
   let readiness: { at: number; problem: Promise<string | null>; known: string | null | undefined } | null = null;
-  routes.get('/readyz', async (_req, res) => {
+  routes.get('/readyz', async (req, res) => {
     if (stopping()) {
       res.status(503).json({ status: 'stopping' });
       return;
@@ -33,8 +33,14 @@ export function opsRoutes({ metrics, writeProblem, failing, stopping, metricsHer
     const stale = !readiness || now - readiness.at >= 1000 || (readiness.known === null && failing() !== null);
     if (stale) {
       // Probes arriving while the database is asked share the one answer.
-      // A question that failed is a problem too, cached like any answer (not a 500 for a second).
-      const problem = writeProblem().catch((error: unknown) => `The database could not be asked: ${error instanceof Error ? error.message : String(error)}`);
+      // A question that failed is a problem too, cached like any answer (not a 500 for a second);
+      // what went wrong is logged, not shown to whoever asks.
+      const problem = Promise.resolve()
+        .then(writeProblem)
+        .catch((error: unknown) => {
+          req.log.error({ error: error instanceof Error ? error.message : String(error) }, 'readiness could not ask the database');
+          return 'The database could not be asked whether it takes writes (the error is logged).';
+        });
       const asked: NonNullable<typeof readiness> = { at: now, problem, known: undefined };
       readiness = asked;
       asked.known = await asked.problem;

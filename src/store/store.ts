@@ -1214,11 +1214,11 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /**
    * Only the process that holds a delivery finishes it: once its lease ended and another
-   * replica claimed the delivery, what this one learns comes too late to be written. The
-   * lease is the fence: never claimed or let go (null), or this process's.
+   * replica claimed the delivery, what this one learns comes too late to be written, even
+   * after that replica let go of it again. The lease is the fence: this process's claim.
    */
   #ownedBy(eb: ExpressionBuilder<Tables, 'delivery'>): Expression<SqlBool> {
-    return this.#engine.shared ? eb.or([eb('leased_by', 'is', null), eb('leased_by', '=', this.#me)]) : sql<SqlBool>`1 = 1`;
+    return this.#engine.shared ? eb('leased_by', '=', this.#me) : sql<SqlBool>`1 = 1`;
   }
 
   /** A delivered effect leaves the outbox; false when it was not this process's any more. */

@@ -156,21 +156,22 @@ describe('the delivery worker', () => {
     expect(sent.calls.every((c) => c.attempts === 0)).toBe(true);
   });
   it.runIf(onPostgres)('a delivery slower than its lease stays with its replica, which renews the lease while the call runs', async () => {
-    const LEASE_MS = 600;
+    const LEASE_MS = 2000;
     const url = await testDatabase(dir);
     const [mine, other] = await Promise.all([openStore(url, { deliveryLeaseMs: LEASE_MS }), openStore(url, { deliveryLeaseMs: LEASE_MS })]);
+    let finish = () => {};
+    const finished = new Promise<void>((resolve) => (finish = resolve));
     try {
       const id = await mine.insertCheck(event, 'pending', null, { name: 'default', required: 1 }, new Date()).then((c) => c.id);
       await mine.enqueue(id, { kind: 'notify_author', payload: { about: 'approved' } }, new Date());
       const calls = new Recorder<number>();
-      let finish = () => {};
-      const finished = new Promise<void>((resolve) => (finish = resolve));
       worker = new DeliveryWorker({
         store: mine,
         log: createLogger('silent'),
         baseDelayMs: 100,
         maxDelayMs: 100,
-        leaseRenewalMs: LEASE_MS / 3,
+        // Renewed every half second, the lease has a second and a half to spare on a busy machine.
+        leaseRenewalMs: LEASE_MS / 4,
         handlers: {
           notify_author: {
             deliver: async ({ id: deliveryId }) => {
@@ -182,18 +183,97 @@ describe('the delivery worker', () => {
       });
       worker.start();
       await calls.waitFor(() => true, 1);
-      // Three leases long, the other replica finds nothing to take: the call is still running.
+      // Two leases long, the other replica finds nothing to take: the call is still running.
       const began = Date.now();
-      while (Date.now() - began < 3 * LEASE_MS) {
+      while (Date.now() - began < 2 * LEASE_MS) {
         expect(await other.nextDue('slack', Date.now())).toBeNull();
-        await delay(50);
+        await delay(100);
       }
       finish();
-      await worker.stop(1000);
-      worker = null;
+      expect(await worker.stop(5000)).toBe(true);
       expect(calls.calls).toHaveLength(1);
       expect(await other.deliveryStats(Date.now())).toMatchObject({ pending: 0, failed: 0 });
     } finally {
+      finish();
+      await worker?.stop(5000);
+      worker = null;
+      await Promise.all([mine.close(), other.close()]);
+    }
+  });
+  it.runIf(onPostgres)('a replica whose delivery was taken over mid-call writes and counts nothing of how its call went', async () => {
+    const LEASE_MS = 60_000;
+    const url = await testDatabase(dir);
+    const [mine, other] = await Promise.all([openStore(url, { deliveryLeaseMs: LEASE_MS }), openStore(url, { deliveryLeaseMs: LEASE_MS })]);
+    const now = Date.now();
+    // Each call returns when the test says so.
+    const gate = () => {
+      let open = () => {};
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      return { open, opened };
+    };
+    const [first, second] = [gate(), gate()];
+    const finish = () => {
+      first.open();
+      second.open();
+    };
+    try {
+      const failing = await mine.insertCheck(event, 'pending', null, { name: 'default', required: 1 }, new Date(now)).then((c) => c.id);
+      const working = await mine.insertCheck({ ...event, mergeRequestIid: event.mergeRequestIid + 1 }, 'pending', null, { name: 'default', required: 1 }, new Date(now)).then((c) => c.id);
+      await mine.enqueue(failing, { kind: 'post_card', payload: null }, new Date(now));
+      await mine.enqueue(working, { kind: 'update_card', payload: null }, new Date(now));
+      const started = new Recorder<number>();
+      const outcomes: string[] = [];
+      const followUps: string[] = [];
+      worker = new DeliveryWorker({
+        store: mine,
+        log: createLogger('silent'),
+        clock: () => now,
+        baseDelayMs: 100,
+        maxDelayMs: 100,
+        onOutcome: (_lane, kind, outcome) => outcomes.push(`${kind} ${outcome}`),
+        handlers: {
+          post_card: {
+            deliver: async ({ checkId }) => {
+              started.push(checkId);
+              await first.opened;
+              throw new DeliveryFailure('Slack answered HTTP 500', false);
+            },
+            failed: async () => {
+              followUps.push('post_card failed');
+            },
+          },
+          update_card: {
+            deliver: async ({ checkId }) => {
+              started.push(checkId);
+              await second.opened;
+              return async () => {
+                followUps.push('update_card applied');
+              };
+            },
+          },
+        },
+      });
+      worker.start();
+      await started.waitFor((id) => id === failing, 1);
+      // This replica stalls past its lease: the other takes the card over.
+      const taken = await other.nextDue('slack', now + LEASE_MS);
+      expect(taken?.checkId).toBe(failing);
+      first.open();
+      await started.waitFor((id) => id === working, 1);
+      const alsoTaken = await other.nextDue('slack', now + LEASE_MS);
+      expect(alsoTaken?.checkId).toBe(working);
+      second.open();
+      expect(await worker.stop(5000)).toBe(true);
+      expect(outcomes).toEqual([]);
+      expect(followUps).toEqual([]);
+      // Both are still the other replica's, untouched: no attempt counted, no error written.
+      expect(await other.delivered(taken!.id)).toBe(true);
+      expect(await other.delivered(alsoTaken!.id)).toBe(true);
+      expect(taken).toMatchObject({ attempts: 0, lastError: null });
+    } finally {
+      finish();
+      await worker?.stop(5000);
+      worker = null;
       await Promise.all([mine.close(), other.close()]);
     }
   });

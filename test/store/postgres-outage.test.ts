@@ -6,11 +6,18 @@ import { startPostgres, type PostgresServer } from '../support/postgres-server.j
 
 /** /readyz's answer once it is `status` (it is cached for up to a second). */
 const readyzBecomes = (h: Harness, status: number) =>
-  eventually(`/readyz ${status}`, async () => {
-    const res = await fetch(`${h.bot.url}/readyz`);
-    const body = (await res.json()) as { status: string; error?: string };
-    return res.status === status ? body : undefined;
-  });
+  eventually(
+    `/readyz ${status}`,
+    async () => {
+      const res = await fetch(`${h.bot.url}/readyz`);
+      const body = (await res.json()) as { status: string; error?: string };
+      return res.status === status ? body : undefined;
+    },
+    WAIT_MS,
+  );
+
+/** Lanes that paused while the database was away wait up to 10 s before they look again. */
+const WAIT_MS = 30_000;
 
 // A server of its own: this test stops it under a running bot.
 describe.runIf(postgresReady)('PostgreSQL going away under a running bot', () => {
@@ -21,7 +28,7 @@ describe.runIf(postgresReady)('PostgreSQL going away under a running bot', () =>
     if ('missing' in started) throw new Error(started.missing);
     server = started;
     h = await startHarness({ DATABASE_URL: server.adminUrl });
-  });
+  }, 120_000);
   afterAll(async () => {
     await h?.stop();
     await server?.stop();
@@ -48,10 +55,10 @@ describe.runIf(postgresReady)('PostgreSQL going away under a running bot', () =>
     await server.resume();
     await readyzBecomes(h, 200);
     expect((await h.receive(statusCheck({ iid: 602 }))).status).toBe(202);
-    await h.slack.waitFor('chat.postMessage', 2);
+    await h.slack.waitFor('chat.postMessage', 2, undefined, WAIT_MS);
     expect((await h.click(APPROVER, 'approve_check', id)).status).toBe(200);
-    await h.gitlab.waitForResponses();
-    await eventually('the report written down', async () => ((await h.bot.store.getCheck(id))?.report === 'reported' ? true : undefined));
+    await h.gitlab.waitForResponses(1, WAIT_MS);
+    await eventually('the report written down', async () => ((await h.bot.store.getCheck(id))?.report === 'reported' ? true : undefined), WAIT_MS);
     expect(h.gitlab.responses).toHaveLength(1);
-  });
+  }, 120_000);
 });
