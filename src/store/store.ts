@@ -294,7 +294,10 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
       }
       return await this.#guard(() => this.#engine.probe());
     } catch (error) {
-      return (error as Error).message;
+      if (error instanceof StoreUnavailable) return error.message;
+      // Readiness answers anyone who asks: the database's own words (users, hosts) stay out.
+      const code = (error as { code?: unknown }).code;
+      return `The database cannot be written: it answered with an error the bot does not expect${typeof code === 'string' ? ` (${code})` : ''}.`;
     }
   }
 

@@ -106,6 +106,30 @@ describe('readiness when the database cannot be written', () => {
     expect(h.gitlab.responses.map((r) => r.body.status)).toEqual(['passed']);
   });
 
+  it('an error the bot does not expect: not ready, and the database’s own words stay out of the answer', async () => {
+    const other = new Database(h.env.DATABASE_PATH!);
+    try {
+      // A write fails: readiness now proves writes with a real one, into `heartbeat`...
+      other.exec('BEGIN IMMEDIATE');
+      await readyzBecomes(h, 503);
+      other.exec('ROLLBACK');
+      // ...which the database refuses in words that name what readiness should not tell.
+      for (const when of ['INSERT', 'UPDATE']) {
+        other.exec(`CREATE TRIGGER refuse_${when.toLowerCase()} BEFORE ${when} ON heartbeat BEGIN SELECT RAISE(ABORT, 'host db.internal refused user approvals_owner'); END`);
+      }
+      const ready = await eventually('the unexpected error on /readyz', async () => {
+        const res = await fetch(`${h.bot.url}/readyz`);
+        const body = (await res.json()) as { error?: string };
+        return res.status === 503 && body.error?.includes('does not expect') ? body : undefined;
+      });
+      expect(ready.error).toBe('The database cannot be written: it answered with an error the bot does not expect (SQLITE_CONSTRAINT_TRIGGER).');
+      for (const when of ['insert', 'update']) other.exec(`DROP TRIGGER refuse_${when}`);
+      await readyzBecomes(h, 200);
+    } finally {
+      other.close();
+    }
+  });
+
   it('a flood of readiness probes writes nothing and does not hold up a webhook', async () => {
     const other = new Database(h.env.DATABASE_PATH!, { readonly: true });
     try {
