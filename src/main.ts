@@ -1,9 +1,19 @@
 import fs from 'node:fs';
 import { parseEnv } from 'node:util';
+import v8 from 'node:v8';
 import { startBot } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
 import { PolicyError } from './policy/load.js';
+
+/**
+ * After a full garbage collection, V8 lets the heap grow to 1.3 times what survived instead of
+ * up to 4 times during a burst. The bot keeps little (about 30 MB after 10,000 checks), so
+ * its RSS stays near 150 MB under load instead of 200 to 290 MB, for a few percent more
+ * collection work (README, "Benchmark"). Set here rather than on the command line: a Node
+ * whose V8 no longer knows the flag says so and starts all the same.
+ */
+v8.setFlagsFromString('--heap-growing-percent=30');
 
 /** Reads `.env` when present; the real environment wins over it. */
 function environment(): NodeJS.ProcessEnv {
