@@ -25,6 +25,8 @@ const ON_POSTGRES = [
   'test/store/list-pages.test.ts',
   'test/store/queued-notice.test.ts',
   'test/store/insert-check.test.ts',
+  'test/store/restart.test.ts',
+  'test/delivery/outbox.test.ts',
   'test/security/well-formed.test.ts',
 ];
 
