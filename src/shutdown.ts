@@ -15,7 +15,7 @@ export interface ShutdownParts {
   nudger: { stop(): Promise<void> };
   gate: { settled(): Promise<void> };
   worker: { stop(graceMs: number): Promise<boolean> };
-  store: { close(): Promise<void> };
+  store: { close(options?: { inFlight?: boolean }): Promise<void> };
 }
 
 /**
@@ -48,7 +48,7 @@ export function shutdownOnce(o: ShutdownParts): () => Promise<void> {
       if (!drained) o.log.warn('deliveries still in flight at shutdown: they will be sent after the next start');
       o.metricsServer?.closeAllConnections();
       o.metricsServer?.close();
-      await o.store.close();
+      await o.store.close({ inFlight: !drained });
       o.log.info('stopped');
     })();
     return stopped;

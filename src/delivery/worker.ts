@@ -255,23 +255,23 @@ class LaneLoop {
     const { store, log, handlers } = this.o;
     const context = { deliveryId: next.id, checkId: next.checkId, kind: next.kind, attempt: next.attempts + 1 };
     if ('problem' in next) {
-      await store.giveUp(next.id, next.problem);
-      log.error({ ...context, error: next.problem }, 'delivery cannot be read: given up');
+      if (await store.giveUp(next.id, next.problem)) log.error({ ...context, error: next.problem }, 'delivery cannot be read: given up');
+      else log.warn(context, TAKEN_OVER);
       return;
     }
     const delivery = next;
     const handler = handlers[delivery.kind];
     const started = this.o.clock();
     if (!handler) {
-      await store.giveUp(delivery.id, `no handler for ${delivery.kind}`);
-      log.error(context, 'delivery has no handler');
+      if (await store.giveUp(delivery.id, `no handler for ${delivery.kind}`)) log.error(context, 'delivery has no handler');
+      else log.warn(context, TAKEN_OVER);
       return;
     }
     const notBefore = (await handler.notBefore?.(delivery, started)) ?? started;
     if (notBefore > started) {
       // Paced, not failed: no attempt counted, and the lane takes other work until then.
-      await store.defer(delivery.id, notBefore);
-      log.debug({ ...context, waitMs: notBefore - started }, 'waiting for its slot');
+      if (await store.defer(delivery.id, notBefore)) log.debug({ ...context, waitMs: notBefore - started }, 'waiting for its slot');
+      else log.warn(context, TAKEN_OVER);
       return;
     }
     let apply: (() => Promise<void>) | void;
@@ -329,7 +329,7 @@ class LaneLoop {
           (error: unknown) => {
             if (stopped) return;
             // The database is away: the lease may lapse, and another replica may send it again.
-            log.warn({ ...context, error: (error as Error).message }, 'the lease of a delivery in progress could not be renewed');
+            log.warn({ ...context, error: error instanceof Error ? error.message : String(error) }, 'the lease of a delivery in progress could not be renewed');
             next();
           },
         );

@@ -33,13 +33,14 @@ export function opsRoutes({ metrics, writeProblem, failing, stopping, metricsHer
     const stale = !readiness || now - readiness.at >= 1000 || (readiness.known === null && failing() !== null);
     if (stale) {
       // Probes arriving while the database is asked share the one answer.
-      // A question that failed is a problem too, cached like any answer (not a 500 for a second);
-      // what went wrong is logged, not shown to whoever asks.
+      // A question that failed is a problem too, cached like any answer (not a 500 for a second).
       const problem = Promise.resolve()
         .then(writeProblem)
         .catch((error: unknown) => {
-          req.log.error({ error: error instanceof Error ? error.message : String(error) }, 'readiness could not ask the database');
-          return 'The database could not be asked whether it takes writes (the error is logged).';
+          req.log.error({ error: error instanceof Error ? error.message : String(error) }, 'readiness: the database answered with an unexpected error');
+          // Readiness answers anyone who asks: the database's own words (users, hosts) stay in the log.
+          const code = (error as { code?: unknown } | null)?.code;
+          return `The database cannot be written: it answered with an error the bot does not expect${typeof code === 'string' ? ` (${code})` : ''}; the bot's log has it.`;
         });
       const asked: NonNullable<typeof readiness> = { at: now, problem, known: undefined };
       readiness = asked;

@@ -278,7 +278,8 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   /**
    * Whether the database takes writes (readiness), without writing when all is well. After a
-   * failed write, a real (tiny) write tells when it works again. Returns the problem, or null.
+   * failed write, a real (tiny) write tells when it works again. Returns the problem, or null;
+   * throws an error it does not expect.
    */
   async writeProblem(at: Date): Promise<string | null> {
     try {
@@ -294,19 +295,22 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
       }
       return await this.#guard(() => this.#engine.probe());
     } catch (error) {
+      // Any other error is the caller's to log and to put in words fit to show.
       if (error instanceof StoreUnavailable) return error.message;
-      // Readiness answers anyone who asks: the database's own words (users, hosts) stay out.
-      const code = (error as { code?: unknown }).code;
-      return `The database cannot be written: it answered with an error the bot does not expect${typeof code === 'string' ? ` (${code})` : ''}.`;
+      throw error;
     }
   }
 
-  /** Lets go of what this process holds (another replica, or the next start, takes it at once), then closes. */
-  async close(): Promise<void> {
+  /**
+   * Lets go of what this process holds (another replica, or the next start, takes it at once),
+   * then closes. `inFlight`: deliveries whose calls may still land keep their leases until
+   * they lapse, so that no other replica sends them again meanwhile.
+   */
+  async close(options: { inFlight?: boolean } = {}): Promise<void> {
     if (this.#engine.shared) {
       try {
         await this.#engine.db.deleteFrom('lease').where('holder', '=', this.#me).execute();
-        await this.#engine.db.updateTable('delivery').set({ leased_until: null, leased_by: null }).where('leased_by', '=', this.#me).execute();
+        if (!options.inFlight) await this.#engine.db.updateTable('delivery').set({ leased_until: null, leased_by: null }).where('leased_by', '=', this.#me).execute();
       } catch {
         // The database is gone: the leases lapse on their own.
       }
@@ -1218,16 +1222,25 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   /**
    * Only the process that holds a delivery finishes it: once its lease ended and another
    * replica claimed the delivery, what this one learns comes too late to be written, even
-   * after that replica let go of it again. The lease is the fence: this process's claim.
+   * after that replica let go of it again (a success excepted: see `delivered`). The lease
+   * is the fence: this process's claim.
    */
   #ownedBy(eb: ExpressionBuilder<Tables, 'delivery'>): Expression<SqlBool> {
     return this.#engine.shared ? eb('leased_by', '=', this.#me) : sql<SqlBool>`1 = 1`;
   }
 
-  /** A delivered effect leaves the outbox; false when it was not this process's any more. */
+  /**
+   * A delivered effect leaves the outbox; false when another replica holds it now. A success
+   * still lands when the replica that took it over has let go of it again (paced, or its own
+   * attempt failed): otherwise the same card would be posted a second time.
+   */
   delivered(id: number): Promise<boolean> {
     return this.#on(async (db) => {
-      const result = await db.deleteFrom('delivery').where('id', '=', id).where((eb) => this.#ownedBy(eb)).executeTakeFirst();
+      const result = await db
+        .deleteFrom('delivery')
+        .where('id', '=', id)
+        .where((eb) => (this.#engine.shared ? eb.or([this.#ownedBy(eb), eb('leased_by', 'is', null)]) : this.#ownedBy(eb)))
+        .executeTakeFirst();
       return Number(result.numDeletedRows) === 1;
     });
   }

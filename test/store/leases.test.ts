@@ -98,7 +98,7 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
     expect((await a.deliveryStats(now)).pending + (await a.deliveryStats(now)).failed).toBe(0);
   });
 
-  it('a replica whose lease ended writes nothing even after the replica that took the delivery over let go of it again', async () => {
+  it('once the replica that took a delivery over has let go of it, a stalled replica’s failure is still not written, but its success is', async () => {
     const now = Date.now();
     const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
     await a.enqueue(id, { kind: 'post_card', payload: null }, new Date(now));
@@ -106,12 +106,25 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
     const taken = await b.nextDue('slack', now + LEASE_MS);
     // b's post failed: it is rescheduled, and nobody holds it until it is due again.
     expect(await b.reschedule(taken!.id, now + LEASE_MS + 5000, 'Slack answered HTTP 500')).toBe(true);
-    expect(await a.delivered(stalled!.id)).toBe(false);
     expect(await a.giveUp(stalled!.id, 'gave up')).toBe(false);
     expect(await a.reschedule(stalled!.id, now, 'timeout')).toBe(false);
+    expect(await a.defer(stalled!.id, now)).toBe(false);
     // Untouched by a: due when b said, with b's one attempt.
     expect(await b.earliestDue('slack')).toBe(now + LEASE_MS + 5000);
-    expect(await b.nextDue('slack', now + LEASE_MS + 5000)).toMatchObject({ id: taken!.id, attempts: 1, lastError: 'Slack answered HTTP 500' });
+    // a's post did go through after all: written, so that b does not post the card again.
+    expect(await a.delivered(stalled!.id)).toBe(true);
+    expect(await b.nextDue('slack', now + LEASE_MS + 5000)).toBeNull();
+  });
+
+  it('a replica stopping with deliveries still in flight keeps their leases, so nobody sends them again meanwhile', async () => {
+    const now = Date.now();
+    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
+    await a.enqueue(id, { kind: 'post_card', payload: null }, new Date(now));
+    expect(await a.nextDue('slack', now)).not.toBeNull();
+    await a.close({ inFlight: true });
+    a = await openStore(url);
+    expect(await b.nextDue('slack', now + 1)).toBeNull();
+    expect(await b.nextDue('slack', now + LEASE_MS)).toMatchObject({ checkId: id });
   });
 
   it('a check’s later delivery waits while another replica holds its earlier one; other checks go on', async () => {

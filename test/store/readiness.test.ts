@@ -122,7 +122,7 @@ describe('readiness when the database cannot be written', () => {
         const body = (await res.json()) as { error?: string };
         return res.status === 503 && body.error?.includes('does not expect') ? body : undefined;
       });
-      expect(ready.error).toBe('The database cannot be written: it answered with an error the bot does not expect (SQLITE_CONSTRAINT_TRIGGER).');
+      expect(ready.error).toBe("The database cannot be written: it answered with an error the bot does not expect (SQLITE_CONSTRAINT_TRIGGER); the bot's log has it.");
       for (const when of ['insert', 'update']) other.exec(`DROP TRIGGER refuse_${when}`);
       await readyzBecomes(h, 200);
     } finally {
