@@ -197,15 +197,16 @@ export interface OutboxPort {
   /** Another lease on a claimed delivery whose calls still run; false once it is no longer this process's. */
   extendLease(id: number, nowMs: number): Promise<boolean>;
   /**
-   * A delivered effect leaves the outbox. False when it was no longer this process's to finish
-   * (its lease ended and another replica took it over): what it would write is not written.
+   * A delivered effect leaves the outbox. False when another replica holds it now, gave it up,
+   * or it is gone (its lease ended and another replica took it over): what this process would
+   * write is not written. Let go of by another replica to try later, it still lands.
    */
   delivered(id: number): Promise<boolean>;
-  /** False, like `delivered`, when the delivery was no longer this process's: nothing is written. */
+  /** False when the delivery is not this process's claim (any more): nothing is written. */
   reschedule(id: number, nextAttemptAt: number, error: string): Promise<boolean>;
-  /** Not due before `nextAttemptAt` (paced, not failed: no attempt counted); false, like `delivered`, when it was no longer this process's. */
+  /** Not due before `nextAttemptAt` (paced, not failed: no attempt counted); false, like `reschedule`, when not this process's claim. */
   defer(id: number, nextAttemptAt: number): Promise<boolean>;
-  /** False, like `delivered`, when the delivery was no longer this process's: nothing is written. */
+  /** False, like `reschedule`, when not this process's claim: nothing is written. */
   giveUp(id: number, error: string): Promise<boolean>;
   deliveryStats(nowMs: number): Promise<DeliveryStats>;
 }

@@ -45,7 +45,7 @@ export function shutdownOnce(o: ShutdownParts): () => Promise<void> {
       await bounded(o.nudger.stop());
       await bounded(o.gate.settled());
       const drained = await o.worker.stop(Math.max(0, deadline - Date.now()));
-      if (!drained) o.log.warn('deliveries still in flight at shutdown: they will be sent after the next start');
+      if (!drained) o.log.warn('deliveries still in flight at shutdown: they are sent again once their leases lapse (DELIVERY_LEASE_SECONDS on PostgreSQL; at the next start on SQLite)');
       o.metricsServer?.closeAllConnections();
       o.metricsServer?.close();
       await o.store.close({ inFlight: !drained });

@@ -204,7 +204,7 @@ class LaneLoop {
       let mine: boolean;
       try {
         mine = await store.transaction(async () => {
-          // Still this process's: another replica did not take it over meanwhile.
+          // Not held by another replica: none took it over meanwhile.
           if (!(await store.delivered(delivery.id))) return false;
           await apply?.();
           return true;
@@ -287,7 +287,7 @@ class LaneLoop {
     let mine: boolean;
     try {
       mine = await store.transaction(async () => {
-        // Still this process's: another replica did not take it over meanwhile.
+        // Not held by another replica: none took it over meanwhile.
         if (!(await store.delivered(delivery.id))) return false;
         await apply?.();
         return true;

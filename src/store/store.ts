@@ -1230,16 +1230,19 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
   }
 
   /**
-   * A delivered effect leaves the outbox; false when another replica holds it now. A success
-   * still lands when the replica that took it over has let go of it again (paced, or its own
-   * attempt failed): otherwise the same card would be posted a second time.
+   * A delivered effect leaves the outbox; false when another replica holds it now, gave it up
+   * for good, or it is gone. A success still lands when the replica that took it over has let
+   * go of it to try again later (paced, or its own attempt failed) and nobody has claimed it
+   * since: otherwise the same message would be sent again.
    */
   delivered(id: number): Promise<boolean> {
     return this.#on(async (db) => {
       const result = await db
         .deleteFrom('delivery')
         .where('id', '=', id)
-        .where((eb) => (this.#engine.shared ? eb.or([this.#ownedBy(eb), eb('leased_by', 'is', null)]) : this.#ownedBy(eb)))
+        .where((eb) =>
+          this.#engine.shared ? eb.or([this.#ownedBy(eb), eb.and([eb('leased_by', 'is', null), eb('state', '=', 'pending')])]) : this.#ownedBy(eb),
+        )
         .executeTakeFirst();
       return Number(result.numDeletedRows) === 1;
     });

@@ -116,6 +116,17 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
     expect(await b.nextDue('slack', now + LEASE_MS + 5000)).toBeNull();
   });
 
+  it('a stalled replica’s success is not written over a delivery another replica gave up for good', async () => {
+    const now = Date.now();
+    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
+    await a.enqueue(id, { kind: 'report', payload: { projectId: 42, mergeRequestIid: 128, sha: sampleEvent.sha, statusCheckId: 7, status: 'passed' } }, new Date(now));
+    const stalled = await a.nextDue('gitlab', now);
+    const taken = await b.nextDue('gitlab', now + LEASE_MS);
+    expect(await b.giveUp(taken!.id, 'GitLab answered 409')).toBe(true);
+    expect(await a.delivered(stalled!.id)).toBe(false);
+    expect(await a.deliveryStats(now + LEASE_MS)).toMatchObject({ pending: 0, failed: 1 });
+  });
+
   it('a replica stopping with deliveries still in flight keeps their leases, so nobody sends them again meanwhile', async () => {
     const now = Date.now();
     const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
@@ -124,7 +135,9 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
     await a.close({ inFlight: true });
     a = await openStore(url);
     expect(await b.nextDue('slack', now + 1)).toBeNull();
-    expect(await b.nextDue('slack', now + LEASE_MS)).toMatchObject({ checkId: id });
+    expect(await a.nextDue('slack', now + 1)).toBeNull();
+    // Once the lease lapses, any replica takes it, the restarted one included.
+    expect(await a.nextDue('slack', now + LEASE_MS)).toMatchObject({ checkId: id });
   });
 
   it('a check’s later delivery waits while another replica holds its earlier one; other checks go on', async () => {
