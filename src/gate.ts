@@ -11,15 +11,8 @@ import { StoreUnavailable, type AuditEvent, type AuditInput, type CheckCursor, t
 
 export type { AuthorNoticePayload, BreakGlassNotice, HomeRefreshPayload, NotePayload, ReportPayload } from './domain/effects.js';
 
-/** How long after opening the Home tab a person's tab is kept current. */
+/** How long after opening the Home tab a person's tab is kept current after decisions. */
 const HOME_TAB_KEPT_MS = 12 * 60 * 60_000;
-/**
- * A Home tab is drawn again this long after the change that calls for it, so that a burst of
- * changes (a push that supersedes, a run of new checks) draws it once.
- */
-const HOME_REFRESH_AFTER_MS = 1000;
-/** A waiting refresh due sooner than this may be drawing already: a change then queues another. */
-const HOME_REFRESH_MARGIN_MS = 250;
 /** The most events one read of the audit trail returns at once (an export streams them all, batch by batch). */
 const HISTORY_LIMIT = 100_000;
 /** How many events an export reads at a time. */
@@ -85,7 +78,6 @@ export class Gate {
       for (const { id, to } of plan.retire) {
         if (await store.retire(id, to, at)) {
           await this.#updateCard(id, at);
-          await this.#refreshHomes(id, at);
           await audit(id, to, to === 'superseded' ? `superseded by ${shortSha(event.sha)}` : `merge request ${to}`);
         }
       }
@@ -97,7 +89,6 @@ export class Gate {
         if (plan.state === 'pending' && cardDue) {
           await store.enqueue(id, { kind: 'post_card', payload: null }, at);
           await this.#scheduleNudges(id, rule, at, { fresh: true });
-          await this.#refreshHomes(id, at);
         }
         await audit(id, 'received', `state ${plan.state}${plan.late ? ' (a late call about an older commit)' : ''}; rule “${rule.name}”, ${rule.required} approval(s) needed`);
         if (source === 'reconciled') await audit(id, 'reconciled', 'GitLab never called for this commit; found by the sweep');
@@ -117,7 +108,6 @@ export class Gate {
             await store.enqueue(same.id, { kind: 'post_card', payload: null }, at);
             await this.#scheduleNudges(same.id, rule, at);
           }
-          await this.#refreshHomes(same.id, at);
           await audit(same.id, 'reopened');
           break;
         case 'post_card':
@@ -657,18 +647,8 @@ export class Gate {
   async #followUp(checkId: number, about: AuthorNoticePayload['about'] | null, at: Date): Promise<void> {
     const { store } = this.#o;
     if (about && this.#o.notifyAuthors) await store.enqueue(checkId, { kind: 'notify_author', payload: { about } satisfies AuthorNoticePayload }, at);
-    await this.#refreshHomes(checkId, at);
-  }
-
-  /**
-   * Open Home tabs drawn again after a change to what they list: a check that now waits, or
-   * no longer does. One refresh per person gathers the changes of the next second.
-   */
-  async #refreshHomes(checkId: number, at: Date): Promise<void> {
-    const { store } = this.#o;
     for (const userId of await store.homeViewers(new Date(at.getTime() - HOME_TAB_KEPT_MS))) {
-      if (await store.homeRefreshWaiting(userId, at.getTime() + HOME_REFRESH_MARGIN_MS)) continue;
-      await store.enqueue(checkId, { kind: 'refresh_home', payload: { userId } satisfies HomeRefreshPayload }, at, new Date(at.getTime() + HOME_REFRESH_AFTER_MS));
+      await store.enqueue(checkId, { kind: 'refresh_home', payload: { userId } satisfies HomeRefreshPayload }, at);
     }
   }
 

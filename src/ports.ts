@@ -182,15 +182,13 @@ export interface PeoplePort {
   sightingsAround(accounts: readonly string[]): Promise<Array<{ account: string; seen: string }>>;
   homeOpened(userId: string, at: Date): Promise<void>;
   homeViewers(since: Date): Promise<string[]>;
-  /** A refresh of this person's Home tab waits, not due before `dueAfterMs` (so it has not drawn yet). */
-  homeRefreshWaiting(userId: string, dueAfterMs: number): Promise<boolean>;
   homeViewHash(userId: string): Promise<string | null>;
   setHomeViewHash(userId: string, hash: string): Promise<void>;
 }
 
 /** The outbox: effects written with their cause, taken out one lane at a time. */
 export interface OutboxPort {
-  enqueue(checkId: number, effect: Effect, at: Date, dueAt?: Date): Promise<void>;
+  enqueue(checkId: number, effect: Effect, at: Date): Promise<void>;
   /** `listener` hears which lanes got new deliveries, once they are committed (this process's own). */
   onQueued(listener: (lanes: ReadonlySet<Lane>) => void): void;
   hasPendingDelivery(checkId: number, kind: EffectKind): Promise<boolean>;

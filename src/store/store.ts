@@ -1046,27 +1046,6 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
     );
   }
 
-  /**
-   * Whether a Home tab refresh for this person waits that is not due before `dueAfterMs`: it
-   * has not drawn the tab yet, so it will draw whatever changes until then.
-   */
-  homeRefreshWaiting(userId: string, dueAfterMs: number): Promise<boolean> {
-    const { payload } = encodeEffect({ kind: 'refresh_home', payload: { userId } });
-    return this.#read(
-      async (db) =>
-        (await db
-          .selectFrom('delivery')
-          .select('id')
-          .where('lane', '=', LANE_OF.refresh_home)
-          .where('state', '=', 'pending')
-          .where('next_attempt_at', '>', dueAfterMs)
-          .where('kind', '=', 'refresh_home')
-          .where('payload', '=', payload)
-          .limit(1)
-          .executeTakeFirst()) !== undefined,
-    );
-  }
-
   homeViewHash(userId: string): Promise<string | null> {
     return this.#read(async (db) => (await db.selectFrom('home_tab').select('view_hash').where('user_id', '=', userId).executeTakeFirst())?.view_hash ?? null);
   }
@@ -1117,17 +1096,14 @@ export class Store implements Transactions, CheckPort, ReconcilePort, NudgePort,
 
   // --- deliveries (the outbox) ---------------------------------------------------------
 
-  /**
-   * Queues an effect on its kind's lane, due at `dueAt` (at once by default); the lane hears of
-   * it once the row is committed (`onQueued`).
-   */
-  async enqueue(checkId: number, effect: Effect, at: Date, dueAt: Date = at): Promise<void> {
+  /** Queues an effect on its kind's lane; the lane hears of it once the row is committed (`onQueued`). */
+  async enqueue(checkId: number, effect: Effect, at: Date): Promise<void> {
     const { kind, payload } = encodeEffect(effect);
     const lane = LANE_OF[kind];
     await this.#on(async (db) => {
       await db
         .insertInto('delivery')
-        .values({ check_id: checkId, lane, kind, payload, next_attempt_at: dueAt.getTime(), created_at: at.toISOString(), leased_until: null, leased_by: null })
+        .values({ check_id: checkId, lane, kind, payload, next_attempt_at: at.getTime(), created_at: at.toISOString(), leased_until: null, leased_by: null })
         .execute();
     });
     const inside = this.#transaction.getStore();

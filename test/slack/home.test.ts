@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appHomeOpened, homeButtonClick, sendEvent, sendInteraction } from '../../src/fakes/slack.js';
-import { eventually } from '../support/eventually.js';
 import { APPROVER, OUTSIDER, SECRETS, sha, startHarness, statusCheck, type Harness } from '../support/harness.js';
 
 type Block = { type: string; block_id?: string; text?: { text: string }; elements?: Array<{ action_id?: string; value?: string; text?: { text: string } }> };
@@ -144,34 +143,5 @@ describe('the Slack Home tab', () => {
     expect(after).toBeDefined();
     const last = h.slack.homeViews(APPROVER).at(-1)!.blocks as Block[];
     expect(buttons(last)).toEqual([]);
-  });
-  it('an open Home tab is drawn again when a check arrives and when a push supersedes it, once for a burst', async () => {
-    const before = await openHome(APPROVER);
-    expect(buttons(before)).toEqual([]);
-    // A check arrives: the tab lists it, after its card is out.
-    const first = (await h.receive(statusCheck({ iid: 301, title: 'First on the tab' }))).body.id as number;
-    await h.slack.waitFor('views.publish', 2, (c) => c.body.user_id === APPROVER);
-    const withFirst = h.slack.homeViews(APPROVER).at(-1)!.blocks as Block[];
-    expect(textOf(withFirst)).toContain('First on the tab');
-    expect(buttons(withFirst).map((b) => b.value)).toEqual([String(first), String(first)]);
-
-    // A new push supersedes it: the tab lists the new commit's check instead.
-    const second = (await h.receive(statusCheck({ iid: 301, title: 'First on the tab', sha: sha(2) }))).body.id as number;
-    expect(second).not.toBe(first);
-    await h.slack.waitFor('views.publish', 3, (c) => c.body.user_id === APPROVER);
-    const afterPush = h.slack.homeViews(APPROVER).at(-1)!.blocks as Block[];
-    expect(buttons(afterPush).map((b) => b.value)).toEqual([String(second), String(second)]);
-
-    // Five checks in a burst: drawn once or twice, not five times, and the last drawing lists them all.
-    const published = h.slack.calls('views.publish').filter((c) => c.body.user_id === APPROVER).length;
-    const burst: number[] = [];
-    for (let iid = 310; iid < 315; iid += 1) burst.push((await h.receive(statusCheck({ iid }))).body.id as number);
-    await h.slack.waitFor('chat.postMessage', 7);
-    const all = await eventually('the tab listing the whole burst', () => {
-      const last = h.slack.homeViews(APPROVER).at(-1)!.blocks as Block[];
-      return burst.every((id) => buttons(last).some((b) => b.value === String(id))) ? last : undefined;
-    });
-    expect(buttons(all)).toHaveLength(12);
-    expect(h.slack.calls('views.publish').filter((c) => c.body.user_id === APPROVER).length - published).toBeLessThanOrEqual(2);
   });
 });

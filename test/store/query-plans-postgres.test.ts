@@ -139,7 +139,6 @@ describe.runIf(postgresReady)('query plans on PostgreSQL of the reads behind eve
     await expectIndexed(() => store.checksWithoutCard());
     await expectIndexed(() => store.dueNudges(at.getTime() + 100, 50));
     await expectIndexed(() => store.nextDue('slack', at.getTime()));
-    await expectIndexed(() => store.homeRefreshWaiting('U0A', at.getTime()));
     await expectIndexed(() => store.nextDue('gitlab', at.getTime()));
   });
 

@@ -100,7 +100,6 @@ describe('query plans of the reads behind every page and Slack answer', () => {
     await expectIndexed(() => store.checksWithoutCard());
     await expectIndexed(() => store.dueNudges(at.getTime() + 100, 50));
     await expectIndexed(() => store.nextDue('slack', at.getTime()));
-    await expectIndexed(() => store.homeRefreshWaiting('U0A', at.getTime()));
     await expectIndexed(() => store.nextDue('gitlab', at.getTime()));
   });
 
