@@ -48,6 +48,10 @@ export async function openPostgres(url: string, options: EngineOptions = {}): Pr
   });
   // An idle connection the server dropped: the pool replaces it; the next query says what happened.
   pool.on('error', () => undefined);
+  // A connection the server cuts while the bot holds it between two statements (a restart, a
+  // failover, pg_terminate_backend) says so in an 'error' event, which would end the process
+  // unheard. Its next statement fails instead (503), and the pool replaces it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     await migrate(pool);
   } catch (error) {
