@@ -133,13 +133,9 @@ export class Metrics {
     (lane === 'gitlab' ? this.#gitlabSeconds : this.#slackSeconds).observe({ kind, outcome }, ms / 1000);
   }
 
-  async render(): Promise<string> {
+  render(): Promise<string> {
     // prom-client calls every collect at once: this scrape's gauges share one fresh reading.
     this.#outbox = null;
-    try {
-      return await this.registry.metrics();
-    } finally {
-      this.#outbox = null;
-    }
+    return this.registry.metrics();
   }
 }

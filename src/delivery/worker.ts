@@ -198,17 +198,12 @@ class LaneLoop {
 
   /** Writes what was delivered while the database refused; throws while it still does. */
   async #writeUnwritten(): Promise<void> {
-    const { store, log } = this.o;
+    const { log } = this.o;
     while (this.#unwritten.length > 0) {
       const { delivery, apply, started } = this.#unwritten[0]!;
       let mine: boolean;
       try {
-        mine = await store.transaction(async () => {
-          // Not held by another replica: none took it over meanwhile.
-          if (!(await store.delivered(delivery.id))) return false;
-          await apply?.();
-          return true;
-        });
+        mine = await this.#writeDelivered(delivery.id, apply);
       } catch (error) {
         if (error instanceof StoreUnavailable) throw error;
         // Not the database's availability: holding on would stall the lane for good.
@@ -286,12 +281,7 @@ class LaneLoop {
     stopRenewing();
     let mine: boolean;
     try {
-      mine = await store.transaction(async () => {
-        // Not held by another replica: none took it over meanwhile.
-        if (!(await store.delivered(delivery.id))) return false;
-        await apply?.();
-        return true;
-      });
+      mine = await this.#writeDelivered(delivery.id, apply);
     } catch (error) {
       if (!(error instanceof StoreUnavailable)) {
         await this.#failed(delivery, handler, error, started, context);
@@ -307,6 +297,16 @@ class LaneLoop {
     }
     this.o.onOutcome?.(this.lane, delivery.kind, 'delivered', this.o.clock() - started);
     log.info(context, 'delivered');
+  }
+
+  /** Takes a sent delivery out of the outbox and writes what it learnt, in one transaction; false when another replica holds it. */
+  #writeDelivered(id: number, apply: (() => Promise<void>) | void): Promise<boolean> {
+    const { store } = this.o;
+    return store.transaction(async () => {
+      if (!(await store.delivered(id))) return false;
+      await apply?.();
+      return true;
+    });
   }
 
   /**

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LANE_OF, type Effect } from '../../src/domain/effects.js';
+import type { Delivery } from '../../src/ports.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { dropPostgres, freshPostgres, postgresReady } from '../support/postgres.js';
 import { sampleEvent } from '../support/samples.js';
@@ -21,6 +23,23 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
     await Promise.all([a.close(), b.close()]);
     await dropPostgres(url);
   });
+
+  /** A check with one delivery queued by `a` at `now`; its id. */
+  const queued = async (effect: Effect, now: number): Promise<number> => {
+    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
+    await a.enqueue(id, effect, new Date(now));
+    return id;
+  };
+
+  /** `a` claims the delivery, stalls past its lease, and `b` takes it over. */
+  const stalledAndTakenOver = async (effect: Effect, now: number) => {
+    await queued(effect, now);
+    const lane = LANE_OF[effect.kind];
+    const stalled = (await a.nextDue(lane, now)) as Delivery;
+    const taken = (await b.nextDue(lane, now + LEASE_MS)) as Delivery;
+    expect(taken.id).toBe(stalled.id);
+    return { stalled, taken };
+  };
 
   it('a job lease is held by one replica until it lapses, and its holder keeps it', async () => {
     const now = Date.now();
@@ -46,8 +65,7 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
 
   it('a delivery claimed by one replica is not taken by another until its lease ends', async () => {
     const now = Date.now();
-    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
-    await a.enqueue(id, { kind: 'post_card', payload: null }, new Date(now));
+    const id = await queued({ kind: 'post_card', payload: null }, now);
     const claimed = await a.nextDue('slack', now);
     expect(claimed?.checkId).toBe(id);
     expect(await b.nextDue('slack', now)).toBeNull();
@@ -60,8 +78,7 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
 
   it('a delivery whose calls still run keeps its lease while its replica renews it, and not after another took it over', async () => {
     const now = Date.now();
-    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
-    await a.enqueue(id, { kind: 'notify_author', payload: { about: 'approved' } }, new Date(now));
+    await queued({ kind: 'notify_author', payload: { about: 'approved' } }, now);
     const slow = await a.nextDue('slack', now);
     expect(await a.extendLease(slow!.id, now + 50_000)).toBe(true);
     // Renewed from 50 s on: still a's at the first lease's end...
@@ -76,16 +93,12 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
 
   it('a replica whose lease ended writes nothing about the delivery another replica took over', async () => {
     const now = Date.now();
-    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
-    await a.enqueue(id, { kind: 'report', payload: { projectId: 42, mergeRequestIid: 128, sha: sampleEvent.sha, statusCheckId: 7, status: 'passed' } }, new Date(now));
-    const stalled = await a.nextDue('gitlab', now);
-    const taken = await b.nextDue('gitlab', now + LEASE_MS);
-    expect(taken?.id).toBe(stalled?.id);
+    const { stalled, taken } = await stalledAndTakenOver({ kind: 'report', payload: { projectId: 42, mergeRequestIid: 128, sha: sampleEvent.sha, statusCheckId: 7, status: 'passed' } }, now);
     // The stalled replica comes back: its retry, pacing or failure does not free b's claim...
     // (each says so, so that the worker does not write what the failure meant either)...
-    expect(await a.reschedule(stalled!.id, now, 'timeout')).toBe(false);
-    expect(await a.defer(stalled!.id, now)).toBe(false);
-    expect(await a.giveUp(stalled!.id, 'gave up')).toBe(false);
+    expect(await a.reschedule(stalled.id, now, 'timeout')).toBe(false);
+    expect(await a.defer(stalled.id, now)).toBe(false);
+    expect(await a.giveUp(stalled.id, 'gave up')).toBe(false);
     const c = await openStore(url);
     try {
       expect(await c.nextDue('gitlab', now + LEASE_MS + 1)).toBeNull();
@@ -93,44 +106,37 @@ describe.runIf(postgresReady)('leases and claims between replicas', () => {
       await c.close();
     }
     // ...and its success is not its to write: b finishes the delivery.
-    expect(await a.delivered(stalled!.id)).toBe(false);
-    expect(await b.delivered(taken!.id)).toBe(true);
+    expect(await a.delivered(stalled.id)).toBe(false);
+    expect(await b.delivered(taken.id)).toBe(true);
     expect((await a.deliveryStats(now)).pending + (await a.deliveryStats(now)).failed).toBe(0);
   });
 
   it('once the replica that took a delivery over has let go of it, a stalled replica’s failure is still not written, but its success is', async () => {
     const now = Date.now();
-    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
-    await a.enqueue(id, { kind: 'post_card', payload: null }, new Date(now));
-    const stalled = await a.nextDue('slack', now);
-    const taken = await b.nextDue('slack', now + LEASE_MS);
+    const { stalled, taken } = await stalledAndTakenOver({ kind: 'post_card', payload: null }, now);
     // b's post failed: it is rescheduled, and nobody holds it until it is due again.
-    expect(await b.reschedule(taken!.id, now + LEASE_MS + 5000, 'Slack answered HTTP 500')).toBe(true);
-    expect(await a.giveUp(stalled!.id, 'gave up')).toBe(false);
-    expect(await a.reschedule(stalled!.id, now, 'timeout')).toBe(false);
-    expect(await a.defer(stalled!.id, now)).toBe(false);
+    expect(await b.reschedule(taken.id, now + LEASE_MS + 5000, 'Slack answered HTTP 500')).toBe(true);
+    expect(await a.giveUp(stalled.id, 'gave up')).toBe(false);
+    expect(await a.reschedule(stalled.id, now, 'timeout')).toBe(false);
+    expect(await a.defer(stalled.id, now)).toBe(false);
     // Untouched by a: due when b said, with b's one attempt.
     expect(await b.earliestDue('slack')).toBe(now + LEASE_MS + 5000);
     // a's post did go through after all: written, so that b does not post the card again.
-    expect(await a.delivered(stalled!.id)).toBe(true);
+    expect(await a.delivered(stalled.id)).toBe(true);
     expect(await b.nextDue('slack', now + LEASE_MS + 5000)).toBeNull();
   });
 
   it('a stalled replica’s success is not written over a delivery another replica gave up for good', async () => {
     const now = Date.now();
-    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
-    await a.enqueue(id, { kind: 'report', payload: { projectId: 42, mergeRequestIid: 128, sha: sampleEvent.sha, statusCheckId: 7, status: 'passed' } }, new Date(now));
-    const stalled = await a.nextDue('gitlab', now);
-    const taken = await b.nextDue('gitlab', now + LEASE_MS);
-    expect(await b.giveUp(taken!.id, 'GitLab answered 409')).toBe(true);
-    expect(await a.delivered(stalled!.id)).toBe(false);
+    const { stalled, taken } = await stalledAndTakenOver({ kind: 'report', payload: { projectId: 42, mergeRequestIid: 128, sha: sampleEvent.sha, statusCheckId: 7, status: 'passed' } }, now);
+    expect(await b.giveUp(taken.id, 'GitLab answered 409')).toBe(true);
+    expect(await a.delivered(stalled.id)).toBe(false);
     expect(await a.deliveryStats(now + LEASE_MS)).toMatchObject({ pending: 0, failed: 1 });
   });
 
   it('a replica stopping with deliveries still in flight keeps their leases, so nobody sends them again meanwhile', async () => {
     const now = Date.now();
-    const id = await a.insertCheck(sampleEvent, 'pending', null, RULE, new Date(now)).then((c) => c.id);
-    await a.enqueue(id, { kind: 'post_card', payload: null }, new Date(now));
+    const id = await queued({ kind: 'post_card', payload: null }, now);
     expect(await a.nextDue('slack', now)).not.toBeNull();
     await a.close({ inFlight: true });
     a = await openStore(url);
