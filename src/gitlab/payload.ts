@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { MergeRequestEvent } from '../domain/check.js';
 import { storable } from '../well-formed.js';
 

@@ -1,5 +1,5 @@
 import { setTimeout as wait } from 'node:timers/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { MergeRequestEvent } from '../domain/check.js';
 import type { ListedStatusCheck } from '../domain/reconcile.js';
 

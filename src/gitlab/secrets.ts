@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import picomatch from 'picomatch';
 import { LineCounter, parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One entry of GITLAB_WEBHOOK_SECRETS_FILE: the projects it covers and the secrets they sign with. */
 export interface ProjectSecrets {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Freeze } from '../domain/freeze.js';
 import type { Policy, Rule } from '../domain/policy.js';
 import { isTimeZone, parseDuration, parseTimeOfDay, WEEKDAYS, type Reminders, type WeeklyWindow } from '../domain/schedule.js';

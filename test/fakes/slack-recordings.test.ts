@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SLACK_RECORDINGS, socketModeEnvelope } from '../../src/fakes/slack-requests.js';
 import { APPROVE_ACTION, EMERGENCY_APPROVE_ACTION, REJECT_ACTION } from '../../src/slack/card.js';
 import { BREAK_GLASS_VIEW } from '../../src/slack/listeners/views/break-glass-modal.js';
