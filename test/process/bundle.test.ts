@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -95,6 +96,18 @@ describe('the bundled bot', () => {
       await socket.close();
     }
   }, 90_000);
+
+  it('finds every library it leaves to node_modules from where it runs', () => {
+    const files = [bundle, ...fs.readdirSync(path.join(buildDir, 'chunks')).filter((f) => f.endsWith('.js')).map((f) => path.join(buildDir, 'chunks', f))];
+    // What the minified bundle asks for: require("x"), import("x") and import … from"x".
+    const named = /(?:__require\(|import\(|\bfrom)"([@\w][\w./@:-]*)"/g;
+    const left = new Set(files.flatMap((file) => [...fs.readFileSync(file, 'utf8').matchAll(named)].map((m) => m[1]!)));
+    // pg-native: node-postgres's optional binding, which it asks for only when told to.
+    const libraries = [...left].filter((name) => !name.startsWith('.') && !isBuiltin(name) && name !== 'pg-native').sort();
+    expect(libraries).toEqual(expect.arrayContaining(['better-sqlite3', 'iconv-lite/encodings/tables/shiftjis.json', 'undici']));
+    const requireFromBundle = createRequire(bundle);
+    for (const name of libraries) expect(() => requireFromBundle.resolve(name), name).not.toThrow();
+  });
 
   it('refuses a status check call whose signature is wrong, as the source does', async () => {
     const bot = await bots.start(testEnv(slack, gitlab, dir, { LOG_LEVEL: 'info' }), 60_000, [bundle]);
