@@ -82,6 +82,20 @@ export default tseslint.config(
     },
   },
   {
+    // zod's `z` export carries every locale with it: a namespace import lets the bundle keep
+    // only what is used (half a megabyte less to parse at every start).
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier",
+          message: "Import zod as `import * as z from 'zod'`: a named import keeps all of its locales in the bundle.",
+        },
+      ],
+    },
+  },
+  {
     files: ['src/demo/**', 'bench/**', 'test/**', '.ci/**'],
     rules: { 'no-console': 'off' },
   },
