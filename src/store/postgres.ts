@@ -130,8 +130,13 @@ async function migrate(pool: pg.Pool): Promise<void> {
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
-  } finally {
-    // Not back to the pool with its session's settings: a new connection replaces it.
+    // Back to the pool with the settings a new connection has: the first statements after
+    // the start need no connection of their own.
+    await client.query('RESET statement_timeout');
+  } catch (error) {
+    // Its state is unknown (a migration failed halfway, the server went away): not reused.
     client.release(true);
+    throw error;
   }
+  client.release();
 }
