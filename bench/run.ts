@@ -306,10 +306,14 @@ function postgresCpuMs(server: PostgresServer): number | null {
   return ticks * 10;
 }
 
+/** `npm start`'s arguments to node. */
+const startCommand = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
+
 /** Starts the built bot on `store` against the stand-ins; resolves once /healthz answers. */
 async function startTheBot(store: Store, dir: string, slack: FakeSlack, gitlab: FakeGitLab) {
   const started = await startProcess(
-    ['dist/main.js'],
+    // As `npm start` and the image start it: Node's settings included.
+    startCommand,
     {
       PATH: process.env.PATH,
       PORT: '0',

@@ -162,8 +162,10 @@ describe('Dockerfile', () => {
     expect(importers).toEqual([]);
   });
 
-  it('starts node dist/main.js', () => {
-    expect(last('CMD')).toBe('["node", "dist/main.js"]');
+  it('starts dist/main.js the way `npm start` does', () => {
+    const start = (JSON.parse(readRepoFile('package.json')) as { scripts: { start: string } }).scripts.start;
+    expect(start).toMatch(/^node .*dist\/main\.js$/);
+    expect(JSON.parse(last('CMD'))).toEqual(start.split(' '));
   });
 });
 
