@@ -23,6 +23,7 @@ import pg from 'pg';
 import { FakeGitLab, gitlabSignature } from '../src/fakes/gitlab.js';
 import { buttonClick, FakeSlack, sendCommand, sendInteraction } from '../src/fakes/slack.js';
 import { copySqliteToPostgres } from '../src/store/copy.js';
+import { isPostgresUrl } from '../src/store/engine.js';
 import { seedDatabase, type Seeded } from '../src/store/seed.js';
 import { startPostgres, type PostgresServer } from '../test/support/postgres-server.js';
 
@@ -40,7 +41,7 @@ const { values } = parseArgs({
 });
 if (values.only !== undefined && values.only !== 'startup') throw new Error(`--only ${values.only}: the only part that runs alone is "startup"`);
 if (!['sqlite', 'postgres', 'both'].includes(values.store)) throw new Error(`--store ${values.store}: say sqlite, postgres or both`);
-if (values.postgres !== undefined && !/^postgres(ql)?:\/\//.test(values.postgres)) throw new Error('--postgres must be a PostgreSQL URL such as postgres://user@127.0.0.1:5432/bench');
+if (values.postgres !== undefined && !isPostgresUrl(values.postgres)) throw new Error('--postgres must be a PostgreSQL URL such as postgres://user@127.0.0.1:5432/bench');
 const CHECKS = Number(values.checks);
 const CONCURRENCY = Number(values.concurrency);
 const ROWS = Number(values.rows);

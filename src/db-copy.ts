@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { copySqliteToPostgres } from './store/copy.js';
+import { isPostgresUrl } from './store/engine.js';
 
 /**
  * `npm run db:copy -- --from <SQLite file> --to <postgres:// URL>`: moves an existing database
@@ -9,7 +10,7 @@ import { copySqliteToPostgres } from './store/copy.js';
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' } } });
   const to = values.to ?? process.env.DATABASE_URL;
-  if (!values.from || !to || !/^postgres(ql)?:\/\//.test(to)) {
+  if (!values.from || !to || !isPostgresUrl(to)) {
     process.stderr.write('Usage: npm run db:copy -- --from /data/approvals.db --to postgres://user:password@host:5432/approvals\n(--to defaults to DATABASE_URL)\n');
     process.exit(64); // EX_USAGE
   }

@@ -42,6 +42,11 @@ export interface Migration {
   postgres: string;
 }
 
+/** A DATABASE_URL that names PostgreSQL (`postgres://` or `postgresql://`); anything else is a SQLite file. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
+}
+
 export function newerSchema(applied: number, known: number): Error {
   return new Error(
     `The database was written by a newer version (schema ${applied}, this build knows ${known}): run that version or restore a backup.`,

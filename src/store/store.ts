@@ -7,7 +7,7 @@ import { decidedState } from '../domain/lifecycle.js';
 import { LANE_OF, type Effect, type EffectKind, type Lane } from '../domain/effects.js';
 import type { Nudge } from '../domain/schedule.js';
 import { decodeEffect, encodeEffect } from './effect-codec.js';
-import type { Engine, EngineOptions } from './engine.js';
+import { isPostgresUrl, type Engine, type EngineOptions } from './engine.js';
 import type { DeliveryTable, StatusCheckTable, Tables } from './schema.js';
 import { openSqlite } from './sqlite.js';
 import {
@@ -156,7 +156,7 @@ export interface StoreOptions extends EngineOptions {
  */
 export async function openStore(location: string, options: StoreOptions = {}): Promise<Store> {
   // PostgreSQL's driver is read only by the bots that use it.
-  const engine = /^postgres(ql)?:\/\//.test(location) ? await (await import('./postgres.js')).openPostgres(location, options) : openSqlite(location, options);
+  const engine = isPostgresUrl(location) ? await (await import('./postgres.js')).openPostgres(location, options) : openSqlite(location, options);
   return new Store(engine, options);
 }
 

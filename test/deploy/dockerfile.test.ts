@@ -165,7 +165,7 @@ describe('Dockerfile', () => {
   it('starts dist/main.js the way `npm start` does', () => {
     const start = (JSON.parse(readRepoFile('package.json')) as { scripts: { start: string } }).scripts.start;
     expect(start).toMatch(/^node .*dist\/main\.js$/);
-    expect(JSON.parse(last('CMD'))).toEqual(start.split(' '));
+    expect(JSON.parse(last('CMD') ?? 'null')).toEqual(start.split(' '));
   });
 });
 
