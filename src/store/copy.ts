@@ -24,8 +24,8 @@ const TABLES = [
   { name: 'shared_key', key: ['name'] },
 ] as const satisfies ReadonlyArray<{ name: keyof Tables; key: readonly string[] }>;
 
-/** Tables whose id PostgreSQL generates: their sequences move past the copied ids. */
-const IDENTITY = ['status_check', 'decision', 'delivery', 'audit_event', 'decision_request', 'nudge'] as const;
+/** Tables keyed by an id PostgreSQL generates: their sequences move past the copied ids. */
+const IDENTITY = TABLES.filter((table) => table.key.length === 1 && table.key[0] === 'id').map((table) => table.name);
 
 /** PostgreSQL's limit on the parameters of one statement: each batch is as large as fits under it. */
 const MAX_PARAMETERS = 65_535;
