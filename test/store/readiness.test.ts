@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
@@ -15,11 +17,16 @@ const readyzBecomes = (h: Harness, status: number) =>
 
 describe('readiness when the database cannot be written', () => {
   let h: Harness;
+  let logDir: string;
+  let logFile: string;
   beforeEach(async () => {
-    h = await startHarness();
+    logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'readiness-log-'));
+    logFile = path.join(logDir, 'bot.log');
+    h = await startHarness({}, { logFile });
   });
   afterEach(async () => {
     await h.stop();
+    fs.rmSync(logDir, { recursive: true, force: true });
   });
 
   it('fails /readyz and answers the webhook 503 with nothing saved, then recovers', async () => {
@@ -123,6 +130,16 @@ describe('readiness when the database cannot be written', () => {
         return res.status === 503 && body.error?.includes('does not expect') ? body : undefined;
       });
       expect(ready.error).toBe("The database cannot be written: it answered with an error the bot does not expect (SQLITE_CONSTRAINT_TRIGGER); the bot's log has it.");
+      // The log has the database's own words, as the answer says.
+      const logged = await eventually('the readiness error in the log', async () =>
+        fs
+          .readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { level: number; msg: string; error?: string })
+          .find((entry) => entry.msg === 'readiness: the database answered with an unexpected error'),
+      );
+      expect(logged).toMatchObject({ level: 50, error: 'host db.internal refused user approvals_owner' });
       for (const when of ['insert', 'update']) other.exec(`DROP TRIGGER refuse_${when}`);
       await readyzBecomes(h, 200);
     } finally {
