@@ -130,13 +130,17 @@ async function migrate(pool: pg.Pool): Promise<void> {
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
-    // Back to the pool with the settings a new connection has: the first statements after
-    // the start need no connection of their own.
-    await client.query('RESET statement_timeout');
   } catch (error) {
-    // Its state is unknown (a migration failed halfway, the server went away): not reused.
     client.release(true);
     throw error;
   }
-  client.release();
+  // Back to the pool with the settings a new connection has (RESET ALL: the lifted statement
+  // timeout, and whatever a migration SET), so the first statements after the start need no
+  // connection of their own. Should that fail, the migrations stand and a new one replaces it.
+  try {
+    await client.query('RESET ALL');
+    client.release();
+  } catch {
+    client.release(true);
+  }
 }
