@@ -50,7 +50,7 @@ const schema = z
       .trim()
       .optional()
       .transform((v) => (v ? v : null))
-      .refine((v) => v === null || (isPostgresUrl(v) && !/\s/.test(v)), 'DATABASE_URL must be a PostgreSQL URL such as postgres://bot:password@db.example.com:5432/approvals?sslmode=verify-full (leave it unset for SQLite at DATABASE_PATH)'),
+      .refine((v) => v === null || (isPostgresUrl(v) && /^\S+:\/\/\S+$/.test(v)), 'DATABASE_URL must be a PostgreSQL URL such as postgres://bot:password@db.example.com:5432/approvals?sslmode=verify-full (leave it unset for SQLite at DATABASE_PATH)'),
     DELIVERY_LEASE_SECONDS: z.coerce
       .number({ error: 'DELIVERY_LEASE_SECONDS must be a number of seconds' })
       .int({ error: 'DELIVERY_LEASE_SECONDS must be a whole number of seconds' })

@@ -75,6 +75,13 @@ describe('configuration', () => {
     }
   });
 
+  it('DATABASE_URL: a PostgreSQL URL that names a server, or unset for SQLite', () => {
+    expect(loadConfig({ ...minimal, DATABASE_URL: 'postgresql://bot@db.example.com:5432/approvals' }).databaseUrl).toBe('postgresql://bot@db.example.com:5432/approvals');
+    for (const bad of ['postgres://', 'postgres://bot@db /approvals', 'mysql://bot@db/approvals', '/data/approvals.db']) {
+      expect(() => loadConfig({ ...minimal, DATABASE_URL: bad }), bad).toThrow(/DATABASE_URL must be a PostgreSQL URL/);
+    }
+  });
+
   it('reads lists and trims URLs', () => {
     const config = loadConfig({
       ...minimal,
