@@ -89,8 +89,12 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier",
-          message: "Import zod as `import * as z from 'zod'`: a named import keeps all of its locales in the bundle.",
+          selector: "ImportDeclaration[source.value=/^zod(\\/|$)/][importKind!='type'] > :matches(ImportSpecifier[imported.name='z'], ImportDefaultSpecifier)",
+          message: "Import zod as `import * as z from 'zod'`: its `z` or default export keeps all of its locales in the bundle.",
+        },
+        {
+          selector: ':matches(ExportNamedDeclaration, ExportAllDeclaration)[source.value=/^zod(\\/|$)/]',
+          message: "Import zod as `import * as z from 'zod'` where it is used: passing it on keeps all of its locales in the bundle.",
         },
       ],
     },
