@@ -220,9 +220,13 @@ async function startProcess(args: string[], env: NodeJS.ProcessEnv, portOf: (lin
 
 const baselineSource = `require('node:http').createServer((req, res) => { const parts = []; req.on('data', (c) => parts.push(c)); req.on('end', () => { res.writeHead(202, { 'content-type': 'application/json' }); res.end('{"id":1}'); }); }).listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port); });`;
 
-/** Starts the baseline, a bare node:http server that reads the body and answers 202 with a small JSON, in its own process like the bot. */
+/** `npm start`'s arguments to node: the bot's file, and Node's settings before it. */
+const startCommand = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
+const nodeSettings = startCommand.filter((arg) => arg.startsWith('--'));
+
+/** Starts the baseline, a bare node:http server that reads the body and answers 202 with a small JSON, in its own process like the bot, with the same settings of Node. */
 async function startBaseline() {
-  const started = await startProcess(['-e', baselineSource], process.env, (line) => Number(/port (\d+)/.exec(line)?.[1] ?? 0) || null);
+  const started = await startProcess([...nodeSettings, '-e', baselineSource], process.env, (line) => Number(/port (\d+)/.exec(line)?.[1] ?? 0) || null);
   const url = `http://127.0.0.1:${started.port}/`;
   return { ...started, url, startupMs: await firstAnswer(url, started.spawnedAt, started.exited) };
 }
@@ -306,9 +310,6 @@ function postgresCpuMs(server: PostgresServer): number | null {
   }
   return ticks * 10;
 }
-
-/** `npm start`'s arguments to node. */
-const startCommand = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
 
 /** Starts the built bot on `store` against the stand-ins; resolves once /healthz answers. */
 async function startTheBot(store: Store, dir: string, slack: FakeSlack, gitlab: FakeGitLab) {
