@@ -99,8 +99,8 @@ describe('the bundled bot', () => {
 
   it('finds every library it leaves to node_modules from where it runs', () => {
     const files = [bundle, ...fs.readdirSync(path.join(buildDir, 'chunks')).filter((f) => f.endsWith('.js')).map((f) => path.join(buildDir, 'chunks', f))];
-    // What the minified bundle asks for: require("x"), import("x") and import … from"x".
-    const named = /(?:__require\(|import\(|\bfrom)"([@\w][\w./@:-]*)"/g;
+    // What the minified bundle asks for: require("x"), import("x"), import … from"x" and import"x".
+    const named = /(?:__require\(|import\(|\bfrom|\bimport)"([@\w][\w./@:-]*)"/g;
     const left = new Set(files.flatMap((file) => [...fs.readFileSync(file, 'utf8').matchAll(named)].map((m) => m[1]!)));
     // pg-native: node-postgres's optional binding, which it asks for only when told to.
     const libraries = [...left].filter((name) => !name.startsWith('.') && !isBuiltin(name) && name !== 'pg-native').sort();

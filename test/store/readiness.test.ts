@@ -17,16 +17,11 @@ const readyzBecomes = (h: Harness, status: number) =>
 
 describe('readiness when the database cannot be written', () => {
   let h: Harness;
-  let logDir: string;
-  let logFile: string;
   beforeEach(async () => {
-    logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'readiness-log-'));
-    logFile = path.join(logDir, 'bot.log');
-    h = await startHarness({}, { logFile });
+    h = await startHarness();
   });
   afterEach(async () => {
     await h.stop();
-    fs.rmSync(logDir, { recursive: true, force: true });
   });
 
   it('fails /readyz and answers the webhook 503 with nothing saved, then recovers', async () => {
@@ -114,6 +109,11 @@ describe('readiness when the database cannot be written', () => {
   });
 
   it('an error the bot does not expect: not ready, and the database’s own words stay out of the answer', async () => {
+    // This test reads the bot's log: a bot of its own that writes one.
+    await h.stop();
+    const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'readiness-log-'));
+    const logFile = path.join(logDir, 'bot.log');
+    h = await startHarness({}, { logFile });
     const other = new Database(h.env.DATABASE_PATH!);
     try {
       // A write fails: readiness now proves writes with a real one, into `heartbeat`...
@@ -144,6 +144,7 @@ describe('readiness when the database cannot be written', () => {
       await readyzBecomes(h, 200);
     } finally {
       other.close();
+      fs.rmSync(logDir, { recursive: true, force: true });
     }
   });
 
