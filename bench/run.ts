@@ -221,7 +221,7 @@ async function startProcess(args: string[], env: NodeJS.ProcessEnv, portOf: (lin
 const baselineSource = `require('node:http').createServer((req, res) => { const parts = []; req.on('data', (c) => parts.push(c)); req.on('end', () => { res.writeHead(202, { 'content-type': 'application/json' }); res.end('{"id":1}'); }); }).listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port); });`;
 
 /** `npm start`'s arguments to node: the bot's file, and Node's settings before it. */
-const startCommand = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
+const startCommand = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
 const nodeSettings = startCommand.filter((arg) => arg.startsWith('--'));
 
 /** Starts the baseline, a bare node:http server that reads the body and answers 202 with a small JSON, in its own process like the bot, with the same settings of Node. */
